@@ -1,0 +1,131 @@
+"""Every wirewatch error, under one root, each with a stable ``code``.
+
+The ``code`` is what users see in `wirewatch feeds`, in metric labels and in
+dead-letter headers, so it never changes once released.  Messages are one line.
+"""
+
+from __future__ import annotations
+
+
+class WirewatchError(Exception):
+    """Root of every error wirewatch raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# -- configuration ------------------------------------------------------------
+class ConfigError(WirewatchError):
+    code = "config"
+
+
+class ModelNotFound(ConfigError):
+    code = "model_not_found"
+
+
+# -- broker -------------------------------------------------------------------
+class BrokerError(WirewatchError):
+    code = "broker"
+
+
+class BrokerUnavailable(BrokerError):
+    code = "broker_unavailable"
+
+
+class EmbeddedBrokerError(BrokerError):
+    code = "embedded_broker"
+
+
+# -- feeds (the poller) ---------------------------------------------------------
+class FeedError(WirewatchError):
+    """A feed could not be fetched or parsed; ``code`` is its error class."""
+
+    code = "feed"
+    transient = True
+
+
+class UnsupportedScheme(FeedError):
+    code = "unsupported_scheme"
+    transient = False
+
+
+class FeedUnreadable(FeedError):
+    code = "unreadable"
+
+
+class FetchTimeout(FeedError):
+    code = "timeout"
+
+
+class ConnectError(FeedError):
+    code = "connect"
+
+
+class TLSError(FeedError):
+    code = "tls"
+
+
+class HTTPStatusError(FeedError):
+    """4xx/5xx; ``code`` is ``http_4xx`` or ``http_5xx``."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = "http_4xx" if 400 <= status < 500 else "http_5xx"
+
+
+class TooLarge(FeedError):
+    code = "too_large"
+
+
+class SSRFBlocked(FeedError):
+    code = "ssrf_blocked"
+    transient = False
+
+
+class UnsafeXML(FeedError):
+    code = "unsafe_xml"
+
+
+class NotAFeed(FeedError):
+    code = "not_a_feed"
+
+
+class ParseError(FeedError):
+    code = "parse_error"
+
+
+# -- messages in the processor ----------------------------------------------------
+class MessageError(WirewatchError):
+    """A message on a topic that the processor cannot use."""
+
+    code = "bad_message"
+
+
+class NotJSON(MessageError):
+    code = "not_json"
+
+
+class SchemaInvalid(MessageError):
+    code = "schema_invalid"
+
+
+class MessageTooLarge(MessageError):
+    code = "message_too_large"
+
+
+class ProcessingFailed(MessageError):
+    code = "processing_failed"
+
+
+def error_code(exc: BaseException) -> str:
+    """The stable class of any exception (``internal`` for ones we did not foresee)."""
+    if isinstance(exc, WirewatchError):
+        return exc.code
+    return "internal"

@@ -1,0 +1,1 @@
+"""The feed poller: fetch feeds politely, normalise items, publish raw stories."""

