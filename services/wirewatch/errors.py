@@ -72,11 +72,15 @@ class TLSError(FeedError):
 
 
 class HTTPStatusError(FeedError):
-    """4xx/5xx; ``code`` is ``http_4xx`` or ``http_5xx``."""
+    """4xx/5xx; ``code`` is ``http_4xx`` or ``http_5xx``.
 
-    def __init__(self, message: str, status: int) -> None:
+    ``retry_after`` is the server's Retry-After in seconds (already clamped), if any.
+    """
+
+    def __init__(self, message: str, status: int, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
         self.code = "http_4xx" if 400 <= status < 500 else "http_5xx"
 
 
@@ -99,6 +103,37 @@ class NotAFeed(FeedError):
 
 class ParseError(FeedError):
     code = "parse_error"
+
+
+class ParseLimit(FeedError):
+    """Parsing ran out of its CPU-time, wall-clock or memory budget (a pathological feed)."""
+
+    code = "parse_limit"
+
+
+class BadURL(FeedError):
+    """A URL the poller refuses on sight: credentials in it, no host, a blocked port."""
+
+    code = "bad_url"
+    transient = False
+
+
+class RedirectError(FeedError):
+    """Too many redirects, a loop, or an HTTPS to HTTP downgrade."""
+
+    code = "redirect"
+
+
+class BadEncoding(FeedError):
+    """A Content-Encoding we did not offer, stacked codings, or a corrupt compressed stream."""
+
+    code = "bad_encoding"
+
+
+class BadResponse(FeedError):
+    """The server broke HTTP: oversized headers, a truncated body, a reset mid-stream."""
+
+    code = "bad_response"
 
 
 # -- messages in the processor ----------------------------------------------------
@@ -124,8 +159,28 @@ class ProcessingFailed(MessageError):
     code = "processing_failed"
 
 
+# -- processor state ------------------------------------------------------------
+class DedupStateError(WirewatchError):
+    """The dedup store holds state this version cannot read (other settings, a corrupt record)."""
+
+    code = "dedup_state"
+
+
+class LedgerStateError(WirewatchError):
+    """The ledger store holds an entry this version cannot read (a corrupt or foreign record)."""
+
+    code = "ledger_state"
+
+
 def error_code(exc: BaseException) -> str:
     """The stable class of any exception (``internal`` for ones we did not foresee)."""
     if isinstance(exc, WirewatchError):
         return exc.code
     return "internal"
+
+
+# -- extraction -------------------------------------------------------------------
+class ExtractDataInvalid(ConfigError):
+    """The event patterns file or the places file is unreadable or malformed."""
+
+    code = "extract_data_invalid"

@@ -2,20 +2,90 @@
 
 Conventions: base units (seconds, bytes), ``_total`` counters, and only bounded
 labels (stage, outcome, error class, category, kind, outlet) -- never a URL or
-a story id.  ``outlet`` is bounded by the configured feed list.
+a story id.  ``outlet`` is bounded by the configured feed list.  The bounded
+value sets are declared below (``LABEL_VALUES``); ``label_problems`` and
+``naming_problems`` check a registry against them and are run by the tests on
+the registry and on what a real Prometheus scraped from a real run.
+
+Known label values are created at zero on import, so dashboards and alert rules
+see a series (value 0) for "no errors yet" instead of no data.
 """
 
 from __future__ import annotations
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, get_args
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Info, start_http_server
+
+from . import __version__, errors
+from .models import Category, ContradictionKind, DuplicateKind
 
 NS = "wirewatch"
 
-# Error classes are the stable codes of errors.py; outcomes are fixed words.
+# -- bounded label values ---------------------------------------------------------
+# Error classes are the stable codes of errors.py; outcomes and stages are fixed words.
 FETCH_OUTCOMES = ("ok", "not_modified", "error")
+NO_ERROR = "none"  # error_class of a fetch that did not fail
+STAGES = ("poller", "dedup", "extract", "ledger")
+FEED_STATES = ("ok", "failing", "paused", "pending")
+ALERT_TYPES = ("new_claim", "contradiction")
+SENTENCE_OUTCOMES = ("parsed", "skipped")
+CATEGORIES: tuple[str, ...] = get_args(Category)
+CONTRADICTION_KINDS: tuple[str, ...] = get_args(ContradictionKind)
+DUPLICATE_KINDS: tuple[str, ...] = get_args(DuplicateKind)
+
+
+def _codes(root: type[errors.WirewatchError]) -> frozenset[str]:
+    # http_4xx/http_5xx are set per instance by HTTPStatusError; "internal" is what
+    # errors.error_code gives an exception we did not foresee.
+    codes = {"internal", "http_4xx", "http_5xx"}
+    todo: list[type] = [root]
+    while todo:
+        cls = todo.pop()
+        code = cls.__dict__.get("code")
+        if isinstance(code, str):
+            codes.add(code)
+        todo.extend(cls.__subclasses__())
+    return frozenset(codes)
+
+
+def error_classes() -> frozenset[str]:
+    """Every stable error code (walked from errors.py, so new classes count at once)."""
+    return _codes(errors.WirewatchError)
+
+
+def feed_error_classes() -> frozenset[str]:
+    """The error codes a feed fetch can end with."""
+    return _codes(errors.FeedError)
+
+
+# Outlet names and topic names come from configuration: bounded by it, but not
+# enumerable here.  They must look like names, not like URLs or ids.
+_NAME_LIKE = re.compile(r"^[^\x00-\x1f/\\?#=@<>{}]{1,80}$")
+_TOPIC_LIKE = re.compile(r"^[a-z0-9._-]{1,120}$")
+
+LabelRule = frozenset[str] | Callable[[], frozenset[str]] | re.Pattern[str]
+
+LABEL_VALUES: dict[str, LabelRule] = {
+    "outcome": frozenset(FETCH_OUTCOMES) | frozenset(SENTENCE_OUTCOMES),
+    "error_class": lambda: error_classes() | {NO_ERROR},
+    "stage": frozenset(STAGES),
+    "state": frozenset(FEED_STATES),
+    "type": frozenset(ALERT_TYPES),
+    "category": frozenset(CATEGORIES),
+    "kind": frozenset(CONTRADICTION_KINDS) | frozenset(DUPLICATE_KINDS),
+    "outlet": _NAME_LIKE,
+    "topic": _TOPIC_LIKE,
+    # Set by prometheus_client itself on histograms and on the build info.
+    "le": re.compile(r"^(\+Inf|[0-9.e+-]+)$"),
+    "version": re.compile(r"^[0-9][0-9A-Za-z.+-]{0,40}$"),
+}
 
 # -- poller -------------------------------------------------------------------
-FETCHES = Counter(f"{NS}_poller_fetches_total", "Feed fetches by outcome and error class.",
+FETCHES = Counter(f"{NS}_poller_fetches_total",
+                  "Feed fetches by outcome and error class (error_class='none' unless outcome='error').",
                   ["outcome", "error_class"])
 FETCH_SECONDS = Histogram(f"{NS}_poller_fetch_duration_seconds", "Time to fetch one feed.",
                           buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
@@ -25,10 +95,15 @@ ITEMS_PER_FETCH = Histogram(f"{NS}_poller_items_per_fetch", "Items in one parsed
 ITEMS_PUBLISHED = Counter(f"{NS}_poller_items_published_total", "Items sent to the raw stories topic.",
                           ["outlet"])
 FEEDS_BY_STATE = Gauge(f"{NS}_poller_feeds", "Feeds by state (ok, failing, paused, pending).", ["state"])
-NEXT_POLL_SECONDS = Histogram(f"{NS}_poller_next_poll_delay_seconds", "Delay chosen until a feed's next poll.",
+NEXT_POLL_SECONDS = Histogram(f"{NS}_poller_next_poll_delay_seconds",
+                              "Delay chosen until a feed's next poll.",
                               buckets=(1, 10, 60, 300, 900, 1800, 3600, 4 * 3600, 12 * 3600, 86400))
 CONSECUTIVE_FAILURES = Gauge(f"{NS}_poller_feed_consecutive_failures",
                              "Consecutive failures of the worst feed per outlet.", ["outlet"])
+POLLER_BREAKER_OPEN = Gauge(f"{NS}_poller_network_breaker_open",
+                            "1 while most fetches across hosts fail at the network level (our side is down).")
+PARSE_WORKER_RESTARTS = Counter(f"{NS}_poller_parse_worker_restarts_total",
+                                "Parse workers replaced after hitting a CPU, memory or time limit.")
 FEED_LAST_SUCCESS = Gauge(f"{NS}_poller_feed_last_success_timestamp_seconds",
                           "Last successful fetch per outlet (unix time).", ["outlet"])
 
@@ -63,10 +138,158 @@ FRESHNESS_FETCHED = Histogram(f"{NS}_alert_freshness_fetched_seconds",
                               "From the story's fetch time to its alert.", ["type"],
                               buckets=_FRESH_BUCKETS)
 ALERTS = Counter(f"{NS}_alerts_total", "Alerts published by type.", ["type"])
-STAGE_MESSAGES = Counter(f"{NS}_stage_messages_total", "Messages handled per processor stage.", ["stage"])
+STAGE_MESSAGES = Counter(f"{NS}_processed_messages_total", "Messages handled, per pipeline stage.", ["stage"])
 DEAD_LETTERS = Counter(f"{NS}_deadletter_messages_total", "Messages sent to the dead-letter topic.",
                        ["stage", "error_class"])
 CONSUMER_LAG = Gauge(f"{NS}_consumer_lag_messages", "Messages not yet consumed, per stage topic.", ["topic"])
+
+BUILD_INFO = Info(f"{NS}_build", "wirewatch version.")
+BUILD_INFO.info({"version": __version__})
+
+
+def _init_known_labels() -> None:
+    # Zero series for every known label value: a panel shows "0 errors" rather than
+    # "no data", and rate()/increase() see the first increment of a counter.
+    for code in sorted(feed_error_classes()):
+        FETCHES.labels(outcome="error", error_class=code)
+    for outcome in ("ok", "not_modified"):
+        FETCHES.labels(outcome=outcome, error_class=NO_ERROR)
+    for state in FEED_STATES:
+        FEEDS_BY_STATE.labels(state=state)
+    for dkind in DUPLICATE_KINDS:
+        DEDUP_DUPLICATES.labels(kind=dkind)
+    for category in CATEGORIES:
+        CLAIMS_EXTRACTED.labels(category=category)
+        NEW_CLAIMS.labels(category=category)
+    for soutcome in SENTENCE_OUTCOMES:
+        SENTENCES.labels(outcome=soutcome)
+    for ckind in CONTRADICTION_KINDS:
+        CONTRADICTIONS.labels(kind=ckind)
+    for atype in ALERT_TYPES:
+        ALERTS.labels(type=atype)
+        FRESHNESS_PUBLISHED.labels(type=atype)
+        FRESHNESS_FETCHED.labels(type=atype)
+    for stage in STAGES[1:]:  # the poller's throughput is items published, per outlet
+        STAGE_MESSAGES.labels(stage=stage)
+    # Dead letters start at zero for the processing stages and the message error
+    # classes; any other class appears on first use.
+    for stage in STAGES[1:]:
+        for code in ("not_json", "schema_invalid", "message_too_large", "processing_failed", "internal"):
+            DEAD_LETTERS.labels(stage=stage, error_class=code)
+
+
+_init_known_labels()
+
+
+def record_consumer_lag(end_offsets: Mapping[Any, int], committed_offsets: Mapping[Any, int],
+                        read_offsets: Mapping[Any, int] | None = None) -> None:
+    """Set ``wirewatch_consumer_lag_messages{topic}`` from per-partition offsets.
+
+    Keys are faust ``TP``s (anything with ``.topic``), values offsets as faust keeps
+    them in ``app.monitor``: the end offset is the high-water mark (next offset to be
+    written), the committed offset is the next one to read.  A partition that has not
+    committed yet counts from the last offset read, so start-up backlog shows as lag.
+    """
+    lag: dict[str, int] = {}
+    read = read_offsets or {}
+    for tp, end in end_offsets.items():
+        done = committed_offsets.get(tp)
+        if done is None:
+            last = read.get(tp)
+            done = last + 1 if last is not None else 0
+        lag[tp.topic] = lag.get(tp.topic, 0) + max(0, int(end) - int(done))
+    for topic, value in lag.items():
+        CONSUMER_LAG.labels(topic=topic).set(value)
+
+
+# -- conventions checks (run by the tests on this registry and on scraped series) ------
+_BAD_UNITS = re.compile(
+    r"_(ms|milliseconds|microseconds|us|ns|minutes|hours|days|kb|kib|mb|mib|gb|percent)(_|$)")
+_TIME_WORDS = ("duration", "latency", "delay", "freshness", "age", "elapsed", "runtime")
+_ID_LIKE = re.compile(r"[0-9a-f]{12,}|[0-9]{6,}|[0-9a-f]{8}-[0-9a-f]{4}-", re.I)
+_URL_LIKE = re.compile(r"://|^www\.|/|\?|=|\.(xml|rss|atom|html?|php)\b", re.I)
+
+
+def _family_names(registry: CollectorRegistry, prefix: str) -> list[tuple[str, str, str, list[str]]]:
+    out = []
+    for fam in registry.collect():
+        if fam.name.startswith(prefix):
+            labels = sorted({k for s in fam.samples for k in s.labels})
+            out.append((fam.name, fam.type, fam.documentation, labels))
+    return out
+
+
+def naming_problems(registry: CollectorRegistry = REGISTRY, prefix: str = f"{NS}_") -> list[str]:
+    """Prometheus naming rules broken by the metrics under ``prefix`` (empty = none)."""
+    problems: list[str] = []
+    for name, mtype, doc, labels in _family_names(registry, prefix):
+        # prometheus_client strips a counter's _total from the family name and adds it
+        # back on the sample, so "total" anywhere in a family name is a doubled or misplaced total.
+        if "total" in name.split("_"):
+            problems.append(f"{name}: 'total' inside a name (counters get _total as a suffix, others none)")
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            problems.append(f"{name}: not lowercase snake_case")
+        if _BAD_UNITS.search(name):
+            problems.append(f"{name}: not in base units (use _seconds / _bytes / ratios)")
+        words = name.split("_")
+        if any(w in _TIME_WORDS for w in words) and "seconds" not in words:
+            problems.append(f"{name}: a time quantity without _seconds")
+        if "timestamp" in words and not name.endswith("_timestamp_seconds"):
+            problems.append(f"{name}: timestamps end in _timestamp_seconds")
+        if "bytes" in words and mtype == "gauge" and not name.endswith("_bytes"):
+            problems.append(f"{name}: a byte gauge ends in _bytes")
+        if mtype != "counter" and re.search(r"_(count|sum|bucket|created)$", name):
+            problems.append(f"{name}: ends in a suffix Prometheus reserves")
+        if not doc.strip():
+            problems.append(f"{name}: no help text")
+        for label in labels:
+            if label in words and label != "le":
+                problems.append(f"{name}: repeats its label {label!r} in the name")
+    return problems
+
+
+def _allowed(rule: LabelRule) -> frozenset[str] | re.Pattern[str]:
+    return rule() if callable(rule) and not isinstance(rule, re.Pattern) else rule
+
+
+def label_value_problem(label: str, value: str) -> str | None:
+    """Why ``label=value`` is not a bounded label value, or None if it is fine."""
+    rule = LABEL_VALUES.get(label)
+    if rule is None:
+        return f"label {label!r} is not in the allow-list of bounded labels (metrics.LABEL_VALUES)"
+    allowed = _allowed(rule)
+    if isinstance(allowed, re.Pattern):
+        if not allowed.fullmatch(value):
+            return f"{label}={value!r} does not look like a bounded name"
+        if label != "le" and label != "version" and (_URL_LIKE.search(value) or _ID_LIKE.search(value)):
+            return f"{label}={value!r} looks like a URL or an id (unbounded)"
+        return None
+    if value not in allowed:
+        return f"{label}={value!r} is not one of the declared values"
+    return None
+
+
+def label_problems(series: Iterable[tuple[str, Mapping[str, str]]]) -> list[str]:
+    """Unbounded or undeclared labels among ``(metric name, labels)`` pairs."""
+    problems: list[str] = []
+    seen: set[tuple[str, str, str]] = set()
+    for name, labels in series:
+        for label, value in labels.items():
+            if label in ("__name__", "job", "instance", "quantile") or (label, value, name) in seen:
+                continue
+            seen.add((label, value, name))
+            why = label_value_problem(label, value)
+            if why:
+                problems.append(f"{name}: {why}")
+    return problems
+
+
+def registry_series(registry: CollectorRegistry = REGISTRY,
+                    prefix: str = f"{NS}_") -> list[tuple[str, dict[str, str]]]:
+    """Every sample under ``prefix`` in ``registry`` as (name, labels)."""
+    return [(s.name, dict(s.labels)) for fam in registry.collect() if fam.name.startswith(prefix)
+            for s in fam.samples]
+
 
 _started: set[int] = set()
 

@@ -133,6 +133,7 @@ class Claim(_Model):
     source: str = Field(description="the outlet")
     feed_id: str
     published: UTCDateTime
+    fetched_at: UTCDateTime | None = Field(None, description="when the poller fetched the story")
     cluster_id: str | None = None
     sentence: str = Field(min_length=1, description="verbatim evidence sentence")
     sentence_start: int = Field(ge=0, description="character offset of the sentence in the body")

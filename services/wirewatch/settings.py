@@ -13,10 +13,17 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# Docker/Kubernetes secrets arrive as files named after the variable, e.g.
+# /run/secrets/wirewatch_kafka_sasl_password, so a password need not sit in the
+# environment (where `docker inspect` shows it).  Only read when the directory
+# exists: pydantic-settings warns about a missing one on every laptop run.
+_SECRETS_DIR = Path("/run/secrets")
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="WIREWATCH_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="WIREWATCH_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        secrets_dir=_SECRETS_DIR if _SECRETS_DIR.is_dir() else None,
     )
 
     # -- Kafka ---------------------------------------------------------------
@@ -50,6 +57,16 @@ class Settings(BaseSettings):
     user_agent_contact: str = Field("https://github.com/wirewatch/wirewatch", description="URL in the User-Agent")
     fetch_timeout_seconds: float = Field(30.0, gt=0)
     fetch_max_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    poll_backoff_max_seconds: float = Field(
+        6 * 3600.0, gt=0, description="error backoff cap: a failing feed is retried at least this often"
+    )
+    poll_unconditional_seconds: float = Field(
+        12 * 3600.0, gt=0, description="fetch without validators this often (for servers that mishandle them)"
+    )
+    parse_workers: int = Field(2, ge=0, le=64, description="parse worker processes; 0 = parse in-process")
+    parse_cpu_seconds: float = Field(10.0, gt=0, description="CPU time one feed parse may use")
+    parse_memory_bytes: int = Field(1 << 30, ge=0, description="memory (address space) cap per parse worker")
+    parse_timeout_seconds: float = Field(30.0, gt=0, description="wall-clock limit of one feed parse")
     allow_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="hosts/networks a feed may reach even though they are private (e.g. 127.0.0.1)",

@@ -7,6 +7,7 @@ once, so neither dedup nor extraction ever sees a photo caption as article text.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import lxml.html
 from lxml import etree
@@ -17,11 +18,14 @@ _BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "
            "div", "section", "article", "br", "tr", "ul", "ol", "table"}
 _WS = re.compile(r"[ \t\r\f\v\u00a0]+")
 # C0/C1 control characters other than tab and newline never belong in text.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Lone surrogates (from &#55296;) break UTF-8 encoders downstream; bidi overrides and
+# zero-width spaces let a title spoof an alert.  ZWJ/ZWNJ stay: scripts need them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u200b\u202a-\u202e"
+                      r"\u2060\u2066-\u2069\ufeff]")
 
 
 def clean_text(s: str) -> str:
-    s = _CONTROL.sub("", s)
+    s = unicodedata.normalize("NFC", _CONTROL.sub("", s))
     return _WS.sub(" ", s).strip()
 
 

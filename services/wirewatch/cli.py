@@ -1,0 +1,475 @@
+"""The `wirewatch` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from . import __version__
+from .errors import BrokerUnavailable, ConfigError, WirewatchError
+from .settings import Settings
+
+app = typer.Typer(
+    name="wirewatch",
+    help="Streaming news ingest: deduplicated wire stories, attributed claims and typed contradictions.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+feeds_app = typer.Typer(help="List, add, pause, resume and remove feeds (through the feeds topic).",
+                        no_args_is_help=False, invoke_without_command=True)
+topics_app = typer.Typer(help="Kafka topic administration.", no_args_is_help=True)
+app.add_typer(feeds_app, name="feeds")
+app.add_typer(topics_app, name="topics")
+
+log = logging.getLogger("wirewatch")
+
+# Where `wirewatch run` records the address of its embedded broker, so that
+# `wirewatch tail` and `wirewatch feeds` in another terminal find it.
+BROKER_FILE = "embedded-broker"
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ()))
+        raise ConfigError(f"invalid setting WIREWATCH_{field.upper()}: {first.get('msg')}") from None
+
+
+def _setup_logging(settings: Settings, verbose: bool = False) -> None:
+    level = logging.DEBUG if verbose else getattr(logging, settings.log_level)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        datefmt="%H:%M:%S", stream=sys.stderr, force=True)
+    # faust/aiokafka are chatty at INFO; their warnings still show.
+    for name in ("faust", "mode", "aiokafka", "kafka", "httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def _broker_file(settings: Settings) -> Path:
+    return settings.data_dir / BROKER_FILE
+
+
+def _bootstrap_for_client(settings: Settings) -> str:
+    """For client commands: the configured cluster, else a running `wirewatch run`'s broker."""
+    if settings.kafka_bootstrap:
+        return settings.kafka_bootstrap
+    path = _broker_file(settings)
+    with contextlib.suppress(OSError):
+        addr = path.read_text().strip()
+        if addr:
+            return addr
+    raise ConfigError(
+        "no Kafka to talk to: set WIREWATCH_KAFKA_BOOTSTRAP, or start `wirewatch run` "
+        f"(its embedded broker's address is kept in {path})"
+    )
+
+
+@contextlib.contextmanager
+def _embedded_or_configured(settings: Settings) -> Iterator[str]:
+    """Yield bootstrap servers; start (and finally stop) the embedded broker if none is set."""
+    if settings.kafka_bootstrap:
+        yield settings.kafka_bootstrap
+        return
+    from .broker import EmbeddedBroker
+
+    with EmbeddedBroker() as broker:
+        path = _broker_file(settings)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(broker.bootstrap + "\n")
+        log.info("embedded broker (memory only, for development) at %s", broker.bootstrap)
+        try:
+            yield broker.bootstrap
+        finally:
+            with contextlib.suppress(OSError):
+                if path.read_text().strip() == broker.bootstrap:
+                    path.unlink()
+
+
+def _run_worker(wapp: Any, settings: Settings) -> None:
+    import faust
+
+    worker = faust.Worker(wapp.app, loglevel=settings.log_level.lower(), quiet=True,
+                          redirect_stdouts=False, override_logging=False)
+    with contextlib.suppress(SystemExit):
+        worker.execute_from_commandline()
+
+
+# ---------------------------------------------------------------------- run
+@app.command()
+def run(
+    feeds_file: Annotated[Path | None, typer.Option("--feeds", help="YAML/TOML feed list (default: demo feeds)")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run everything: the embedded broker if no Kafka is set, the pollers and the processor (Ctrl-C stops)."""
+    settings = _settings()
+    if feeds_file is not None:
+        settings = settings.model_copy(update={"feeds_file": feeds_file})
+    _setup_logging(settings, verbose)
+    from . import metrics
+    from .admin import create_topics
+    from .demo import DemoFeedServer
+    from .poller.feedsfile import load_feeds
+    from .poller.kafka import PollerRunner, publish_feeds, read_feeds
+    from .processor.app import WirewatchApp
+
+    demo: DemoFeedServer | None = None
+    if settings.feeds_file is None:
+        demo = DemoFeedServer().start()
+        feeds = demo.feeds()
+        # The demo feeds are on loopback, which the SSRF guard refuses unless allowed.
+        settings = settings.model_copy(update={"allow_hosts": [*settings.allow_hosts, "127.0.0.1"]})
+        log.info("no feeds configured: polling the %d demo feeds served at %s", len(feeds), demo.base_url)
+    else:
+        feeds = load_feeds(settings.feeds_file)
+    try:
+        with _embedded_or_configured(settings) as bootstrap:
+            asyncio.run(create_topics(settings, bootstrap=bootstrap))
+            known = asyncio.run(read_feeds(settings, bootstrap))
+            # Feeds already in the topic keep their run-time state (paused, edited).
+            new = [f for f in feeds if f.feed_id not in known]
+            asyncio.run(publish_feeds(settings, bootstrap, new))
+            if settings.metrics_port:
+                metrics.serve(settings.metrics_port)
+                log.info("metrics at http://127.0.0.1:%d/metrics", settings.metrics_port)
+            runner_settings = settings
+            state_path = settings.data_dir / "poller-state.json"
+
+            async def poller_task() -> None:
+                await PollerRunner(runner_settings, bootstrap, state_path=state_path).run()
+
+            wapp = WirewatchApp(settings, bootstrap, extra_tasks=[poller_task])
+            log.info("running; `wirewatch tail` in another terminal shows alerts; Ctrl-C stops")
+            _run_worker(wapp, settings)
+    finally:
+        if demo is not None:
+            demo.stop()
+    typer.echo("wirewatch: stopped", err=True)
+
+
+@app.command()
+def poller(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Run only the feed poller (production: one or more beside the processors)."""
+    settings = _settings()
+    _setup_logging(settings, verbose)
+    if not settings.kafka_bootstrap:
+        raise ConfigError("`wirewatch poller` needs WIREWATCH_KAFKA_BOOTSTRAP (use `wirewatch run` for the embedded broker)")
+    from . import metrics
+    from .poller.feedsfile import load_feeds
+    from .poller.kafka import PollerRunner, publish_feeds, read_feeds
+
+    bootstrap = settings.kafka_bootstrap
+    if settings.feeds_file is not None:
+        feeds = load_feeds(settings.feeds_file)
+        known = asyncio.run(read_feeds(settings, bootstrap))
+        asyncio.run(publish_feeds(settings, bootstrap, [f for f in feeds if f.feed_id not in known]))
+    if settings.metrics_port:
+        metrics.serve(settings.metrics_port)
+    runner = PollerRunner(settings, bootstrap, state_path=settings.data_dir / "poller-state.json")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(runner.run())
+
+
+@app.command()
+def processor(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Run only the processor (dedup, extraction, ledger); start several to share partitions."""
+    settings = _settings()
+    _setup_logging(settings, verbose)
+    if not settings.kafka_bootstrap:
+        raise ConfigError("`wirewatch processor` needs WIREWATCH_KAFKA_BOOTSTRAP (use `wirewatch run` for the embedded broker)")
+    from . import metrics
+    from .processor.app import WirewatchApp
+
+    if settings.metrics_port:
+        metrics.serve(settings.metrics_port)
+    wapp = WirewatchApp(settings, settings.kafka_bootstrap)
+    _run_worker(wapp, settings)
+
+
+# ---------------------------------------------------------------------- replay
+@app.command()
+def replay(
+    feeds: Annotated[list[Path], typer.Argument(help="feed files (RSS/Atom/JSON Feed)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="output directory")],
+) -> None:
+    """Run the processor's code over feed files, without a broker; write stories/claims/alerts JSONL."""
+    settings = _settings()
+    _setup_logging(settings)
+    from .replay import replay as do_replay
+
+    summary = do_replay(feeds, out, settings, progress=lambda m: typer.echo(f"wirewatch: {m}", err=True))
+    typer.echo(
+        f"{summary.stories} stories ({summary.unique} unique, {summary.duplicates} duplicates, "
+        f"{summary.updates} updates), {summary.claims} claims, {summary.new_claims} new_claim and "
+        f"{summary.contradictions} contradiction alerts -> {summary.out_dir}"
+    )
+
+
+# ---------------------------------------------------------------------- tail
+@app.command()
+def tail(
+    from_beginning: Annotated[bool, typer.Option("--from-beginning/--new-only",
+                                                 help="show alerts already sent")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON alert per line")] = False,
+    max_alerts: Annotated[int, typer.Option("--max", help="stop after this many (0 = never)")] = 0,
+    timeout: Annotated[float, typer.Option("--timeout", help="stop after this many seconds (0 = never)")] = 0,
+) -> None:
+    """Print alerts (new claims and contradictions) as they arrive, readable for a person."""
+    settings = _settings()
+    _setup_logging(settings)
+    bootstrap = _bootstrap_for_client(settings)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_tail(settings, bootstrap, from_beginning, as_json, max_alerts, timeout))
+
+
+async def _tail(settings: Settings, bootstrap: str, from_beginning: bool, as_json: bool,
+                max_alerts: int, timeout: float) -> None:
+    import orjson
+    from aiokafka import AIOKafkaConsumer
+
+    from .admin import kafka_client_kwargs
+    from .models import ContradictionAlert, NewClaimAlert
+    from .processor.render import format_alert
+    from .topics import Topics
+
+    topics = Topics(settings.topic_prefix, settings.topic_partitions)
+    consumer = AIOKafkaConsumer(
+        topics.new_claim.name, topics.contradiction.name,
+        **kafka_client_kwargs(settings, bootstrap),
+        enable_auto_commit=False, group_id=None,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+        fetch_max_wait_ms=100,
+    )
+    try:
+        await asyncio.wait_for(consumer.start(), timeout=settings.broker_timeout_seconds)
+    except Exception as exc:  # aiokafka raises several kinds; all mean "nobody answers"
+        with contextlib.suppress(Exception):
+            await consumer.stop()
+        raise BrokerUnavailable(f"Kafka at {bootstrap} does not answer ({type(exc).__name__})") from None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout if timeout else None
+    shown = 0
+    try:
+        if not as_json:
+            typer.echo(f"-- alerts from {bootstrap} (Ctrl-C stops) --", err=True)
+        while deadline is None or loop.time() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for msgs in batch.values():
+                for m in msgs:
+                    if m.value is None:
+                        continue
+                    if as_json:
+                        typer.echo(m.value.decode("utf-8", "replace"))
+                    else:
+                        data = orjson.loads(m.value)
+                        alert = (ContradictionAlert if data.get("type") == "contradiction"
+                                 else NewClaimAlert).model_validate(data)
+                        typer.echo(format_alert(alert))
+                        typer.echo("")
+                    shown += 1
+                    if max_alerts and shown >= max_alerts:
+                        return
+    finally:
+        await consumer.stop()
+
+
+# ---------------------------------------------------------------------- feeds
+@feeds_app.callback()
+def feeds_main(ctx: typer.Context) -> None:
+    """With no subcommand: list the feeds."""
+    if ctx.invoked_subcommand is None:
+        feeds_list()
+
+
+@feeds_app.command("list")
+def feeds_list() -> None:
+    """List feeds: configuration from the feeds topic, state from this machine's poller."""
+    settings = _settings()
+    _setup_logging(settings)
+    from .poller.kafka import read_feeds
+
+    bootstrap = _bootstrap_for_client(settings)
+    feeds = asyncio.run(read_feeds(settings, bootstrap))
+    status = _poller_status(settings.data_dir / "poller-state.json")
+    if not feeds:
+        typer.echo("no feeds (add one with `wirewatch feeds add URL --outlet NAME`)")
+        return
+    typer.echo(f"{'feed':24} {'state':8} {'fails':>5} {'error':14} {'last success':20} url")
+    for feed_id, f in sorted(feeds.items()):
+        st = status.get(feed_id, {})
+        state = "paused" if f.paused else _state_word(st)
+        typer.echo(f"{feed_id[:24]:24} {state:8} {st.get('consecutive_failures', 0)!s:>5} "
+                   f"{str(st.get('error_class') or '-')[:14]:14} {str(st.get('last_success') or '-')[:20]:20} "
+                   f"{f.url}")
+
+
+def _poller_status(path: Path) -> dict[str, dict[str, Any]]:
+    """Per-feed state saved by a poller on this machine (empty when there is none)."""
+    import orjson
+
+    try:
+        data = orjson.loads(path.read_bytes())
+        feeds = data.get("feeds", {})
+        return {str(k): v for k, v in feeds.items() if isinstance(v, dict)}
+    except (OSError, orjson.JSONDecodeError, AttributeError):
+        return {}
+
+
+def _state_word(st: dict[str, Any]) -> str:
+    import datetime as dt
+
+    if not st:
+        return "pending"
+    if st.get("consecutive_failures"):
+        return "failing"
+    if st.get("last_success"):
+        st["last_success"] = dt.datetime.fromtimestamp(float(st["last_success"]), dt.timezone.utc).strftime(
+            "%Y-%m-%d %H:%M:%SZ")
+        return "ok"
+    return "pending"
+
+
+@feeds_app.command("add")
+def feeds_add(
+    url: Annotated[str, typer.Argument(help="http(s):// or file:// URL of the feed")],
+    outlet: Annotated[str, typer.Option("--outlet", help="the outlet's name")],
+    feed_id: Annotated[str | None, typer.Option("--id", help="feed id (default: from the URL)")] = None,
+    full_text: Annotated[bool, typer.Option("--full-text", help="fetch article pages")] = False,
+) -> None:
+    """Add (or replace) a feed; running pollers pick it up without a restart."""
+    from .models import FeedRecord, stable_id, utcnow
+    from .poller.feedsfile import feed_url
+    from .poller.kafka import publish_feeds
+
+    settings = _settings()
+    _setup_logging(settings)
+    try:
+        url = feed_url(url, Path.cwd())
+    except ValueError as exc:
+        raise ConfigError(f"feed {url!r}: {exc}") from None
+    fid = feed_id or "f-" + stable_id(url, size=6)
+    record = FeedRecord(feed_id=fid, url=url, outlet=outlet, full_text=full_text, updated_at=utcnow())
+    asyncio.run(publish_feeds(settings, _bootstrap_for_client(settings), [record]))
+    typer.echo(f"added {fid}: {url}")
+
+
+def _set_paused(feed_id: str, paused: bool) -> None:
+    from .models import utcnow
+    from .poller.kafka import publish_feeds, read_feeds
+
+    settings = _settings()
+    _setup_logging(settings)
+    bootstrap = _bootstrap_for_client(settings)
+    feeds = asyncio.run(read_feeds(settings, bootstrap))
+    if feed_id not in feeds:
+        raise ConfigError(f"no feed {feed_id!r} (see `wirewatch feeds list`)")
+    record = feeds[feed_id].model_copy(update={"paused": paused, "updated_at": utcnow()})
+    asyncio.run(publish_feeds(settings, bootstrap, [record]))
+    typer.echo(f"{'paused' if paused else 'resumed'} {feed_id}")
+
+
+@feeds_app.command("pause")
+def feeds_pause(feed_id: str) -> None:
+    """Stop polling a feed (its state is kept)."""
+    _set_paused(feed_id, True)
+
+
+@feeds_app.command("resume")
+def feeds_resume(feed_id: str) -> None:
+    """Poll a paused feed again."""
+    _set_paused(feed_id, False)
+
+
+@feeds_app.command("remove")
+def feeds_remove(feed_id: str) -> None:
+    """Remove a feed."""
+    from .poller.kafka import publish_feeds, read_feeds
+
+    settings = _settings()
+    _setup_logging(settings)
+    bootstrap = _bootstrap_for_client(settings)
+    if feed_id not in asyncio.run(read_feeds(settings, bootstrap)):
+        raise ConfigError(f"no feed {feed_id!r} (see `wirewatch feeds list`)")
+    asyncio.run(publish_feeds(settings, bootstrap, [], remove=[feed_id]))
+    typer.echo(f"removed {feed_id}")
+
+
+# ---------------------------------------------------------------------- topics, schemas
+@topics_app.command("create")
+def topics_create() -> None:
+    """Create every wirewatch topic (idempotent) on WIREWATCH_KAFKA_BOOTSTRAP."""
+    settings = _settings()
+    _setup_logging(settings)
+    from .admin import create_topics
+
+    if not settings.kafka_bootstrap:
+        raise ConfigError("`wirewatch topics create` needs WIREWATCH_KAFKA_BOOTSTRAP")
+    for line in asyncio.run(create_topics(settings)):
+        typer.echo(line)
+
+
+@app.command()
+def schemas(
+    out: Annotated[Path, typer.Option("--out", help="directory for the JSON Schema files")] = Path("schemas"),
+    check: Annotated[bool, typer.Option("--check", help="fail if the files differ from the models")] = False,
+) -> None:
+    """Write (or --check) one JSON Schema per topic message, generated from the models."""
+    from .schemas import check_schemas, write_schemas
+
+    if check:
+        stale = check_schemas(out)
+        if stale:
+            raise ConfigError(f"schemas out of date: {', '.join(stale)} (run `wirewatch schemas`)")
+        typer.echo("schemas up to date")
+        return
+    for path in write_schemas(out):
+        typer.echo(str(path))
+
+
+@app.command("dashboard-png")
+def dashboard_png(
+    out: Annotated[Path, typer.Option("--out", help="PNG file to write")] = Path("overview.png"),
+    prometheus: Annotated[str, typer.Option("--prometheus", help="Prometheus base URL")] = "http://127.0.0.1:9090",
+    minutes: Annotated[float, typer.Option("--minutes", help="time range")] = 15.0,
+) -> None:
+    """Draw the overview dashboard's main panels from Prometheus into a PNG (no Grafana needed)."""
+    from .dashboard_png import render_png
+
+    typer.echo(str(render_png(prometheus, out, minutes=minutes)))
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    """Entry point: user mistakes end in one line on stderr, never a traceback."""
+    try:
+        app()
+    except WirewatchError as exc:
+        typer.echo(f"wirewatch: error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("WIREWATCH_DEBUG"):
+            raise
+        typer.echo(f"wirewatch: internal error: {type(exc).__name__}: {exc} "
+                   "(set WIREWATCH_DEBUG=1 for a traceback)", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,198 @@
+"""Source plug-ins: how a feed record becomes raw stories.
+
+A source is a class registered under the ``wirewatch.sources`` entry-point
+group (``FeedRecord.source`` names it).  It is constructed once per poller
+with a :class:`SourceContext` and asked to ``poll`` one feed at a time::
+
+    class MySource:
+        name = "mysource"
+        def __init__(self, ctx: SourceContext) -> None: ...
+        async def poll(self, feed: FeedRecord, state: FeedState, *, unconditional: bool) -> SourceResult: ...
+
+Use ``ctx.fetcher`` for every network access (SSRF guard, size cap, deadline,
+User-Agent come with it) and ``ctx.parse`` for anything a hostile server could
+make expensive to parse (it runs in a limited worker process).  Raise a
+``wirewatch.errors.FeedError`` subclass for failures; the poller handles
+scheduling, backoff, per-host limits, de-duplication against what was already
+published, publishing and state.  Built in: ``rss`` (RSS 0.9x/1.0/2.0, Atom,
+JSON Feed over http(s) or ``file://``) and ``sitemap`` (a Google News sitemap,
+for outlets without a feed: the example of a second source).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import entry_points
+from typing import Protocol, runtime_checkable
+
+from defusedxml import ElementTree as SafeET
+from defusedxml.common import DefusedXmlException
+
+from ..errors import ConfigError, NotAFeed, ParseError, UnsafeXML
+from ..models import FeedRecord, RawStory
+from ..settings import Settings
+from .fetch import Fetcher, FetchResult
+from .html import clean_text
+from .parse import MAX_ITEMS, MAX_TITLE, ParsedFeed, safe_link
+from .state import FeedState
+from .urls import canonical_url
+
+log = logging.getLogger(__name__)
+
+ParseFn = Callable[..., Awaitable[ParsedFeed]]
+
+
+@dataclass
+class SourceContext:
+    settings: Settings
+    fetcher: Fetcher
+    parse: ParseFn  # ParsePool.parse(data, feed, fetched_at, content_type=, base_url=)
+
+
+@dataclass
+class SourceResult:
+    """What one poll of a source produced."""
+
+    not_modified: bool = False
+    stories: list[RawStory] = field(default_factory=list)
+    etag: str | None = None
+    last_modified: str | None = None
+    ttl_seconds: float | None = None  # the feed's own <ttl>
+    cache_seconds: float | None = None  # Cache-Control / Expires lifetime
+    retry_after: float | None = None
+    bozo: bool = False
+    bozo_reason: str | None = None
+    permanent_url: str | None = None
+    body_bytes: int = 0
+
+
+@runtime_checkable
+class Source(Protocol):
+    name: str
+
+    async def poll(self, feed: FeedRecord, state: FeedState, *, unconditional: bool) -> SourceResult: ...
+
+
+async def _fetch(ctx: SourceContext, feed: FeedRecord, state: FeedState, unconditional: bool) -> FetchResult:
+    same_url = state.url == feed.url
+    return await ctx.fetcher.fetch(
+        feed.url,
+        etag=None if unconditional or not same_url else state.etag,
+        last_modified=None if unconditional or not same_url else state.last_modified,
+    )
+
+
+class FeedSource:
+    """RSS 0.9x/1.0/2.0, Atom and JSON Feed (feedparser), over http(s) or ``file://``."""
+
+    name = "rss"
+
+    def __init__(self, ctx: SourceContext) -> None:
+        self.ctx = ctx
+
+    async def poll(self, feed: FeedRecord, state: FeedState, *, unconditional: bool) -> SourceResult:
+        fetched_at = datetime.now(UTC)
+        r = await _fetch(self.ctx, feed, state, unconditional)
+        res = SourceResult(etag=r.etag, last_modified=r.last_modified, cache_seconds=r.cache_seconds,
+                           retry_after=r.retry_after, permanent_url=r.permanent_url, body_bytes=len(r.body))
+        if r.not_modified:
+            res.not_modified = True
+            return res
+        parsed = await self.ctx.parse(r.body, feed, fetched_at, content_type=r.content_type, base_url=r.url)
+        res.stories = parsed.items
+        res.ttl_seconds = parsed.ttl_seconds
+        res.bozo = parsed.bozo
+        res.bozo_reason = parsed.bozo_reason
+        return res
+
+
+_SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+_NEWS = "{http://www.google.com/schemas/sitemap-news/0.9}"
+
+
+def parse_news_sitemap(data: bytes, feed: FeedRecord, fetched_at: datetime) -> list[RawStory]:
+    """Stories (title and link only) from a Google News sitemap; defusedxml refuses entity tricks."""
+    if not data.strip():
+        raise NotAFeed("empty sitemap")
+    try:
+        root = SafeET.parse(io.BytesIO(data), forbid_dtd=True).getroot()
+    except DefusedXmlException as exc:
+        raise UnsafeXML(f"sitemap refused: {type(exc).__name__}") from None
+    except SafeET.ParseError as exc:
+        raise ParseError(f"sitemap is not XML ({exc})") from None
+    if root.tag != f"{_SM}urlset":
+        raise NotAFeed("not a sitemap urlset")
+    out: list[RawStory] = []
+    for url in root.iter(f"{_SM}url"):
+        if len(out) >= MAX_ITEMS:
+            break
+        loc = safe_link((url.findtext(f"{_SM}loc") or "").strip())
+        news = url.find(f"{_NEWS}news")
+        if not loc or news is None:
+            continue
+        title = clean_text(news.findtext(f"{_NEWS}title") or "")[:MAX_TITLE]
+        published = _iso(news.findtext(f"{_NEWS}publication_date"))
+        lang = clean_text(news.findtext(f"{_NEWS}publication/{_NEWS}language") or "")[:35] or None
+        canon = canonical_url(loc)
+        out.append(RawStory(
+            story_id="u:" + hashlib.blake2b(canon.encode(), digest_size=12).hexdigest(),
+            feed_id=feed.feed_id, outlet=feed.outlet, url=loc, canonical_url=canon, title=title,
+            summary="", body="", language=lang, published=published or fetched_at,
+            published_inferred=published is None, fetched_at=fetched_at,
+        ))
+    return out
+
+
+def _iso(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+class NewsSitemapSource:
+    """A Google News sitemap (``<news:news>`` entries) as a source: the built-in plug-in example."""
+
+    name = "sitemap"
+
+    def __init__(self, ctx: SourceContext) -> None:
+        self.ctx = ctx
+
+    async def poll(self, feed: FeedRecord, state: FeedState, *, unconditional: bool) -> SourceResult:
+        fetched_at = datetime.now(UTC)
+        r = await _fetch(self.ctx, feed, state, unconditional)
+        res = SourceResult(etag=r.etag, last_modified=r.last_modified, cache_seconds=r.cache_seconds,
+                           retry_after=r.retry_after, permanent_url=r.permanent_url, body_bytes=len(r.body))
+        if r.not_modified:
+            res.not_modified = True
+            return res
+        # Small and defused; parsing it on a thread keeps the event loop free.
+        res.stories = await asyncio.to_thread(parse_news_sitemap, r.body, feed, fetched_at)
+        return res
+
+
+BUILTIN: dict[str, type] = {"rss": FeedSource, "sitemap": NewsSitemapSource}
+
+
+def source_class(name: str) -> type:
+    """The class registered for ``name``: built-ins, then the ``wirewatch.sources`` entry points."""
+    if name in BUILTIN:
+        return BUILTIN[name]
+    for ep in entry_points(group="wirewatch.sources"):
+        if ep.name == name:
+            try:
+                cls: type = ep.load()
+            except Exception as exc:
+                raise ConfigError(f"source {name!r} failed to load ({type(exc).__name__}: {exc})") from None
+            return cls
+    known = sorted(set(BUILTIN) | {ep.name for ep in entry_points(group="wirewatch.sources")})
+    raise ConfigError(f"unknown source {name!r} (known: {', '.join(known)})")

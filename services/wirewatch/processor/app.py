@@ -1,0 +1,276 @@
+"""The faust shell around the processor: topics, tables, agents, dead letters.
+
+Agents only move messages: they decode, call one stage of
+:class:`~wirewatch.processor.pipeline.Pipeline`, and send what it returns.
+Any exception while handling one message sends that message to the
+dead-letter topic with its origin, and processing goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import faust
+import orjson
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from pydantic import BaseModel, ValidationError
+
+from .. import metrics
+from ..errors import MessageTooLarge, NotJSON, SchemaInvalid, error_code
+from ..models import Claim, ContradictionAlert, DeadLetter, NewClaimAlert, RawStory, UniqueStory, utcnow
+from ..settings import Settings
+from ..topics import Topics, TopicSpec
+from .pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+DEADLETTER_PAYLOAD_CAP = 64 * 1024
+
+
+def _patch_faust(settings: Settings) -> None:
+    """Two faust defaults that hurt here, changed in one place.
+
+    - faust hard-codes ``fetch_max_wait_ms=1500`` for its consumer; brokers that
+      hold long-polls until the wait expires (Tansu) then cap throughput and add
+      seconds of latency to every stage.
+    - faust only makes producers idempotent inside transactions; we want an
+      idempotent ``acks=all`` producer on a real Kafka without exactly-once.
+    """
+    wait_ms = settings.consumer_fetch_wait_ms
+    thread_cls: Any = faust_aiokafka.AIOKafkaConsumerThread
+    if not getattr(thread_cls, "_wirewatch_patched", False):
+        original = thread_cls._create_worker_consumer
+
+        def _create_worker_consumer(self: Any, transport: Any) -> Any:
+            consumer = original(self, transport)
+            consumer._fetch_max_wait_ms = thread_cls._wirewatch_wait_ms
+            return consumer
+
+        thread_cls._create_worker_consumer = _create_worker_consumer
+        thread_cls._wirewatch_patched = True
+    thread_cls._wirewatch_wait_ms = wait_ms
+
+    producer_cls: Any = faust_aiokafka.Producer
+    idempotent = settings.idempotent
+
+    def _settings_extra(self: Any) -> dict[str, Any]:
+        if idempotent or self.app.in_transaction:
+            return {"acks": "all", "enable_idempotence": True}
+        return {"acks": "all"}
+
+    producer_cls._settings_extra = _settings_extra
+
+
+def decode(model: type[BaseModel], value: bytes | None) -> Any:
+    """bytes -> model, with the stable error classes the dead-letter topic records."""
+    if value is None:
+        raise NotJSON("empty message")
+    if len(value) > MAX_MESSAGE_BYTES:
+        raise MessageTooLarge(f"message of {len(value)} bytes is over the {MAX_MESSAGE_BYTES} byte cap")
+    try:
+        data = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise NotJSON(f"not JSON: {exc}") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "(root)"
+        raise SchemaInvalid(f"invalid {model.__name__}: {where}: {first.get('msg')}") from None
+
+
+class WirewatchApp:
+    """A faust app wired to a :class:`Pipeline`.
+
+    ``extra_tasks`` are coroutines run as app tasks; `wirewatch run` uses that to
+    run the poller in the same process.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        bootstrap: str,
+        *,
+        pipeline_factory: Callable[[Any, Any], Pipeline] | None = None,
+        extra_tasks: Sequence[Callable[[], Awaitable[None]]] = (),
+    ) -> None:
+        _patch_faust(settings)
+        self.settings = settings
+        self.topics = Topics(settings.topic_prefix, settings.topic_partitions)
+        embedded = settings.embedded
+        self.app = faust.App(
+            settings.app_id,
+            broker=[f"kafka://{hp.strip()}" for hp in bootstrap.split(",") if hp.strip()],
+            broker_credentials=_credentials(settings),
+            store=settings.store,
+            datadir=str(settings.data_dir / "faust"),
+            topic_partitions=settings.topic_partitions,
+            topic_replication_factor=settings.kafka_replication_factor,
+            topic_allow_declare=True,
+            consumer_auto_offset_reset="earliest",
+            producer_acks=-1,
+            # Tansu waits the whole rebalance timeout before completing a join;
+            # a real Kafka keeps its usual, safer timeouts.
+            broker_rebalance_timeout=3.0 if embedded else 60.0,
+            broker_session_timeout=10.0 if embedded else 45.0,
+            broker_heartbeat_interval=1.0 if embedded else 3.0,
+            broker_request_timeout=30.0 if embedded else 90.0,
+            broker_commit_interval=1.0,
+            web_enabled=False,
+            table_cleanup_interval=60.0,
+            key_serializer="raw",
+            value_serializer="raw",
+        )
+        t = self.topics
+        self.raw_topic = self._topic(t.raw)
+        self.unique_topic = self._topic(t.unique)
+        self.claims_topic = self._topic(t.claims)
+        self.updates_topic = self._topic(t.claim_updates)
+        self.new_claim_topic = self._topic(t.new_claim)
+        self.contradiction_topic = self._topic(t.contradiction)
+        self.deadletter_topic = self._topic(t.deadletter)
+        # Tables are co-partitioned with the topic whose agent writes them.
+        self.dedup_table = self.app.Table("dedup", default=None, partitions=t.raw.partitions)
+        self.ledger_table = self.app.Table("ledger", default=None, partitions=t.claims.partitions)
+        factory = pipeline_factory or (
+            lambda dstore, lstore: Pipeline(settings, dedup_store=dstore, ledger_store=lstore)
+        )
+        self.pipeline = factory(self.dedup_table, self.ledger_table)
+        self._register_agents()
+        for task in extra_tasks:
+            self.app.task(task)
+
+    def _topic(self, spec: TopicSpec) -> faust.TopicT:
+        return self.app.topic(spec.name, partitions=spec.partitions, key_type=bytes, value_type=bytes,
+                              key_serializer="raw", value_serializer="raw", internal=False)
+
+    # ------------------------------------------------------------------ agents
+    def _register_agents(self) -> None:
+        app, pipeline = self.app, self.pipeline
+
+        @app.agent(self.raw_topic, name="wirewatch.dedup")
+        async def dedup(stream: faust.StreamT) -> None:
+            async for event in stream.events():
+                await self._guard("dedup", event, self._dedup_one)
+
+        @app.agent(self.unique_topic, name="wirewatch.extract")
+        async def extract(stream: faust.StreamT) -> None:
+            async for event in stream.events():
+                await self._guard("extract", event, self._extract_one)
+
+        @app.agent(self.claims_topic, name="wirewatch.ledger")
+        async def ledger(stream: faust.StreamT) -> None:
+            async for event in stream.events():
+                await self._guard("ledger", event, self._ledger_one)
+
+        @app.timer(interval=60.0)
+        async def evict() -> None:
+            now = utcnow()
+            pipeline.dedup.evict(now)
+            pipeline.ledger.evict(now)
+
+    async def _guard(self, stage: str, event: faust.EventT, handler: Callable[[bytes], Awaitable[None]]) -> None:
+        msg = event.message
+        metrics.STAGE_MESSAGES.labels(stage=stage).inc()
+        try:
+            await handler(event.value)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            code = error_code(exc)
+            if code == "internal":
+                log.exception("%s[%s]@%s: %s failed", msg.topic, msg.partition, msg.offset, stage)
+            else:
+                log.warning("%s[%s]@%s: %s: %s", msg.topic, msg.partition, msg.offset, code, exc)
+            await self.dead_letter(stage, event, exc)
+
+    async def dead_letter(self, stage: str, event: faust.EventT, exc: BaseException) -> None:
+        msg = event.message
+        raw = event.value if isinstance(event.value, bytes | bytearray) else repr(event.value).encode()
+        key = msg.key.decode("utf-8", "replace") if isinstance(msg.key, bytes | bytearray) else None
+        code = error_code(exc)
+        letter = DeadLetter(
+            origin_topic=msg.topic,
+            origin_partition=msg.partition,
+            origin_offset=msg.offset,
+            origin_key=key,
+            stage=stage,
+            error_class=code,
+            error=str(exc)[:2000] or type(exc).__name__,
+            payload=bytes(raw[:DEADLETTER_PAYLOAD_CAP]).decode("utf-8", "replace"),
+            payload_truncated=len(raw) > DEADLETTER_PAYLOAD_CAP,
+            failed_at=utcnow(),
+        )
+        headers = {
+            "wirewatch-origin-topic": msg.topic.encode(),
+            "wirewatch-origin-partition": str(msg.partition).encode(),
+            "wirewatch-origin-offset": str(msg.offset).encode(),
+            "wirewatch-error-class": code.encode(),
+            "wirewatch-error": str(exc)[:500].encode("utf-8", "replace"),
+        }
+        metrics.DEAD_LETTERS.labels(stage=stage, error_class=code).inc()
+        await self.deadletter_topic.send(key=msg.topic.encode(), value=letter.to_json_bytes(), headers=headers)
+
+    async def _dedup_one(self, value: bytes) -> None:
+        raw = decode(RawStory, value)
+        t_verdict = self.pipeline.dedup_stage(raw)
+        _verdict, unique = t_verdict
+        if unique is not None:
+            await self.unique_topic.send(key=raw.story_id.encode(), value=unique.to_json_bytes())
+
+    async def _extract_one(self, value: bytes) -> None:
+        unique = decode(UniqueStory, value)
+        loop = asyncio.get_running_loop()
+        # spaCy holds the CPU for tens of ms; off the event loop so the consumer,
+        # the producer and the other agents keep going meanwhile.
+        claims_per_story = await loop.run_in_executor(None, self.pipeline.extract_stage, [unique])
+        for claim in claims_per_story[0]:
+            claim.fetched_at = unique.story.fetched_at
+            await self.claims_topic.send(key=self.pipeline.key_of(claim).encode(), value=claim.to_json_bytes())
+
+    async def _ledger_one(self, value: bytes) -> None:
+        claim = decode(Claim, value)
+        result = self.pipeline.ledger_stage(claim)
+        for update in result.updates:
+            await self.updates_topic.send(key=update.ledger_key.encode(), value=update.to_json_bytes())
+        for alert in result.alerts:
+            await self.publish_alert(alert)
+
+    async def publish_alert(self, alert: NewClaimAlert | ContradictionAlert) -> None:
+        topic = self.new_claim_topic if alert.type == "new_claim" else self.contradiction_topic
+        await topic.send(key=alert.ledger_key.encode(), value=alert.to_json_bytes(),
+                         headers={"wirewatch-alert-id": alert.alert_id.encode()})
+        metrics.ALERTS.labels(type=alert.type).inc()
+        now = utcnow()
+        metrics.FRESHNESS_PUBLISHED.labels(type=alert.type).observe(
+            max(0.0, (now - alert.claim.published).total_seconds()))
+        if alert.claim.fetched_at is not None:
+            metrics.FRESHNESS_FETCHED.labels(type=alert.type).observe(
+                max(0.0, (now - alert.claim.fetched_at).total_seconds()))
+
+
+def _credentials(settings: Settings) -> Any:
+    if settings.kafka_security_protocol in ("SASL_PLAINTEXT", "SASL_SSL") and settings.kafka_sasl_username:
+        import ssl
+
+        ctx = None
+        if settings.kafka_security_protocol == "SASL_SSL":
+            ctx = ssl.create_default_context(
+                cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None)
+        password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
+        return faust.SASLCredentials(
+            username=settings.kafka_sasl_username,
+            password=password,
+            mechanism=settings.kafka_sasl_mechanism or "PLAIN",
+            ssl_context=ctx,
+        )
+    if settings.kafka_security_protocol == "SSL":
+        import ssl
+
+        return ssl.create_default_context(
+            cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None)
+    return None

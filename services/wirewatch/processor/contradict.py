@@ -1,0 +1,527 @@
+"""When two claims about one place cannot both be true: denial, control and numeric conflicts.
+
+The ledger hands this module pairs of claims that share a ledger key (the same place).
+Each claim is first reduced to the few facts a conflict test needs (`Facts`): who says
+it, which side holds the place according to it, when it happened, the figure it gives.
+`Facts` is plain JSON so the ledger keeps it in its store next to the claim, and a
+restarted worker reads back exactly what the first one computed.
+
+The kinds follow de Marneffe, Rafferty and Manning (2008), "Finding contradictions in
+text": a denial is one source negating what another asserts; control is two sources
+giving the same place two different holders; numeric is two figures for one event
+whose ranges do not overlap.  Every test errs on the side of silence, because an alert
+nobody believes teaches subscribers to ignore the topic.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, fields
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from ..models import Claim, ContradictionKind
+from . import numbers
+
+Side = Literal["state", "insurgent"]
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# --------------------------------------------------------------------------- sides
+# Two generic camps of an armed conflict, from the words wire copy uses for them.
+# Named groups are not listed on purpose: which camp a named group is in is knowledge
+# about one conflict, and guessing it wrong would raise false control alerts.
+_STATE = re.compile(
+    r"\b(?:army|armies|armed forces|military|government|regime|troops?|soldiers?|loyalists?|"
+    r"pro-government|government-backed|state forces|security forces|police|national guard|"
+    r"presidential guard|marines?|navy)\b",
+    re.I,
+)
+_INSURGENT = re.compile(
+    r"\b(?:rebels?|insurgents?|insurgency|militants?|opposition|terrorists?|jihadists?|guerrillas?|"
+    r"separatists?|armed groups?|gunmen|mujahideen|extremists?|islamists?|anti-government|"
+    r"rebel-held)\b",
+    re.I,
+)
+_ANTI_STATE = re.compile(r"\banti-(?:government|regime)\b", re.I)
+
+
+def side_of(text: str | None) -> Side | None:
+    """Which camp a phrase names ('the army and its allies' -> state), or None if unclear."""
+    if not text:
+        return None
+    if _ANTI_STATE.search(text):
+        return "insurgent"
+    state = bool(_STATE.search(text))
+    insurgent = bool(_INSURGENT.search(text))
+    if state == insurgent:
+        return None
+    return "state" if state else "insurgent"
+
+
+def other(side: Side | None) -> Side | None:
+    if side is None:
+        return None
+    return "insurgent" if side == "state" else "state"
+
+
+# --------------------------------------------------------------------------- speakers
+_STOP = _words(
+    "the a an of for and in on at to by from with its his her their group office head "
+    "spokesman spokeswoman spokesperson official officials says said"
+)
+_SPEAKER_CUT = re.compile(r",|\bvia\b|\bciting\b|\bquoted\b|\bquoting\b|\bthrough\b", re.I)
+
+
+def speaker_tokens(attributed_to: str | None) -> tuple[str, ...]:
+    """Content words of the speaker's name, without the 'citing ...'/'via ...' tail."""
+    if not attributed_to:
+        return ()
+    head = _SPEAKER_CUT.split(attributed_to, maxsplit=1)[0]
+    toks = [t for t in re.findall(r"[a-z0-9]+", head.lower()) if t not in _STOP]
+    return tuple(toks)
+
+
+def same_speaker(a: Facts, b: Facts) -> bool:
+    """One speaker repeating or updating itself never contradicts itself.
+
+    Own-voice claims belong to their outlet.  Attributed names match when one name's
+    words contain the other's ('the Observatory' is the 'Syrian Observatory for Human
+    Rights' mentioned earlier).
+    """
+    if not a.speaker or not b.speaker:
+        return a.outlet == b.outlet and not a.speaker and not b.speaker
+    sa, sb = set(a.speaker), set(b.speaker)
+    return sa <= sb or sb <= sa
+
+
+# --------------------------------------------------------------------------- territory
+_LOSS = re.compile(
+    r"\b(?:los[et]|losing|loses|withdr[ae]w\w*|pull(?:ed|ing|s)?\s+(?:back|out)|retreat\w*|abandon\w*|"
+    r"evacuat\w*|ced(?:e|ed|es|ing)|surrender\w*|driven\s+out|expelled|ousted|pushed\s+(?:out|back)|"
+    r"fled|flee\w*|gave\s+up|give\s+up|f[ae]ll(?:s|en|ing)?\s+back)\b",
+    re.I,
+)
+_FALL = re.compile(r"\b(?:f[ae]ll|fallen|falling|falls)\b", re.I)
+_RETAKE = re.compile(
+    r"\b(?:re-?tak\w*|re-?took|recaptur\w*|regain\w*|recover\w*|won\s+back|win\w*\s+back|"
+    r"t(?:ook|ake|aken|aking)\s+back|re-?enter\w*|re-?seiz\w*|reclaim\w*)\b",
+    re.I,
+)
+_CAPTURE = re.compile(
+    r"\b(?:t[ao]ok|tak(?:e|en|es|ing)|captur\w*|seiz\w*|advanc\w*|enter\w*|storm\w*|overr[ua]n\w*|"
+    r"push\w*\s+into|br[oe]k\w*\s+into|gain\w*|restor\w*|liberat\w*|swept|sweep\w*|occup\w*|"
+    r"moved\s+into|rolled\s+into|march\w*\s+into)\b",
+    re.I,
+)
+# A statement of who holds a place now ('it's still with the rebels', 'remains in
+# rebel hands') outranks any capture verb elsewhere in the sentence ('the regime is
+# trying to take it, but ...').
+_HOLD = (
+    re.compile(
+        r"\b(?:still|remains?|remained|stays?|stayed)\s+(?:firmly\s+)?(?:with|in\s+the\s+hands\s+of|held\s+by|"
+        r"controlled\s+by|under\s+the\s+control\s+of)\s+(?:the\s+)?([a-z][\w-]*(?:\s+[a-z][\w-]*)?)",
+        re.I,
+    ),
+    re.compile(
+        r"\b(?:still|remains?|remained|is|are|was|were|stays?|stayed)\s+"
+        r"(?:(?:still|now|firmly|largely|fully|completely|entirely|back)\s+)*(?:in|under)\s+"
+        r"(?:the\s+)?(?:firm\s+)?([a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s+(?:hands|control)\b",
+        re.I,
+    ),
+    re.compile(r"\bin\s+(?:the\s+)?([a-z][\w-]*)\s+hands\b", re.I),
+)
+
+
+def _actor_before(sentence: str, verb: re.Pattern[str]) -> Side | None:
+    """The camp named just before the first event verb ('... said the army had advanced into X').
+
+    Used only when the extractor gave no actor: the few words before the verb are
+    usually its subject, and a camp word there is a fair guess at who acted.
+    """
+    m = verb.search(sentence)
+    if not m:
+        return None
+    before = re.findall(r"[\w'-]+", sentence[: m.start()])[-5:]
+    return side_of(" ".join(before))
+
+
+def _holder_phrase(sentence: str) -> Side | None:
+    for pat in _HOLD:
+        for m in pat.finditer(sentence):
+            side = side_of(m.group(1))
+            if side:
+                return side
+    return None
+
+
+# --------------------------------------------------------------------------- casualties
+_KILLED = re.compile(r"\b(?:kill\w*|dead|died|dies|death\w*|toll|lives|slain|massacre\w*|bodies)\b", re.I)
+_WOUNDED = re.compile(r"\b(?:wound\w*|injur\w*|hurt|maimed)\b", re.I)
+_SUBGROUP_AFTER = re.compile(r"^\s*(?:of\s+(?:the|them|those|whom)|were\s+(?:children|women))\b", re.I)
+_SUBGROUPS = _words(
+    "children child kids babies infants women girls boys students doctors nurses medics "
+    "journalists teachers workers"
+)
+_COMBATANTS = _words(
+    "fighters soldiers troops militants rebels insurgents terrorists combatants gunmen "
+    "policemen officers members militiamen jihadists"
+)
+_CIVILIANS = _words("civilians people persons residents dead bodies victims")
+_MEANS = {
+    "air": re.compile(r"\b(?:air\s*strikes?|airstrikes?|air\s+raids?|warplanes?|jets?|aircraft|helicopters?|"
+                      r"barrel\s+bombs?|drones?|bomb(?:er|ers)\b|from\s+the\s+air)", re.I),
+    "artillery": re.compile(r"\b(?:shell\w*|artillery|mortars?|rockets?|missiles?|cannon)\b", re.I),
+    "ground": re.compile(r"\b(?:clash\w*|gunfire|snipers?|ambush\w*|firefights?|gun\s*battles?|shot)\b",
+                         re.I),
+    "bombing": re.compile(
+        r"\b(?:car\s+bombs?|suicide|explosions?|blasts?|ieds?|roadside\s+bombs?|explosives?)\b", re.I
+    ),
+}
+# Words that mark a figure as the newer value of a count that grows ('the toll rose to 40').
+_RISE = re.compile(
+    r"\b(?:rose|risen|rising|rises|climbed|climbing|increased|mounted|jumped|grew|grown|reached|"
+    r"now\s+stands|later\s+update|updated|revised)\b",
+    re.I,
+)
+
+
+def _unit_after(sentence: str, qtext: str) -> tuple[str | None, bool]:
+    """The noun a figure counts ('21 people' -> people) and whether it is a part of a total."""
+    if not qtext:
+        return None, False
+    i = sentence.lower().find(qtext.lower())
+    if i < 0:
+        return None, False
+    rest = sentence[i + len(qtext):]
+    if _SUBGROUP_AFTER.match(rest):
+        return None, True
+    # 'killed 45 civilians', '21 Syrian soldiers': the counted noun is one of the next two words.
+    for w in re.findall(r"[a-z]+", rest.lower())[:2]:
+        if w in _SUBGROUPS or w in _COMBATANTS or w in _CIVILIANS:
+            return w, w in _SUBGROUPS
+    return None, False
+
+
+def _unit_group(unit: str | None) -> str:
+    if unit is None:
+        return "any"
+    u = unit.lower().strip()
+    if u in _SUBGROUPS:
+        return "part"
+    if u in _COMBATANTS:
+        return "combatants:" + u
+    return "any"
+
+
+# --------------------------------------------------------------------------- facts
+@dataclass
+class Facts:
+    """What the conflict tests need from one claim; JSON-serialisable via `to_json`."""
+
+    claim_id: str
+    story_id: str
+    sentence_key: str
+    category: str
+    polarity: str
+    hedged: bool
+    outlet: str
+    speaker: tuple[str, ...]
+    speaker_name: str
+    speaker_side: Side | None
+    actor: tuple[str, ...]
+    actor_side: Side | None
+    published: float
+    day_lo: str
+    day_hi: str
+    explicit_day: bool
+    place: str
+    # territory
+    holder: Side | None = None
+    capture: bool = False
+    loss: bool = False
+    state: bool = False
+    retake: bool = False
+    # casualties
+    qty_lo: float | None = None
+    qty_hi: float | None = None  # None with qty_lo set = open-ended ('at least 40')
+    qty_text: str = ""
+    measure: str | None = None
+    unit_group: str = "any"
+    part: bool = False
+    means: list[str] = field(default_factory=list)
+    rise: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        # Not dataclasses.asdict: it deep-copies every value and costs more than the tests.
+        d = {name: getattr(self, name) for name in _FIELDS}
+        d["speaker"] = list(self.speaker)
+        d["actor"] = list(self.actor)
+        d["means"] = list(self.means)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Facts:
+        d = dict(d)
+        d["speaker"] = tuple(d["speaker"])
+        d["actor"] = tuple(d["actor"])
+        return cls(**d)
+
+    @property
+    def qty(self) -> tuple[float, float] | None:
+        if self.qty_lo is None:
+            return None
+        return (self.qty_lo, math.inf if self.qty_hi is None else self.qty_hi)
+
+
+_FIELDS = tuple(f.name for f in fields(Facts))
+
+
+def _day_span(claim: Claim) -> tuple[date, date, bool]:
+    """The days the event may have happened on, and whether the article said so.
+
+    ``Claim.time`` may be a day, a month or a year; without it the event is taken to
+    have happened on the publication day or the day before (news is rarely older).
+    """
+    t = (claim.time or "").strip()
+    m = re.match(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", t)
+    if m:
+        y = int(m.group(1))
+        try:
+            if m.group(3):
+                d = date(y, int(m.group(2)), int(m.group(3)))
+                return d, d, True
+            if m.group(2):
+                mo = int(m.group(2))
+                first = date(y, mo, 1)
+                nxt = date(y + (mo == 12), mo % 12 + 1, 1)
+                return first, nxt - timedelta(days=1), True
+            return date(y, 1, 1), date(y, 12, 31), True
+        except ValueError:
+            pass  # a malformed date from upstream: fall back to the publication day
+    pub = claim.published.date()
+    return pub - timedelta(days=1), pub, False
+
+
+def facts_of(claim: Claim, place: str) -> Facts:
+    lo, hi, explicit = _day_span(claim)
+    # The trigger says which verb the claim is about; the event type adds 'retreat' when the
+    # trigger alone ('pulled') does not; the sentence is the last resort.
+    verbs = " ".join(x for x in (claim.trigger, claim.event_type) if x) or claim.sentence
+    main_verb = claim.trigger or claim.event_type or claim.sentence
+    actor_side = side_of(claim.actor)
+    f = Facts(
+        claim_id=claim.claim_id,
+        story_id=claim.story_id,
+        sentence_key=f"{claim.story_id}:{claim.sentence_start}",
+        category=claim.category,
+        polarity=claim.polarity,
+        hedged=claim.modality == "hedged",
+        outlet=claim.source,
+        speaker=speaker_tokens(claim.attributed_to),
+        speaker_name=(claim.attributed_to or "").split(",")[0].strip() or claim.source,
+        speaker_side=side_of(claim.attributed_to),
+        actor=tuple(t for t in re.findall(r"[a-z0-9]+", (claim.actor or "").lower()) if t not in _STOP),
+        actor_side=actor_side,
+        published=claim.published.timestamp(),
+        day_lo=lo.isoformat(),
+        day_hi=hi.isoformat(),
+        explicit_day=explicit,
+        place=claim.location or place,
+    )
+    if claim.category == "territory_control":
+        held = _holder_phrase(claim.sentence)
+        if held is not None:
+            f.state, f.holder = True, held
+        else:
+            f.retake = bool(_RETAKE.search(verbs))
+            f.loss = bool(_LOSS.search(verbs)) and not f.retake
+            f.capture = bool(_CAPTURE.search(main_verb)) and not f.loss
+            if actor_side is None and claim.actor is None:
+                fall = bool(_FALL.search(verbs))
+                verb = _LOSS if f.loss else _RETAKE if f.retake else _FALL if fall else _CAPTURE
+                actor_side = f.actor_side = _actor_before(claim.sentence, verb)
+            # 'rebels pulled back from X': the other camp holds X; 'the army took X' and
+            # 'X fell to the army': the actor does.
+            f.holder = other(actor_side) if f.loss else actor_side
+            if claim.polarity == "denied" and f.holder is None:
+                # 'X has not fallen', said by one camp: what is denied is the other camp holding X.
+                f.holder = other(f.speaker_side)
+    if claim.category == "casualties":
+        iv = numbers.interval(claim.quantity)
+        if iv is not None and claim.quantity is not None:
+            f.qty_lo = iv[0]
+            f.qty_hi = None if math.isinf(iv[1]) else iv[1]
+            f.qty_text = numbers.describe(claim.quantity)
+            unit, part = _unit_after(claim.sentence, claim.quantity.text)
+            f.part = part
+            f.unit_group = _unit_group(claim.quantity.unit or unit)
+            f.rise = bool(_RISE.search(claim.sentence))
+        killed = bool(_KILLED.search(verbs)) or bool(_KILLED.search(claim.sentence))
+        wounded = bool(_WOUNDED.search(verbs)) or bool(_WOUNDED.search(claim.sentence))
+        if claim.trigger or claim.event_type:
+            killed, wounded = bool(_KILLED.search(verbs)), bool(_WOUNDED.search(verbs))
+        f.measure = "killed" if killed and not wounded else "wounded" if wounded and not killed else None
+        f.means = sorted(k for k, pat in _MEANS.items() if pat.search(claim.sentence))
+    return f
+
+
+# --------------------------------------------------------------------------- tests
+def same_time(a: Facts, b: Facts) -> bool:
+    """Both events may have happened on the same day (one day of slack unless both dates were stated)."""
+    slack = timedelta(days=0 if (a.explicit_day and b.explicit_day) else 1)
+    a_lo, a_hi = date.fromisoformat(a.day_lo), date.fromisoformat(a.day_hi)
+    b_lo, b_hi = date.fromisoformat(b.day_lo), date.fromisoformat(b.day_hi)
+    return a_lo - slack <= b_hi and b_lo - slack <= a_hi
+
+
+def _same_actor(a: Facts, b: Facts) -> bool:
+    """Unknown actors match anything; known ones match by camp or by shared name words."""
+    if not a.actor or not b.actor:
+        return True
+    if a.actor_side and b.actor_side:
+        return a.actor_side == b.actor_side
+    return bool(set(a.actor) & set(b.actor))
+
+
+@dataclass
+class Verdict:
+    kind: ContradictionKind
+    denier: Facts | None = None  # for denial: the denying side
+    asserter: Facts | None = None
+
+
+def conflict(new: Facts, old: Facts) -> Verdict | None:
+    """The kind of contradiction between two claims about one place, or None."""
+    if new.hedged or old.hedged:
+        return None
+    if new.story_id == old.story_id and new.sentence_key == old.sentence_key:
+        return None
+    if same_speaker(new, old) or not same_time(new, old):
+        return None
+    if new.polarity != old.polarity:
+        d, a = (new, old) if new.polarity == "denied" else (old, new)
+        if _denial(d, a):
+            return Verdict("denial", denier=d, asserter=a)
+        return None
+    if new.polarity == "denied":
+        return None  # two denials agree
+    if new.category == old.category == "territory_control" and _control(new, old):
+        return Verdict("control")
+    if new.category == old.category == "casualties" and _numeric(new, old):
+        return Verdict("numeric")
+    return None
+
+
+def _denial(d: Facts, a: Facts) -> bool:
+    if d.category == a.category:
+        if d.category == "territory_control":
+            if a.retake or d.retake:
+                return False
+            # Denying that camp X took a place conflicts with a report that X holds it,
+            # not with a report that the other camp does (that agrees with the denial).
+            return d.holder is None or a.holder is None or d.holder == a.holder
+        if d.category == "attack":
+            return _same_actor(d, a)
+        return True
+    # 'There was no fighting in X' cannot be true if someone advanced into or took X.
+    return (
+        d.category == "attack"
+        and a.category == "territory_control"
+        and a.capture
+        and not (a.loss or a.state or a.retake)
+    )
+
+
+def _control(a: Facts, b: Facts) -> bool:
+    if a.retake or b.retake:
+        return False  # a place retaken is a change of hands, reported in order
+    return a.holder is not None and b.holder is not None and a.holder != b.holder
+
+
+def _numeric(a: Facts, b: Facts) -> bool:
+    qa, qb = a.qty, b.qty
+    if qa is None or qb is None:
+        return False
+    if a.measure is None or a.measure != b.measure or a.part or b.part:
+        return False  # killed vs wounded, or a part of the dead ('eight of them children')
+    if a.unit_group != b.unit_group or a.unit_group == "part":
+        return False  # civilians vs fighters are separate counts
+    if a.means and b.means and not set(a.means) & set(b.means):
+        return False  # an air strike and a car bomb in one place are two events
+    if a.actor_side and b.actor_side and a.actor_side != b.actor_side:
+        return False
+    if numbers.compatible(qa, qb):
+        return False
+    later, earlier = (a, b) if a.published >= b.published else (b, a)
+    lq, eq = later.qty, earlier.qty
+    assert lq is not None and eq is not None
+    # A higher figure reported later as a rise is the toll going up, not a dispute.
+    return not (lq[0] > eq[1] and later.rise)
+
+
+# --------------------------------------------------------------------------- words
+def _day(f: Facts) -> str:
+    d = date.fromisoformat(f.day_hi)
+    if f.explicit_day and f.day_lo != f.day_hi:
+        return d.strftime("%b %Y")
+    return f"{d.day} {d.strftime('%b')}"
+
+
+def _camp(side: Side | None) -> str:
+    return {"state": "government forces", "insurgent": "rebels", None: "someone"}[side]
+
+
+def gist(f: Facts, claim: Claim) -> str:
+    """A few words for what a claim says happened."""
+    place = claim.location or f.place
+    actor = claim.actor
+    if f.category == "territory_control":
+        if f.state:
+            return f"{place} is held by {_camp(f.holder)}"
+        who = actor or (_camp(f.holder) if f.holder else None)
+        if f.loss and actor:
+            return f"{actor} lost {place}"
+        if f.retake:
+            return f"{who or 'someone'} retook {place}"
+        return f"{who} took {place}" if who else f"{place} changed hands"
+    if f.category == "attack":
+        return f"{actor} attacked {place}" if actor else f"fighting or strikes in {place}"
+    if f.category == "casualties":
+        what = f.qty_text or "people"
+        verb = "wounded" if f.measure == "wounded" else "killed"
+        return f"{what} {verb} in {place}"
+    if f.category == "displacement":
+        return f"people displaced ({place})"
+    return f"a ceasefire in {place}"
+
+
+def explain(v: Verdict, new: Facts, new_claim: Claim, old: Facts, old_claim: Claim) -> str:
+    """One line a person can read."""
+    claims = {new.claim_id: new_claim, old.claim_id: old_claim}
+    if v.kind == "denial":
+        assert v.denier is not None and v.asserter is not None
+        d, a = v.denier, v.asserter
+        return (
+            f"{d.speaker_name} den{'y' if _plural(d.speaker_name) else 'ies'} what {a.speaker_name} "
+            f"report{'' if _plural(a.speaker_name) else 's'}: {gist(a, claims[a.claim_id])} ({_day(a)})"
+        )
+    if v.kind == "control":
+        return (
+            f"Who holds {new.place} ({_day(new)})? {old.speaker_name}: {_camp(old.holder)}; "
+            f"{new.speaker_name}: {_camp(new.holder)}"
+        )
+    return (
+        f"Different tolls for one event in {new.place} ({_day(new)}): {old.speaker_name} says "
+        f"{gist(old, old_claim)}, {new.speaker_name} says {new.qty_text}"
+    )
+
+
+def _plural(name: str) -> bool:
+    """'Rebels deny', 'Syrian state TV reports' (a short name ending in -s is a plural)."""
+    words = name.split(",")[0].strip().lower().split()
+    return 0 < len(words) <= 2 and words[-1].endswith("s") and not words[-1].endswith(("ss", "us", "news"))

@@ -1,0 +1,478 @@
+"""Dedup and story clustering: is this raw story new, a copy, or a new version of one?
+
+Order of tests, cheapest first (see ``docs/dedup.md`` for the thresholds and the
+measurements behind them):
+
+1. guid (feed-scoped, via ``story_id``), 2. canonical URL, 3. hash of the normalised
+body, 4. MinHash LSH over word 3-gram shingles of the body with boilerplate removed
+(rensa), verified on the estimated Jaccard similarity or, for a cut-down copy, the
+estimated containment.
+
+A match is a *duplicate* when every sentence of the new text is covered by a sentence
+the group has already seen (house-style edits such as "Oct. 29"/"Oct 29", "U.S."/"US",
+"Mr Assad" and dated asides do not count), and an *update* when some sentences are new;
+``changed_spans`` then lists only those, so extraction never re-reads old sentences.
+
+Every unique story also gets a ``cluster_id``: a second, looser MinHash LSH over the
+content words of the headline and lead groups coverage of one event across outlets.
+
+State: every durable fact lives in ``store`` (a faust Table in the service, a dict in
+replay) as JSON values.  The LSH indexes, the signature matrices and the eviction heap
+are a cache rebuilt from the store on first use, so a restarted worker behaves exactly
+like the one it replaces.
+"""
+
+from __future__ import annotations
+
+import base64
+import heapq
+import time
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import numpy as np
+from rensa import RMinHash, RMinHashLSH
+
+from .. import metrics
+from ..errors import DedupStateError
+from ..models import DedupVerdict, DuplicateKind, RawStory
+from .boilerplate import Span, content_paragraphs
+from .clusters import ClusterIndex
+from .shingles import SentenceSketch, digest, event_terms, sentences, shingles, sketch, words
+
+_FORMAT = 1
+SEED = 20161128  # part of the stored state: changing it invalidates every stored signature
+
+DEFAULT_NEAR_THRESHOLD = 0.5
+DEFAULT_CONTAINMENT_THRESHOLD = 0.8
+DEFAULT_CLUSTER_THRESHOLD = 0.15
+DEFAULT_NUM_PERM = 128
+# Bands of the near-duplicate LSH: r = num_perm / bands rows each.  32 x 4 makes a pair at
+# Jaccard 0.5 a candidate with p = 0.87 and at 0.6 with p = 0.99 (see docs/dedup.md).
+NEAR_BANDS = 32
+# A sentence is old news when this share of its trigrams is in one sentence seen before
+# and it adds no number, negation or name.
+SENTENCE_CONTAINMENT = 0.7
+# Containment is only trusted on texts long enough for the MinHash estimate to be stable.
+MIN_CONTAINMENT_SHINGLES = 40
+MIN_NEAR_SHINGLES = 8
+# An update must add at least this many words of reporting; less is a copy-edit.
+MIN_NEW_WORDS = 5
+# Coverage of one event is clustered only with stories published this close in time.
+CLUSTER_SPAN_SECONDS = 36 * 3600
+LEAD_MIN_WORDS = 8
+CLUSTER_LEAD_WORDS = 60
+
+
+@dataclass
+class _Features:
+    sentences: list[Span]
+    sketches: list[SentenceSketch]
+    n_words: list[int]
+    body_hash: str | None
+    lead_key: str | None
+    minhash: RMinHash | None
+    n_shingles: int
+    terms: list[str]
+
+
+def _encode_mh(mh: RMinHash) -> str:
+    return base64.b64encode(mh.__getstate__()).decode("ascii")
+
+
+def _decode_mh(data: str, num_perm: int) -> RMinHash:
+    mh = RMinHash(num_perm, SEED)
+    try:
+        mh.__setstate__(base64.b64decode(data))
+    except Exception as exc:  # rensa raises plain ValueError on a foreign state
+        raise DedupStateError(f"dedup store holds an unreadable MinHash signature: {exc}") from exc
+    return mh
+
+
+class _Index:
+    """One MinHash LSH plus the signatures of its rows, for verifying candidates."""
+
+    def __init__(self, num_perm: int, bands: int) -> None:
+        self.num_perm = num_perm
+        self.lsh = RMinHashLSH(0.5, num_perm, bands)
+        self.sig = np.zeros((1024, num_perm), dtype=np.uint32)
+        self.ts = np.zeros(1024, dtype=np.float64)
+        self.ids: list[str | None] = [None] * 1024
+        self.row: dict[str, int] = {}
+        self.free: list[int] = []
+        self.next = 0
+
+    def add(self, story_id: str, mh: RMinHash, ts: float) -> None:
+        if story_id in self.row:
+            self.remove(story_id)
+        if self.free:
+            r = self.free.pop()
+        else:
+            r = self.next
+            self.next += 1
+            if r >= len(self.ids):
+                grow = len(self.ids)
+                self.sig = np.vstack([self.sig, np.zeros((grow, self.num_perm), dtype=np.uint32)])
+                self.ts = np.concatenate([self.ts, np.zeros(grow, dtype=np.float64)])
+                self.ids.extend([None] * grow)
+        self.sig[r] = mh.digest()
+        self.ts[r] = ts
+        self.ids[r] = story_id
+        self.row[story_id] = r
+        self.lsh.insert(r, mh)
+
+    def remove(self, story_id: str) -> None:
+        r = self.row.pop(story_id, None)
+        if r is None:
+            return
+        self.lsh.remove(r)
+        self.ids[r] = None
+        self.free.append(r)
+
+    def candidates(self, mh: RMinHash) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Stored stories sharing a band with ``mh``: ids, estimated Jaccard, timestamps."""
+        rows = [r for r in self.lsh.query(mh) if self.ids[r] is not None]
+        if not rows:
+            return [], np.zeros(0), np.zeros(0)
+        rows.sort()
+        sims = (self.sig[rows] == np.asarray(mh.digest(), dtype=np.uint32)).mean(axis=1)
+        return [self.ids[r] or "" for r in rows], sims, self.ts[rows]
+
+
+class Deduplicator:
+    """Decides, for each raw story, unique / update / duplicate, and records it."""
+
+    def __init__(
+        self,
+        store: MutableMapping[str, Any] | None = None,
+        *,
+        window_seconds: float = 7 * 86400,
+        near_threshold: float = DEFAULT_NEAR_THRESHOLD,
+        cluster_threshold: float = DEFAULT_CLUSTER_THRESHOLD,
+        num_perm: int = DEFAULT_NUM_PERM,
+        containment_threshold: float = DEFAULT_CONTAINMENT_THRESHOLD,
+    ) -> None:
+        if window_seconds <= 0:
+            raise ValueError("window_seconds must be positive")
+        if not 0 < near_threshold <= 1 or not 0 < cluster_threshold <= 1:
+            raise ValueError("thresholds must be in (0, 1]")
+        if num_perm % NEAR_BANDS:
+            raise ValueError(f"num_perm must be a multiple of {NEAR_BANDS}")
+        self.store: MutableMapping[str, Any] = {} if store is None else store
+        self.window_seconds = float(window_seconds)
+        self.near_threshold = near_threshold
+        self.cluster_threshold = cluster_threshold
+        self.containment_threshold = containment_threshold
+        self.num_perm = num_perm
+        self._loaded = False
+        self._near = _Index(num_perm, NEAR_BANDS)
+        self._clusters = ClusterIndex(span_seconds=CLUSTER_SPAN_SECONDS)
+        self._heap: list[tuple[float, str]] = []
+        self._count = 0
+
+    # ------------------------------------------------------------------ cache
+    def _meta(self) -> dict[str, Any]:
+        return {"format": _FORMAT, "seed": SEED, "num_perm": self.num_perm}
+
+    def _ensure_loaded(self) -> None:
+        """Rebuild the in-memory indexes from the store (once per instance)."""
+        if self._loaded:
+            return
+        meta = self.store.get("meta")
+        if meta is None:
+            self.store["meta"] = self._meta()
+        elif meta != self._meta():
+            raise DedupStateError(f"dedup store was written with {meta}, this worker uses {self._meta()}")
+        for key, rec in list(self.store.items()):
+            if not key.startswith("s:"):
+                continue
+            sid = key[2:]
+            try:
+                self._index_record(sid, rec)
+            except (KeyError, TypeError) as exc:
+                raise DedupStateError(f"dedup store record {key!r} is malformed: {exc!r}") from exc
+        self._loaded = True
+        metrics.DEDUP_WINDOW.set(self._count)
+
+    def _index_record(self, sid: str, rec: dict[str, Any]) -> None:
+        heapq.heappush(self._heap, (float(rec["t"]), sid))
+        self._count += 1
+        if rec.get("m"):
+            self._near.add(sid, _decode_mh(rec["m"], self.num_perm), float(rec["t"]))
+        if rec.get("e"):
+            self._clusters.add(sid, list(rec["e"]), float(rec["t"]))
+
+    # ------------------------------------------------------------------ features
+    def _features(self, story: RawStory) -> _Features:
+        paras = content_paragraphs(story.body)
+        sents: list[Span] = [s for p in paras for s in sentences(p)]
+        sketches = [sketch(s.text) for s in sents]
+        toks = words(" ".join(p.text for p in paras))
+        n_words = [len(words(s.text)) for s in sents]
+        grams = shingles(toks)
+        mh: RMinHash | None = None
+        if len(grams) >= MIN_NEAR_SHINGLES:
+            mh = RMinHash(self.num_perm, SEED)
+            mh.update(grams)
+        lead_key = None
+        if sents and n_words[0] >= LEAD_MIN_WORDS:
+            lead_key = digest(words(sents[0].text))
+        return _Features(
+            sentences=sents,
+            sketches=sketches,
+            n_words=n_words,
+            body_hash=digest(toks) if toks else None,
+            lead_key=lead_key,
+            minhash=mh,
+            n_shingles=len(set(grams)),
+            terms=event_terms(sents, CLUSTER_LEAD_WORDS),
+        )
+
+    # ------------------------------------------------------------------ matching
+    def _record(self, sid: str) -> dict[str, Any] | None:
+        rec = self.store.get("s:" + sid)
+        return rec if isinstance(rec, dict) else None
+
+    def _near_match(self, f: _Features) -> tuple[str, float] | None:
+        """The best earlier story this one nearly copies, and the similarity."""
+        if f.minhash is None:
+            return None
+        ids, sims, _ = self._near.candidates(f.minhash)
+        scored: list[tuple[float, float, str]] = []
+        for sid, sim in zip(ids, sims.tolist(), strict=True):
+            rec = self._record(sid)
+            if rec is None:
+                continue
+            score = self._match_score(sim, f.n_shingles, int(rec.get("n", 0)))
+            if score is not None:
+                scored.append((-score, float(rec["t"]), sid))
+        if f.lead_key is not None:
+            lsid = self.store.get("l:" + f.lead_key)
+            rec = self._record(lsid) if isinstance(lsid, str) else None
+            if rec is not None and lsid is not None and rec.get("m") and lsid not in ids:
+                sim = f.minhash.jaccard(_decode_mh(rec["m"], self.num_perm))
+                score = self._match_score(sim, f.n_shingles, int(rec.get("n", 0)))
+                if score is not None:
+                    scored.append((-score, float(rec["t"]), lsid))
+        if not scored:
+            return None
+        best = min(scored)  # highest score, then earliest, then id: deterministic
+        return best[2], -best[0]
+
+    def _match_score(self, jaccard: float, n_new: int, n_old: int) -> float | None:
+        if jaccard >= self.near_threshold:
+            return jaccard
+        small = min(n_new, n_old)
+        if small < MIN_CONTAINMENT_SHINGLES or jaccard <= 0:
+            return None
+        # |A∩B| = J(|A|+|B|)/(1+J): how much of the shorter text the longer one contains.
+        containment = min(1.0, jaccard * (n_new + n_old) / (1 + jaccard) / small)
+        return containment if containment >= self.containment_threshold else None
+
+    def _new_sentences(self, f: _Features, seen: list[SentenceSketch]) -> list[int]:
+        out = []
+        for i, sk in enumerate(f.sketches):
+            if not any(sk.is_covered_by(o, SENTENCE_CONTAINMENT) for o in seen):
+                out.append(i)
+        return out
+
+    def _group_sketches(self, *sids: str) -> list[SentenceSketch]:
+        seen: list[SentenceSketch] = []
+        done: set[str] = set()
+        for sid in sids:
+            if sid in done:
+                continue
+            done.add(sid)
+            rec = self._record(sid)
+            if rec is not None:
+                seen.extend(SentenceSketch.decode(k) for k in rec.get("k") or ())
+        return seen
+
+    # ------------------------------------------------------------------ public
+    def check(self, story: RawStory) -> DedupVerdict:
+        """Decide what ``story`` is and record it in the window."""
+        started = time.perf_counter()
+        metrics.DEDUP_IN.inc()
+        self._ensure_loaded()
+        f = self._features(story)
+        verdict = self._decide(story, f)
+        metrics.DEDUP_WINDOW.set(self._count)
+        metrics.DEDUP_SECONDS.observe(time.perf_counter() - started)
+        return verdict
+
+    def _decide(self, story: RawStory, f: _Features) -> DedupVerdict:
+        sid = story.story_id
+        ts = story.published.timestamp()
+        kind: DuplicateKind | None = None
+        match: str | None = None
+        similarity: float | None = None
+        if self._record(sid) is not None:
+            match = sid
+            kind = "guid" if sid.startswith("g:") else "url" if sid.startswith("u:") else "content"
+        elif story.canonical_url and isinstance(u := self.store.get("u:" + story.canonical_url), str) \
+                and self._record(u) is not None:
+            match, kind = u, "url"
+        elif f.body_hash and isinstance(h := self.store.get("h:" + f.body_hash), str) \
+                and self._record(h) is not None:
+            match, kind, similarity = h, "content", 1.0
+        elif (near := self._near_match(f)) is not None:
+            match, similarity = near
+            kind = "near"
+
+        if match is None:
+            return self._unique(story, f, ts)
+
+        mrec = self._record(match)
+        assert mrec is not None
+        root = str(mrec.get("r") or match)
+        root_url = str(mrec.get("ru") or mrec["u"])
+        cluster = str(mrec["cl"])
+        if kind == "content" or (kind in ("guid", "url") and mrec.get("h") == f.body_hash):
+            new: list[int] = []
+        else:
+            new = self._new_sentences(f, self._group_sketches(root, match))
+            if sum(f.n_words[i] for i in new) < MIN_NEW_WORDS:
+                new = []
+        if similarity is None and f.minhash is not None and mrec.get("m"):
+            similarity = f.minhash.jaccard(_decode_mh(mrec["m"], self.num_perm))
+
+        status: Literal["update", "duplicate"]
+        vkind: DuplicateKind
+        if new:
+            status, vkind = "update", "update"
+            self._record_update(story, f, ts, match, root, root_url, cluster, new)
+            spans = _merge_spans([(f.sentences[i].start, f.sentences[i].end) for i in new], story.body)
+        else:
+            assert kind is not None
+            status, vkind, spans = "duplicate", kind, None
+            self._record_duplicate(story, f, ts, root, root_url, cluster)
+        metrics.DEDUP_DUPLICATES.labels(kind=vkind).inc()
+        return DedupVerdict(
+            story_id=sid,
+            url=story.url,
+            status=status,
+            kind=vkind,
+            duplicate_of=root_url,
+            duplicate_of_id=root,
+            cluster_id=cluster,
+            similarity=None if similarity is None else round(float(similarity), 4),
+            changed_spans=spans,
+        )
+
+    # ------------------------------------------------------------------ recording
+    def _put(self, sid: str, rec: dict[str, Any], f: _Features, *, index_body: bool) -> None:
+        """Write one story's record and its lookup keys; index it in the cache."""
+        key = "s:" + sid
+        old = self._record(sid)
+        if old is None:
+            self._count += 1
+            heapq.heappush(self._heap, (float(rec["t"]), sid))
+        self.store[key] = rec
+        if rec.get("cu"):
+            self.store.setdefault("u:" + rec["cu"], sid)
+        if rec.get("h"):
+            self.store.setdefault("h:" + rec["h"], sid)
+        if index_body and rec.get("l"):
+            self.store.setdefault("l:" + rec["l"], sid)
+        # The cache indexes exactly what the record holds, so a rebuild from the store
+        # (after a restart) gives the same indexes.
+        if rec.get("m") and f.minhash is not None:
+            self._near.add(sid, f.minhash, float(rec["t"]))
+        if rec.get("e"):
+            self._clusters.add(sid, list(rec["e"]), float(rec["t"]))
+
+    def _base(self, story: RawStory, f: _Features, ts: float) -> dict[str, Any]:
+        return {"u": story.url, "cu": story.canonical_url or None, "t": ts, "h": f.body_hash}
+
+    def _unique(self, story: RawStory, f: _Features, ts: float) -> DedupVerdict:
+        cluster = self._cluster_for(f, ts)
+        if cluster is None:
+            cluster = "c:" + digest([story.story_id], size=8)
+            metrics.DEDUP_CLUSTERS.inc()
+        rec = self._base(story, f, ts) | {
+            "r": None, "ru": None, "cl": cluster, "l": f.lead_key, "n": f.n_shingles,
+            "m": _encode_mh(f.minhash) if f.minhash is not None else None,
+            "e": f.terms,
+            "k": [s.encode() for s in f.sketches],
+        }
+        self._put(story.story_id, rec, f, index_body=True)
+        metrics.DEDUP_UNIQUE.inc()
+        return DedupVerdict(story_id=story.story_id, url=story.url, status="unique", cluster_id=cluster)
+
+    def _cluster_for(self, f: _Features, ts: float) -> str | None:
+        best = self._clusters.best(f.terms, ts, threshold=self.cluster_threshold)
+        rec = self._record(best[0]) if best is not None else None
+        return str(rec["cl"]) if rec is not None else None
+
+    def _record_duplicate(self, story: RawStory, f: _Features, ts: float, root: str, root_url: str,
+                          cluster: str) -> None:
+        if self._record(story.story_id) is not None:
+            return  # a re-poll: the window already holds it
+        rec = self._base(story, f, ts) | {"r": root, "ru": root_url, "cl": cluster}
+        self._put(story.story_id, rec, f, index_body=False)
+
+    def _record_update(self, story: RawStory, f: _Features, ts: float, match: str, root: str,
+                       root_url: str, cluster: str, new: list[int]) -> None:
+        new_sk = [f.sketches[i].encode() for i in new]
+        # The group remembers every sentence it has published, so a second update only
+        # passes on what neither the original nor the first update said.
+        root_rec = self._record(root)
+        if root_rec is not None:
+            self.store["s:" + root] = root_rec | {"k": list(root_rec.get("k") or []) + new_sk}
+        sid = story.story_id
+        old = self._record(sid)
+        rec = self._base(story, f, old["t"] if old is not None else ts) | {
+            "r": root if root != sid else None, "ru": root_url if root != sid else None, "cl": cluster,
+            "l": f.lead_key, "n": f.n_shingles,
+            "m": _encode_mh(f.minhash) if f.minhash is not None else None,
+            "e": None,
+            "k": [s.encode() for s in f.sketches],
+        }
+        if root == sid:
+            # The original was edited in place (same guid or link): it stays the group's
+            # root, with its group memory and its place among the clusters.
+            rec["k"] = list((self._record(sid) or {}).get("k") or [])
+            rec["e"] = f.terms
+        self._put(sid, rec, f, index_body=True)
+
+    # ------------------------------------------------------------------ window
+    def evict(self, now: datetime) -> int:
+        """Forget stories published before ``now - window``; returns how many."""
+        started = time.perf_counter()
+        self._ensure_loaded()
+        cutoff = now.timestamp() - self.window_seconds
+        n = 0
+        while self._heap and self._heap[0][0] < cutoff:
+            t, sid = heapq.heappop(self._heap)
+            rec = self._record(sid)
+            if rec is None or float(rec["t"]) != t:
+                continue
+            for prefix, field in (("u:", "cu"), ("h:", "h"), ("l:", "l")):
+                value = rec.get(field)
+                if value and self.store.get(prefix + value) == sid:
+                    del self.store[prefix + value]
+            del self.store["s:" + sid]
+            self._near.remove(sid)
+            self._clusters.remove(sid)
+            self._count -= 1
+            n += 1
+        metrics.DEDUP_WINDOW.set(self._count)
+        metrics.DEDUP_SECONDS.observe(time.perf_counter() - started)
+        return n
+
+    def __len__(self) -> int:
+        self._ensure_loaded()
+        return self._count
+
+
+def _merge_spans(spans: list[tuple[int, int]], body: str) -> list[tuple[int, int]]:
+    """Join spans separated only by whitespace inside one paragraph."""
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if out and body[out[-1][1]:s].strip() == "" and "\n\n" not in body[out[-1][1]:s]:
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out

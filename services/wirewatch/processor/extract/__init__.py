@@ -1,0 +1,603 @@
+"""Claim extraction: a unique story in, one Claim per (sentence, event category) out.
+
+Two passes keep spaCy's cost down (see docs/extraction.md):
+
+1. cheap: the model's tokenizer and a rule-based sentence splitter on the whole body,
+   the gazetteer on every sentence (for the story's places), and a word pre-filter
+   built from the event patterns;
+2. full pipeline (tagger, parser, lemmatizer, NER), batched with ``nlp.pipe``, only on
+   sentences that contain a trigger word and that the update actually changed.
+
+Each parsed sentence then goes through the event rules (``events.yaml``), attribution,
+place, time and quantity extraction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from spacy.language import Language
+from spacy.pipeline import Sentencizer
+from spacy.tokens import Doc, Span, Token
+
+from ... import metrics
+from ...models import Claim, Quantity, UniqueStory, utcnow
+from ...settings import get_settings
+from .attribution import Attribution, attribute, is_negated, is_pronoun
+from .nlp import load_model
+from .patterns import PatternSet, Trigger, TriggerFinder, inflections, load_patterns
+from .places import DIRECTIONS, RANK_LOCAL, Gazetteer, Place, PlaceInfo, merge_lists, place_key, story_places
+from .quantities import find_quantities
+from .timeexpr import TimeExpr, find_times
+
+__all__ = ["Extractor", "load_model"]
+
+_DATELINE = re.compile(r"^[A-Z][A-Za-z.'’ -]{1,40}?(?:,[ ][A-Za-z.]{2,20}|[ ]\([A-Za-z. ]{2,30}\))?[ ][-–—][ ]+")
+_BOILERPLATE = re.compile(r"^\(?(?:Reporting by|Editing by|Writing by|Additional reporting|Read more|SEE ALSO|"
+                          r"Related:|Join |Follow |Subscribe|Sign up|Click here|Copyright)", re.I)
+_QUOTES = "\"“”"
+_TAIL_SPEAKER = re.compile(
+    r"[\"”],?[ ](?:(?P<who1>he|she|they|[A-Z][^.,\"”]{1,80}?)[ ](?:said|says|added|told\b[^.]*)|"
+    r"(?:said|says|added)[ ](?P<who2>[^.,\"”]{2,80}))"
+)
+_STATE_LEMMAS = frozenset({"control", "hold", "hand", "with", "under", "remain"})
+_DEST_PREPS = frozenset({"to", "towards", "toward", "into", "for"})
+_ANAPHOR_NOUNS = frozenset({"area", "district", "village", "town", "city", "neighbourhood", "neighborhood",
+                            "region", "enclave", "place", "site", "dead", "victim", "wounded", "toll"})
+_ATTACHED_STOP = frozenset({"VERB", "AUX"})
+
+
+@dataclass
+class _Sentence:
+    start: int  # character offsets into the body
+    end: int
+    para: int
+    doc: Doc | None = None  # the parsed sentence (second pass)
+
+
+@dataclass
+class _Story:
+    unique: UniqueStory
+    body: str
+    paragraphs: list[tuple[int, int]]
+    sentences: list[_Sentence]
+    local: dict[str, PlaceInfo]
+    mentions: list[Place]
+    context_paras: set[int]
+    story_context: int
+    dominant: Place | None
+    dateline_end: int = 0
+    candidates: list[_Sentence] = field(default_factory=list)
+    last_location: Place | None = None
+    persons: list[str] = field(default_factory=list)
+
+
+class Extractor:
+    """Turns unique stories into claims (see the module docstring)."""
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        patterns: Path | None = None,
+        places: Path | None = None,
+        nlp: Language | None = None,
+    ) -> None:
+        self.patterns: PatternSet = load_patterns(patterns)
+        if nlp is None:
+            nlp = load_model(model if model is not None else get_settings().nlp_model)
+        self.nlp = nlp
+        self.finder = TriggerFinder(self.patterns, nlp.vocab)
+        self.gazetteer = Gazetteer(places)
+        self._sentencizer = Sentencizer()
+        self._context_forms = frozenset(f for w in self.patterns.words("context") for f in inflections(w))
+        self._reporting = self.patterns.words("reporting_verbs")
+        self._denial = self.patterns.words("denial_verbs")
+
+    # ------------------------------------------------------------------ public
+    def extract(self, story: UniqueStory) -> list[Claim]:
+        return self.extract_many([story])[0]
+
+    def extract_many(self, stories: Sequence[UniqueStory]) -> list[list[Claim]]:
+        prepared = [self._prepare(s) for s in stories]
+        todo = [sent for st in prepared for sent in st.candidates]
+        texts = [st.body[s.start:s.end] for st in prepared for s in st.candidates]
+        for sent, doc in zip(todo, self.nlp.pipe(texts, batch_size=32), strict=True):
+            sent.doc = doc
+        skipped = sum(len(st.sentences) for st in prepared) - len(todo)
+        metrics.SENTENCES.labels(outcome="parsed").inc(len(todo))
+        metrics.SENTENCES.labels(outcome="skipped").inc(skipped)
+        return [self._claims(st) for st in prepared]
+
+    # ------------------------------------------------------------------ pass 1
+    def _prepare(self, unique: UniqueStory) -> _Story:
+        body = unique.story.body or ""
+        paragraphs = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*", body)]
+        dateline_end = 0
+        if paragraphs:
+            m = _DATELINE.match(body, paragraphs[0][0])
+            if m and len(m.group(0).split()) <= 7:
+                dateline_end = m.end()
+        local = story_places(body)
+        sentences: list[_Sentence] = []
+        candidates: list[_Sentence] = []
+        mentions: list[Place] = []
+        context_paras: set[int] = set()
+        story_context = 0
+        prefilter = self.patterns.prefilter
+        para_texts = [body[a:b] for a, b in paragraphs]
+        for pi, pdoc in enumerate(self.nlp.tokenizer.pipe(para_texts)):
+            pstart = paragraphs[pi][0]
+            hits = sum(1 for t in pdoc if t.lower_ in self._context_forms)
+            if hits:
+                context_paras.add(pi)
+                story_context += hits
+            mentions.extend(p for p in self.gazetteer.find(pdoc, local, offset=pstart) if p.start >= dateline_end)
+            if _BOILERPLATE.match(para_texts[pi].strip()):
+                continue
+            self._sentencizer(pdoc)
+            for sent in pdoc.sents:
+                start, end = max(pstart + sent.start_char, dateline_end), pstart + sent.end_char
+                text = body[start:end]
+                stripped = text.strip()
+                if not stripped:
+                    continue
+                start += len(text) - len(text.lstrip())
+                s = _Sentence(start, start + len(stripped), pi)
+                sentences.append(s)
+                if not any(t.lower_ in prefilter for t in sent) or not _overlaps(s.start, s.end, unique.changed_spans):
+                    continue
+                # a one-line heading ('Kurdish militia') asserts nothing
+                if len(sent) < 6 and not stripped.endswith((".", "!", "?", '"', "”")):
+                    continue
+                candidates.append(s)
+        return _Story(unique, body, paragraphs, sentences, local, mentions, context_paras, story_context,
+                      _dominant(mentions), dateline_end, candidates)
+
+    # ------------------------------------------------------------------ pass 2
+    def _claims(self, st: _Story) -> list[Claim]:
+        out: list[Claim] = []
+        for sent in st.candidates:
+            if sent.doc is None:
+                continue
+            out.extend(self._sentence_claims(st, sent, sent.doc))
+        return out
+
+    def _sentence_claims(self, st: _Story, sent: _Sentence, doc: Doc) -> list[Claim]:
+        if self.finder.is_meta(doc):
+            return []
+        for ent in doc.ents:
+            if ent.label_ == "PERSON":
+                st.persons.append(ent.text)
+        places = self._places(st, doc)
+        chosen: dict[str, tuple[Trigger, str, bool]] = {}
+        for trig in self.finder.find(doc):
+            verdict = self._check(st, sent, trig, places)
+            if verdict is None:
+                continue
+            category, hedged = verdict
+            chosen.setdefault(category, (trig, category, hedged))
+        claims: list[Claim] = []
+        for trig, category, hedged in chosen.values():
+            claims.append(self._build(st, sent, doc, trig, category, hedged, places))
+        return claims
+
+    # ------------------------------------------------------------------ rules
+    def _check(self, st: _Story, sent: _Sentence, trig: Trigger, places: list[Place]) -> tuple[str, bool] | None:
+        """(category, hedged) when the trigger asserts or denies an event, None when it does not."""
+        tok, rule = trig.token, trig.rule
+        category = rule.event_type.category
+        if tok.dep_ in ("amod", "compound") and rule.lemmas:
+            return None  # 'rebel-held', 'besieged enclave', 'refugee agency'
+        req = rule.require
+        if "context" in req and sent.para not in st.context_paras and st.story_context < 3:
+            return None
+        if rule.preps and not self._has_prep(tok, rule.preps):
+            return None
+        if "place" in req and not self._object_is_place(tok, places, rule.preps):
+            return None
+        if "place_subject" in req and not self._subject_is_place(tok, places):
+            return None
+        if "people" in req and not self._has_people(tok):
+            return None
+        # the definite event noun that only causes another ('fled the fighting')
+        if tok.pos_ == "NOUN" and any(c.dep_ == "det" and c.lower_ in ("the", "this", "that") for c in tok.children):
+            if tok.dep_ in ("nsubj", "dobj") and tok.head.lemma_ in self.patterns.words("cause_heads"):
+                return None
+        hedged = False
+        node: Token = tok
+        child: Token | None = None
+        words = self.patterns.words
+        while True:
+            if child is not None and child.dep_ == "advcl" and any(
+                    c.dep_ == "mark" and c.lower_ in ("after", "before", "since", "as", "when", "while", "because")
+                    for c in child.children):
+                break  # 'after forces overran X': a fact presupposed, whatever the main clause says
+            if child is not None and child.dep_ in ("nsubj", "nsubjpass") and node.lemma_ in self._reporting:
+                return None  # inside the speaker's phrase ('officials in two rebel groups fighting in X')
+            auxes = [c for c in node.children if c.dep_ == "aux"]
+            for a in auxes:
+                if a.lower_ in words("hypothetical_modals"):
+                    return None
+                if a.lower_ in words("hedge_modals"):
+                    if any(b.lemma_ == "have" for b in auxes) or node.tag_ == "VBN":
+                        hedged = True
+                    else:
+                        return None
+            if any(c.dep_ == "mark" and c.lower_ in ("if", "unless", "whether") for c in node.children):
+                return None
+            if node is not tok and node.lemma_ in words("hypothetical_heads"):
+                return None
+            if node is not tok and node.lemma_ in words("attempt_heads") and category == "territory_control":
+                category = "attack"
+            if node.dep_ == "relcl" and category == "territory_control" and (
+                    tok.lemma_ in _STATE_LEMMAS or rule.trigger):
+                return None  # 'districts that remain in rebel hands': standing geography
+            if node.lemma_ in self._reporting and node is not tok:
+                break
+            if node.head is node:
+                break
+            child, node = node, node.head
+        if any(t.lower_ in words("hedge_words") for t in tok.doc):
+            hedged = True
+        return category, hedged
+
+    def _has_prep(self, tok: Token, preps: frozenset[str]) -> bool:
+        return any(c.lower_ in preps and c.dep_ in ("prep", "prt", "advmod") for c in tok.children)
+
+    def _place_like(self, t: Token, places: list[Place], depth: int = 0) -> bool:
+        if depth > 2:
+            return False
+        if any(p.start <= t.idx < p.end for p in places):
+            return True
+        if t.ent_type_ in ("GPE", "LOC", "FAC"):
+            return True
+        lemma = t.lemma_.lower()
+        if t.pos_ in ("NOUN", "PROPN") and lemma in self.patterns.words("place_nouns"):
+            return True
+        if t.pos_ == "PROPN" and t.ent_type_ not in ("PERSON", "ORG", "NORP", "WORK_OF_ART", "PRODUCT", "EVENT",
+                                                        "LAW", "MONEY", "PERCENT"):
+            return True
+        if t.lower_ in ("which", "that") and t.head.dep_ == "relcl":
+            return self._place_like(t.head.head, places, depth + 1)
+        if lemma in self.patterns.words("part_nouns") or t.like_num:
+            for prep in t.children:
+                if prep.dep_ == "prep" and prep.lower_ == "of":
+                    for obj in prep.children:
+                        if obj.dep_ == "pobj" and self._place_like(obj, places, depth + 1):
+                            return True
+        for c in t.children:  # 'the Haidariya and Sheikh Khodr districts', 'X and Y'
+            if c.dep_ == "conj" and self._place_like(c, places, depth + 1):
+                return True
+        return False
+
+    def _object_is_place(self, tok: Token, places: list[Place], preps: frozenset[str]) -> bool:
+        objs: list[Token] = []
+        for c in tok.children:
+            if c.dep_ in ("dobj", "nsubjpass", "attr", "oprd", "pobj"):
+                objs.append(c)
+            elif c.dep_ in ("prep", "prt", "advmod") and c.lower_ != "by" and (not preps or c.lower_ in preps):
+                objs.extend(x for x in c.children if x.dep_ == "pobj")
+                # 'closed in on X', 'pushed deeper into X'
+                for x in c.children:
+                    if x.dep_ == "prep":
+                        objs.extend(y for y in x.children if y.dep_ == "pobj")
+        if tok.dep_ == "relcl" and tok.head.pos_ in ("NOUN", "PROPN"):
+            objs.append(tok.head)  # 'Minian, which was taken by rebels'
+        if tok.dep_ == "pobj" and tok.head.head.pos_ in ("NOUN", "PROPN"):
+            pass
+        return any(self._place_like(o, places) for o in objs)
+
+    def _subject_is_place(self, tok: Token, places: list[Place]) -> bool:
+        for c in tok.children:
+            if c.dep_ in ("nsubj", "nsubjpass"):
+                if c.lower_ == "it" or self._place_like(c, places):
+                    return True
+        # 'the fall of Minian'
+        return tok.pos_ == "NOUN" and self._object_is_place(tok, places, frozenset({"of"}))
+
+    def _has_people(self, tok: Token) -> bool:
+        people = self.patterns.words("people_nouns")
+        args = [c for c in tok.children if c.dep_ in ("nsubj", "nsubjpass", "dobj")]
+        if tok.dep_ == "relcl":
+            args.append(tok.head)
+        if tok.dep_ in ("xcomp", "conj") and not any(c.dep_.startswith("nsubj") for c in tok.children):
+            args.extend(c for c in tok.head.children if c.dep_ in ("nsubj", "nsubjpass", "dobj"))
+        for a in args:
+            if a.lemma_.lower() in people or a.lower_ in people or a.like_num:
+                return True
+            if any(c.dep_ == "nummod" or c.like_num for c in a.children):
+                return True
+        return False
+
+    # ------------------------------------------------------------------ fields
+    def _places(self, st: _Story, doc: Doc) -> list[Place]:
+        found = self.gazetteer.find(doc, st.local)
+        keep: list[Place] = []
+        for p in found:
+            span = doc.char_span(p.start, p.end, alignment_mode="expand")
+            labels = {t.ent_type_ for t in span} if span is not None else set()
+            # geonames knows 'Hamilton' and 'Mercedes'; trust the model's PERSON/ORG for small places
+            if labels & {"PERSON", "ORG", "NORP"} and p.rank < RANK_LOCAL and p.population < 1_000_000 \
+                    and not labels & {"GPE", "LOC", "FAC"}:
+                continue
+            keep.append(p)
+        for ent in doc.ents:
+            if ent.label_ in ("GPE", "LOC", "FAC") and not any(
+                    p.start < ent.end_char and ent.start_char < p.end for p in keep):
+                text = ent.text
+                start = ent.start_char
+                if text.lower().startswith("the "):
+                    text, start = text[4:], start + 4
+                if ent.start > 0 and doc[ent.start - 1].lower_ in DIRECTIONS:
+                    start = doc[ent.start - 1].idx
+                    text = doc.text[start:ent.end_char]
+                keep.append(Place(start, ent.end_char, text, place_key(text), 2))
+        return merge_lists(keep, doc.text)
+
+    def _build(self, st: _Story, sent: _Sentence, doc: Doc, trig: Trigger, category: str, hedged: bool,
+               places: list[Place]) -> Claim:
+        tok = trig.token
+        att = attribute(tok, self._reporting, self._denial)
+        speaker = att.speaker
+        if speaker is None:
+            speaker = self._quote_speaker(st, sent)
+        if speaker is not None and is_pronoun(speaker.split(",")[0]) and st.persons:
+            speaker = self._resolve_pronoun(st, speaker)
+        elif speaker is not None:
+            speaker = self._expand_surname(st, speaker)
+        if att.speaker_is_person and att.speaker:
+            st.persons.append(att.speaker)
+        negated = is_negated(tok)
+        polarity = "denied" if att.denied != negated else "asserted"
+        modality = "hedged" if hedged else ("reported" if (speaker or att.reported) else "certain")
+        location = self._location(st, doc, tok, places, att, category)
+        times = find_times(doc.text, st.unique.story.published)
+        when = self._pick_time(doc, tok, times)
+        quantity = self._quantity(doc, tok, category, places, times)
+        actor, target = _actor(tok), _target(tok)
+        story = st.unique.story
+        et = trig.event_type
+        return Claim(
+            claim_id=Claim.make_id(story.story_id, sent.start, sent.end, category, tok.text),
+            story_id=story.story_id,
+            story_url=story.url,
+            source=story.outlet,
+            feed_id=story.feed_id,
+            published=story.published,
+            cluster_id=st.unique.cluster_id,
+            sentence=st.body[sent.start:sent.end],
+            sentence_start=sent.start,
+            sentence_end=sent.end,
+            category=category,  # type: ignore[arg-type]
+            event_type=et.name if category == et.category else "attempt",
+            cameo=et.cameo if category == et.category else "190",
+            acled=et.acled_for(actor) if category == et.category else "Battles / Armed clash",
+            trigger=tok.text,
+            actor=actor,
+            target=target,
+            location=location.text if location else None,
+            location_key=location.key if location else None,
+            time=when.iso if when else None,
+            time_text=when.text if when else None,
+            quantity=quantity,
+            polarity=polarity,  # type: ignore[arg-type]
+            modality=modality,  # type: ignore[arg-type]
+            attributed_to=speaker,
+            extracted_at=utcnow(),
+        )
+
+    def _location(self, st: _Story, doc: Doc, tok: Token, places: list[Place], att: Attribution,
+                  category: str) -> Place | None:
+        usable = [p for p in places if not (att.speaker_span and att.speaker_span[0] <= p.start < att.speaker_span[1])]
+        attached: list[tuple[Place, bool]] = []
+        for p in usable:
+            span = doc.char_span(p.start, p.end, alignment_mode="expand")
+            if span is None:
+                continue
+            hit = _attached(span.root, tok, allow_conj=category == "displacement")
+            if hit is not None:
+                attached.append((p, hit))
+        chosen: Place | None = None
+        if attached:
+            if category == "displacement" and any(dest for _, dest in attached):
+                attached = [(p, d) for p, d in attached if d]
+            best = max(p.rank for p, _ in attached)
+            chosen = next(p for p, _ in attached if p.rank == best)
+        elif self._anaphoric_argument(tok) and st.last_location is not None:
+            return st.last_location
+        elif usable:
+            chosen = usable[0]
+        elif st.last_location is not None and any(
+                t.lemma_.lower() in _ANAPHOR_NOUNS and any(c.lower_ in ("the", "this", "that") for c in t.children)
+                or t.lower_ in ("there",) for t in doc):
+            return st.last_location
+        else:
+            return st.dominant
+        if chosen is not None:
+            st.last_location = chosen
+        return chosen
+
+    def _anaphoric_argument(self, tok: Token) -> bool:
+        """The trigger's object or subject points back to a place: 'the area', 'the village', 'it'."""
+        args: list[Token] = []
+        for c in tok.children:
+            if c.dep_ in ("dobj", "nsubjpass", "nsubj", "attr"):
+                args.append(c)
+            elif c.dep_ == "prep":
+                args.extend(x for x in c.children if x.dep_ == "pobj")
+        for a in list(args):
+            for p in a.children:
+                if p.dep_ == "prep" and p.lower_ == "of":
+                    args.extend(x for x in p.children if x.dep_ == "pobj")
+        for a in args:
+            if a.lower_ == "it" and tok.pos_ != "NOUN":
+                return True
+            if a.lemma_.lower() in _ANAPHOR_NOUNS and any(
+                    c.dep_ == "det" and c.lower_ in ("the", "this", "that") for c in a.children) \
+                    and not any(c.pos_ == "PROPN" or c.dep_ == "compound" for c in a.children):
+                return True
+        return False
+
+    def _quote_speaker(self, st: _Story, sent: _Sentence) -> str | None:
+        """Inside a quote that a later '..., he said' closes in the same paragraph."""
+        pa, pb = st.paragraphs[sent.para]
+        before = st.body[pa:sent.start]
+        inside = sum(before.count(q) for q in _QUOTES) % 2 == 1 or st.body[sent.start:sent.start + 1] in _QUOTES
+        if not inside:
+            return None
+        m = _TAIL_SPEAKER.search(st.body, sent.start, pb)
+        if not m:
+            return None
+        who = (m.group("who1") or m.group("who2") or "").strip()
+        who = re.sub(r"^(?:the|The)[ ]", "", who)
+        return who or None
+
+    def _resolve_pronoun(self, st: _Story, speaker: str) -> str:
+        head = speaker.split(",")[0].lower()
+        if head in ("he", "she") and st.persons:
+            return st.persons[-1]
+        return speaker
+
+    def _expand_surname(self, st: _Story, speaker: str) -> str:
+        """'Malahifji' said earlier as 'Zakaria Malahifji, head of ...': use the full first mention."""
+        first = speaker.split(",")[0].strip()
+        if " " in first:
+            return speaker
+        for p in st.persons:
+            name = p.split(",")[0]
+            if name != first and name.endswith(" " + first):
+                return p
+        return speaker
+
+    def _pick_time(self, doc: Doc, tok: Token, times: list[TimeExpr]) -> TimeExpr | None:
+        best: tuple[int, TimeExpr] | None = None
+        for t in times:
+            span = doc.char_span(t.start, t.end, alignment_mode="expand")
+            if span is None:
+                continue
+            root = span.root
+            # 'the United Nations said last week': when it was said, not when it happened
+            if root.head.lemma_ in ("say", "tell") and root.head is not tok or any(
+                    a.lemma_ in ("say", "tell") and a.is_ancestor(root) and not a.is_ancestor(tok) for a in
+                    root.ancestors if a.pos_ == "VERB"):
+                continue
+            if root.head.lemma_ in ("say", "tell") and not root.head.is_ancestor(tok):
+                continue
+            score = 0 if tok.is_ancestor(root) else abs(root.i - tok.i) + 1
+            if best is None or score < best[0]:
+                best = (score, t)
+        return best[1] if best else None
+
+    def _quantity(self, doc: Doc, tok: Token, category: str, places: list[Place],
+                  times: list[TimeExpr]) -> Quantity | None:
+        if category not in ("casualties", "displacement"):
+            return None
+        people = self.patterns.words("people_nouns") | {"dead", "killed", "wounded", "injured"}
+        skip = [(p.start, p.end) for p in places] + [(t.start, t.end) for t in times]
+        found = find_quantities(doc.text, people, skip)
+        if not found:
+            return None
+        trig_at = tok.idx
+        with_unit = [f for f in found if f.quantity.unit]
+        pool = with_unit or found
+        return min(pool, key=lambda f: abs(f.start - trig_at)).quantity
+
+
+# ---------------------------------------------------------------------- helpers
+def _overlaps(start: int, end: int, spans: list[tuple[int, int]] | None) -> bool:
+    if spans is None:
+        return True
+    return any(start < b and a < end for a, b in spans)
+
+
+def _dominant(mentions: list[Place]) -> Place | None:
+    """The story's main place: the most mentioned base name ('Aleppo' counts 'eastern Aleppo')."""
+    if not mentions:
+        return None
+    bases = Counter(p.key.split(":")[0] for p in mentions)
+    top = max(bases.values())
+    base = next(p.key.split(":")[0] for p in mentions if bases[p.key.split(":")[0]] == top)
+    forms = Counter(p.text for p in mentions if p.key.split(":")[0] == base)
+    text = forms.most_common(1)[0][0]
+    return next(p for p in mentions if p.text == text)
+
+
+def _attached(place_root: Token, trigger: Token, allow_conj: bool) -> bool | None:
+    """Whether the place hangs off the trigger (None if not); True if it is a destination ('fled to X')."""
+    dest = False
+    node = place_root
+    linked = {trigger}
+    if allow_conj:
+        linked |= {c for c in trigger.children if c.dep_ == "conj"}
+        if trigger.dep_ == "conj":
+            linked.add(trigger.head)
+    for _ in range(8):
+        if node.dep_ == "pobj" and node.head.lower_ in _DEST_PREPS:
+            dest = True
+        parent = node.head
+        if parent is node:
+            return None
+        if parent in linked:
+            return dest
+        if parent.pos_ in _ATTACHED_STOP:
+            return None
+        node = parent
+    return None
+
+
+def _np_text(t: Token) -> str:
+    keep = {t.i}
+    for c in t.children:
+        if c.dep_ in ("compound", "amod", "det", "poss", "nummod", "nmod") or (
+                c.dep_ == "prep" and c.lower_ in ("of", "for")):
+            keep |= {x.i for x in c.subtree}
+    span: Span = t.doc[min(keep):max(keep) + 1]
+    text = span.text
+    return re.sub(r"^(?:the|The|a|A|an|An)[ ]", "", text)
+
+
+def _actor(tok: Token) -> str | None:
+    if tok.pos_ in ("VERB", "AUX"):
+        for c in tok.children:
+            if c.dep_ == "nsubj":
+                if c.lower_ in ("which", "who", "that") and tok.dep_ == "relcl":
+                    return _np_text(tok.head)
+                return _np_text(c)
+            if c.dep_ == "agent":
+                objs = [x for x in c.children if x.dep_ == "pobj"]
+                if objs:
+                    return _np_text(objs[0])
+        if tok.dep_ in ("xcomp", "conj", "advcl") and tok.head is not tok:
+            return _actor(tok.head)
+        return None
+    for c in tok.children:
+        if c.dep_ == "poss" or (c.dep_ in ("amod", "compound") and c.ent_type_ in ("NORP", "ORG", "GPE")):
+            return _np_text(c)
+        if c.dep_ in ("amod", "compound", "nmod") and c.lemma_.lower() in (
+                "rebel", "army", "government", "regime", "militant", "insurgent", "russian", "israeli"):
+            return c.text
+        if c.dep_ == "prep" and c.lower_ == "by":
+            objs = [x for x in c.children if x.dep_ == "pobj"]
+            if objs:
+                return _np_text(objs[0])
+    return None
+
+
+def _target(tok: Token) -> str | None:
+    for c in tok.children:
+        if c.dep_ in ("dobj", "nsubjpass"):
+            if c.lower_ in ("which", "that", "who") and tok.dep_ == "relcl":
+                return _np_text(tok.head)
+            return _np_text(c)
+    for c in tok.children:
+        if c.dep_ == "prep" and c.lower_ in ("of", "on", "against", "at", "into"):
+            objs = [x for x in c.children if x.dep_ == "pobj"]
+            if objs:
+                return _np_text(objs[0])
+    return None
+

@@ -1,0 +1,162 @@
+"""Who says so: the speaker of reported speech, denials and negation, on a parsed sentence.
+
+The speaker is the subject of the nearest reporting verb that governs the trigger
+('the Observatory said the army had taken X'), the object of 'according to', or the
+source of a quote that a later 'he said' closes.  A governing denial verb ('denied
+that', 'rejected reports that') makes the claim ``denied``; so does negating the
+trigger itself ('has not fallen', 'had not carried out any strikes').
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spacy.tokens import Doc, Span, Token
+
+SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass", "csubj"})
+_DROP_CHILDREN = frozenset({"appos", "relcl", "punct", "advcl", "parataxis", "cc", "conj"})
+_PRONOUNS = frozenset({"he", "she", "they", "it", "we", "i"})
+_ONGOING = frozenset({"over", "finished", "ended", "done", "through"})
+
+
+@dataclass(frozen=True)
+class Attribution:
+    speaker: str | None = None
+    speaker_is_person: bool = False
+    verb: Token | None = None
+    denied: bool = False
+    reported: bool = False
+    speaker_span: tuple[int, int] | None = None  # character offsets into the sentence doc
+
+
+def _subject(verb: Token) -> Token | None:
+    for c in verb.children:
+        if c.dep_ in ("nsubj", "csubj"):
+            return c
+    # 'X said ... and added that ...': a conjoined verb shares its head's subject
+    if verb.dep_ == "conj" and verb.head is not verb:
+        return _subject(verb.head)
+    return None
+
+
+def _np_span(head: Token, keep_appos: bool) -> Span:
+    """The noun phrase of ``head`` without relative clauses, appositions or what follows a comma."""
+    keep: set[int] = {head.i}
+    stack = [c for c in head.children if c.dep_ not in _DROP_CHILDREN]
+    while stack:
+        t = stack.pop()
+        keep |= {x.i for x in t.subtree}
+    lo, hi = min(keep), max(keep)
+    span = head.doc[lo:hi + 1]
+    if keep_appos:
+        for c in head.children:
+            if c.dep_ == "appos":
+                sub = [x.i for x in c.subtree if x.dep_ != "punct" or x.i not in (c.left_edge.i, c.right_edge.i)]
+                span = head.doc[lo:max(hi, max(sub)) + 1]
+                break
+    return span
+
+
+def _clean(span: Span) -> str:
+    text = span.text.strip(" ,\"'“”")
+    for det in ("The ", "the "):
+        if text.startswith(det):
+            text = text[len(det):]
+    return text
+
+
+def speaker_of(verb: Token) -> tuple[str | None, bool, tuple[int, int] | None]:
+    """Text of the subject of a reporting verb, whether it is a person, and its character span."""
+    if verb.lemma_ == "quote":
+        # 'X quoted a source as saying': the quoted source speaks
+        for c in verb.children:
+            if c.dep_ == "dobj":
+                span = _np_span(c, keep_appos=False)
+                return _clean(span), c.ent_type_ == "PERSON", (span.start_char, span.end_char)
+    subj = _subject(verb)
+    if subj is None:
+        return None, False, None
+    is_person = subj.ent_type_ == "PERSON" or (subj.pos_ == "PRON" and subj.lower_ in ("he", "she"))
+    span = _np_span(subj, keep_appos=is_person)
+    text = _clean(span)
+    # 'Citing a military source, Syrian state TV said ...'
+    for c in verb.children:
+        if c.lower_ == "citing" or (c.dep_ == "advcl" and c.lemma_ == "cite"):
+            obj = next((x for x in c.children if x.dep_ == "dobj"), None)
+            if obj is not None:
+                text = f"{text}, citing {_np_span(obj, keep_appos=False).text}"
+    return text, is_person, (span.start_char, span.end_char)
+
+
+def _according_to(doc: Doc | Span) -> tuple[str, tuple[int, int]] | None:
+    for t in doc:
+        if t.lower_ == "according" and t.i + 1 < len(t.doc) and t.doc[t.i + 1].lower_ == "to":
+            to = t.doc[t.i + 1]
+            obj = next((c for c in to.children if c.dep_ == "pobj"), None)
+            if obj is None and to.i + 1 < len(t.doc):
+                obj = t.doc[to.i + 1]
+            if obj is not None:
+                span = _np_span(obj, keep_appos=False)
+                return _clean(span), (span.start_char, span.end_char)
+    return None
+
+
+def is_negated(tok: Token) -> bool:
+    """The event word itself is negated: 'has not fallen', 'no clashes', 'had not carried out any strikes'."""
+    if any(c.dep_ == "neg" for c in tok.children):
+        return True
+    if tok.pos_ in ("NOUN", "PROPN"):
+        if any(c.lower_ in ("no", "zero") and c.dep_ == "det" for c in tok.children):
+            return True
+        head = tok.head
+        if tok.dep_ in ("dobj", "nsubj", "nsubjpass", "attr", "pobj") and head is not tok:
+            if tok.dep_ == "pobj":
+                head = head.head
+            negs = [c for c in head.children if c.dep_ == "neg"]
+            if negs:
+                # 'the battle was not over' says it goes on
+                if any(c.lower_ in _ONGOING for c in head.children if c.dep_ in ("acomp", "advmod", "prt")):
+                    return False
+                return True
+    return False
+
+
+def attribute(trigger: Token, reporting: frozenset[str], denial: frozenset[str]) -> Attribution:
+    """The reporting frame around ``trigger`` in its (single-sentence) doc."""
+    denied = False
+    reported = False
+    child = trigger
+    for anc in trigger.ancestors:
+        path_dep = child.dep_
+        child = anc
+        if path_dep in SUBJECT_DEPS and anc.lemma_ in reporting:
+            break  # the trigger is in the speaker's phrase, not in what is said
+        if anc.pos_ not in ("VERB", "AUX") or anc.lemma_ not in reporting:
+            continue
+        if anc.lemma_ in denial:
+            denied = True
+        if anc.lemma_ == "report" and any(c.dep_ == "auxpass" for c in anc.children):
+            reported = True  # 'were reported to have fled': the outlet's voice, second hand
+            continue
+        speaker, is_person, span = speaker_of(anc)
+        if speaker is None and anc.lemma_ in denial:
+            continue
+        return Attribution(speaker, is_person, anc, denied, True, span)
+    doc = trigger.doc
+    # '..., the Observatory said.' attached beside the trigger's clause rather than above it
+    for t in doc:
+        if t.pos_ == "VERB" and t.lemma_ in reporting and t.dep_ in ("parataxis", "advcl", "conj") \
+                and (t.head is trigger or t.head.is_ancestor(trigger)):
+            speaker, is_person, span = speaker_of(t)
+            if speaker is not None:
+                return Attribution(speaker, is_person, t, denied or t.lemma_ in denial, True, span)
+    acc = _according_to(doc)
+    if acc is not None:
+        return Attribution(acc[0], False, None, denied, True, acc[1])
+    if any(t.lower_ in ("reportedly", "purportedly") for t in doc):
+        reported = True
+    return Attribution(None, False, None, denied, reported, None)
+
+
+def is_pronoun(text: str | None) -> bool:
+    return bool(text) and text.lower() in _PRONOUNS  # type: ignore[union-attr]

@@ -1,0 +1,285 @@
+"""Event patterns, read from a versioned YAML file (``data/patterns/events.yaml``).
+
+The file is the single place where an event type is defined: its category, its CAMEO
+and ACLED codes, and the rules that find its trigger words.  This module turns it into
+spaCy matchers and into the cheap pre-filter that decides which sentences are parsed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from spacy.matcher import DependencyMatcher, Matcher
+from spacy.tokens import Doc, Token
+from spacy.vocab import Vocab
+
+from ...errors import ExtractDataInvalid
+from ...models import CATEGORIES
+from .taxonomy import EventType
+
+REQUIREMENTS = frozenset({"place", "place_subject", "context", "people"})
+
+# Irregular forms of verbs that trigger patterns use: the pre-filter runs on raw
+# tokens (no lemmatizer), so it has to know that 'took' is 'take'.
+IRREGULAR: dict[str, tuple[str, ...]] = {
+    "take": ("took", "taken"), "retake": ("retook", "retaken"), "overtake": ("overtook", "overtaken"),
+    "fall": ("fell", "fallen"), "flee": ("fled",), "overrun": ("overran",), "lose": ("lost",),
+    "hold": ("held",), "leave": ("left",), "fight": ("fought",), "strike": ("struck", "stricken"),
+    "shoot": ("shot",), "win": ("won",), "go": ("went", "gone"), "drive": ("drove", "driven"),
+    "withdraw": ("withdrew", "withdrawn"), "break": ("broke", "broken"), "hit": ("hit",),
+    "die": ("died", "dying", "dead"), "draw": ("drew", "drawn"), "cut": ("cut",), "sweep": ("swept",),
+    "bring": ("brought",), "seek": ("sought",), "slay": ("slew", "slain"), "hurt": ("hurt",),
+    "beat": ("beaten",), "mean": ("meant",), "begin": ("began", "begun"), "run": ("ran",),
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    event_type: EventType
+    require: frozenset[str] = frozenset()
+    preps: frozenset[str] = frozenset()
+    lemmas: frozenset[str] = frozenset()
+    pos: frozenset[str] = frozenset()
+    trigger: int = 0
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """One trigger word found in a parsed sentence, with the rule that found it."""
+
+    token: Token
+    rule: Rule
+
+    @property
+    def event_type(self) -> EventType:
+        return self.rule.event_type
+
+
+@dataclass
+class PatternSet:
+    version: int
+    event_types: list[EventType]
+    rules: list[Rule]
+    token_patterns: dict[str, tuple[Rule, list[list[dict[str, Any]]]]]
+    dep_patterns: dict[str, tuple[Rule, list[list[dict[str, Any]]]]]
+    lexicon: dict[str, frozenset[str]]
+    meta: list[list[dict[str, Any]]]
+    exclude: list[list[dict[str, Any]]]
+    prefilter: frozenset[str] = field(default_factory=frozenset)
+
+    def words(self, name: str) -> frozenset[str]:
+        return self.lexicon.get(name, frozenset())
+
+
+def default_path() -> Path:
+    return Path(str(resources.files("wirewatch") / "data" / "patterns" / "events.yaml"))
+
+
+def _fail(path: Path, msg: str) -> ExtractDataInvalid:
+    return ExtractDataInvalid(f"{path}: {msg}")
+
+
+def _str_list(path: Path, where: str, v: Any) -> frozenset[str]:
+    if v is None:
+        return frozenset()
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise _fail(path, f"{where} must be a list of strings")
+    return frozenset(x.lower() for x in v)
+
+
+def inflections(lemma: str) -> set[str]:
+    """Surface forms a regular English verb or noun can take (a superset is fine: it only pre-filters)."""
+    w = lemma.lower()
+    forms = {w, w + "s", w + "es", w + "ed", w + "d", w + "ing", w + "er", w + "ers"}
+    if w.endswith("e"):
+        forms |= {w[:-1] + "ing", w[:-1] + "ings"}
+    if w.endswith("y"):
+        forms |= {w[:-1] + "ies", w[:-1] + "ied"}
+    if len(w) > 2 and w[-1] not in "aeiouwxy" and w[-2] in "aeiou":
+        forms |= {w + w[-1] + "ed", w + w[-1] + "ing"}
+    forms |= {f + "s" for f in list(forms) if f.endswith("ing")}
+    forms |= set(IRREGULAR.get(w, ()))
+    return forms
+
+
+def _pattern_words(pattern: Iterable[dict[str, Any]]) -> set[str]:
+    """The literal words a token pattern can match, for the pre-filter."""
+    out: set[str] = set()
+    for tok in pattern:
+        for attr in ("LEMMA", "LOWER", "ORTH", "TEXT"):
+            v = tok.get(attr)
+            if isinstance(v, str):
+                out |= inflections(v) if attr == "LEMMA" else {v.lower()}
+            elif isinstance(v, dict) and isinstance(v.get("IN"), list):
+                for x in v["IN"]:
+                    out |= inflections(str(x)) if attr == "LEMMA" else {str(x).lower()}
+    return out
+
+
+def load_patterns(path: Path | None = None) -> PatternSet:
+    path = path or default_path()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise _fail(path, f"cannot read the patterns file ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise _fail(path, f"not valid YAML ({str(exc).splitlines()[0]})") from exc
+    if not isinstance(raw, dict) or not isinstance(raw.get("event_types"), list):
+        raise _fail(path, "must be a mapping with a list 'event_types'")
+    version = raw.get("version")
+    if not isinstance(version, int):
+        raise _fail(path, "'version' must be an integer")
+    lex_keys = ("context", "place_nouns", "part_nouns", "people_nouns", "hypothetical_heads", "attempt_heads",
+                "cause_heads", "hypothetical_modals", "hedge_modals", "hedge_words", "reporting_verbs",
+                "denial_verbs")
+    lexicon = {k: _str_list(path, k, raw.get(k)) for k in lex_keys}
+    rules: list[Rule] = []
+    event_types: list[EventType] = []
+    token_patterns: dict[str, tuple[Rule, list[list[dict[str, Any]]]]] = {}
+    dep_patterns: dict[str, tuple[Rule, list[list[dict[str, Any]]]]] = {}
+    prefilter: set[str] = set()
+    names: set[str] = set()
+    for i, et_raw in enumerate(raw["event_types"]):
+        where = f"event_types[{i}]"
+        if not isinstance(et_raw, dict):
+            raise _fail(path, f"{where} must be a mapping")
+        name, category = et_raw.get("name"), et_raw.get("category")
+        if not isinstance(name, str) or not name:
+            raise _fail(path, f"{where}.name must be a non-empty string")
+        if name in names:
+            raise _fail(path, f"{where}: duplicate event type name {name!r}")
+        names.add(name)
+        if category not in CATEGORIES:
+            raise _fail(path, f"{where} ({name}): category must be one of {', '.join(CATEGORIES)}")
+        cameo, acled = et_raw.get("cameo"), et_raw.get("acled")
+        if cameo is not None and not isinstance(cameo, str):
+            raise _fail(path, f"{where} ({name}): cameo must be a quoted string such as \"192\" or null")
+        if acled is not None and not isinstance(acled, str):
+            raise _fail(path, f"{where} ({name}): acled must be a string or null")
+        et = EventType(name=name, category=category, cameo=cameo, acled=acled)
+        event_types.append(et)
+        rules_raw = et_raw.get("rules")
+        if not isinstance(rules_raw, list) or not rules_raw:
+            raise _fail(path, f"{where} ({name}): 'rules' must be a non-empty list")
+        for j, r in enumerate(rules_raw):
+            rw = f"{where}.rules[{j}] ({name})"
+            if not isinstance(r, dict):
+                raise _fail(path, f"{rw} must be a mapping")
+            require = _str_list(path, f"{rw}.require", r.get("require"))
+            if require - REQUIREMENTS:
+                raise _fail(path, f"{rw}: unknown requirement {sorted(require - REQUIREMENTS)[0]!r}")
+            preps = _str_list(path, f"{rw}.preps", r.get("preps"))
+            prefilter |= _str_list(path, f"{rw}.forms", r.get("forms"))
+            key = f"{name}:{j}"
+            kinds = [k for k in ("lemmas", "pattern", "dependency") if k in r]
+            if len(kinds) != 1:
+                raise _fail(path, f"{rw}: give exactly one of lemmas, pattern, dependency")
+            trig = r.get("trigger", 0)
+            if not isinstance(trig, int):
+                raise _fail(path, f"{rw}: trigger must be an integer index")
+            if kinds[0] == "lemmas":
+                lemmas = _str_list(path, f"{rw}.lemmas", r["lemmas"])
+                pos = frozenset(p.upper() for p in _str_list(path, f"{rw}.pos", r.get("pos")))
+                rule = Rule(et, require, preps, lemmas, pos, 0, key)
+                for lem in lemmas:
+                    prefilter |= inflections(lem)
+                    # hyphenated lemmas are split by the tokenizer: each part pre-filters
+                    prefilter |= set(lem.split("-"))
+            elif kinds[0] == "pattern":
+                pat = r["pattern"]
+                if not isinstance(pat, list) or not all(isinstance(t, dict) for t in pat) or not pat:
+                    raise _fail(path, f"{rw}: pattern must be a list of token mappings")
+                if not -len(pat) <= trig < len(pat):
+                    raise _fail(path, f"{rw}: trigger index {trig} is outside the pattern")
+                rule = Rule(et, require, preps, frozenset(), frozenset(), trig % len(pat), key)
+                token_patterns[key] = (rule, [pat])
+                words = _pattern_words([pat[trig]])
+                if not words:
+                    raise _fail(path, f"{rw}: the trigger token needs a literal LEMMA/LOWER/ORTH")
+                prefilter |= words
+            else:
+                pat = r["dependency"]
+                if not isinstance(pat, list) or not pat or not all(isinstance(t, dict) for t in pat):
+                    raise _fail(path, f"{rw}: dependency must be a list of DependencyMatcher nodes")
+                rule = Rule(et, require, preps, frozenset(), frozenset(), 0, key)
+                dep_patterns[key] = (rule, [pat])
+                words = _pattern_words([pat[0].get("RIGHT_ATTRS", {})])
+                if not words:
+                    raise _fail(path, f"{rw}: the first node needs a literal LEMMA/LOWER/ORTH")
+                prefilter |= words
+            rules.append(rule)
+    meta = raw.get("meta") or []
+    exclude = raw.get("exclude") or []
+    for k, pats in (("meta", meta), ("exclude", exclude)):
+        if not isinstance(pats, list) or not all(isinstance(p, list) for p in pats):
+            raise _fail(path, f"'{k}' must be a list of token patterns")
+    return PatternSet(version, event_types, rules, token_patterns, dep_patterns, lexicon, meta, exclude,
+                      frozenset(prefilter))
+
+
+class TriggerFinder:
+    """Finds triggers in parsed sentences with the matchers built from a PatternSet."""
+
+    def __init__(self, patterns: PatternSet, vocab: Vocab) -> None:
+        self.patterns = patterns
+        self.by_lemma: dict[str, list[Rule]] = {}
+        for rule in patterns.rules:
+            for lem in rule.lemmas:
+                self.by_lemma.setdefault(lem, []).append(rule)
+        self.matcher = Matcher(vocab)
+        self.rule_of: dict[str, Rule] = {}
+        try:
+            for key, (rule, pats) in patterns.token_patterns.items():
+                self.matcher.add(key, pats)
+                self.rule_of[key] = rule
+            self.dep_matcher = DependencyMatcher(vocab)
+            for key, (rule, pats) in patterns.dep_patterns.items():
+                self.dep_matcher.add(key, pats)
+                self.rule_of[key] = rule
+            self.meta = Matcher(vocab)
+            if patterns.meta:
+                self.meta.add("meta", patterns.meta)
+            self.exclude = Matcher(vocab)
+            if patterns.exclude:
+                self.exclude.add("exclude", patterns.exclude)
+        except ValueError as exc:  # spaCy's pattern validation error (E154 etc.)
+            raise ExtractDataInvalid(f"invalid spaCy pattern in the patterns file: {str(exc).splitlines()[0]}") \
+                from exc
+
+    def is_meta(self, sent: Doc) -> bool:
+        """The sentence talks about the reports ('not immediately clear', 'could not verify')."""
+        return bool(self.patterns.meta) and bool(self.meta(sent))
+
+    def find(self, sent: Doc) -> list[Trigger]:
+        """Triggers in one parsed sentence (each sentence is its own Doc in the second pass)."""
+        excluded: set[int] = set()
+        if self.patterns.exclude:
+            for _, s, e in self.exclude(sent):
+                excluded.update(range(s, e))
+        found: dict[tuple[int, str], Trigger] = {}
+        for tok in sent:
+            lemma = tok.lemma_.lower()
+            rules = self.by_lemma.get(lemma, [])
+            if tok.lower_ != lemma:
+                rules = rules + self.by_lemma.get(tok.lower_, [])
+            for rule in rules:
+                if rule.pos and tok.pos_ not in rule.pos:
+                    continue
+                found.setdefault((tok.i, rule.key), Trigger(tok, rule))
+        for match_id, s, e in self.matcher(sent):
+            key = sent.doc.vocab.strings[match_id]
+            rule = self.rule_of[key]
+            tok = sent[s + rule.trigger] if rule.trigger < e - s else sent[s]
+            found.setdefault((tok.i, key), Trigger(tok, rule))
+        if self.patterns.dep_patterns:
+            for match_id, token_ids in self.dep_matcher(sent):
+                key = sent.doc.vocab.strings[match_id]
+                tok = sent[token_ids[0]]
+                found.setdefault((tok.i, key), Trigger(tok, self.rule_of[key]))
+        return sorted((t for t in found.values() if t.token.i not in excluded), key=lambda t: t.token.i)

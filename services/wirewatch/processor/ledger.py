@@ -1,0 +1,317 @@
+"""The claim ledger: which claims are new, which corroborate, which contradict.
+
+Every claim about one place meets every other claim about that place under one
+ledger key (`ledger_key`), which is also the Kafka key of the claims topic, so one
+worker sees them all and keeps them in one store entry.  The key is the place only,
+not category + place: a denial of fighting in a village conflicts with a report of
+the army advancing into it, and those two claims have different categories.
+
+All durable state lives in ``store`` (a faust Table with a changelog in the service,
+a dict in replay), one JSON entry per ledger key::
+
+    {"v": 1,
+     "claims":  {claim_id: {"claim": <Claim JSON>, "facts": <Facts JSON>, "fact": fact_id, "t": ts}},
+     "facts":   {fact_id: {"sources": [name...], "source_keys": [key...], "articles": [id...]}},
+     "pairs":   {"<sentence key>|<sentence key>": ts},   # contradictions already raised
+     "horizon": ts,                                      # nothing older is accepted again
+     "oldest": ts}                                       # the oldest claim's time, for the sweep
+
+so a new `ClaimLedger` over the same store carries on exactly where the old one
+stopped: a claim it has already seen is a no-op, and alert ids are derived from the
+claims (`NewClaimAlert.make_id`, `ContradictionAlert.make_id`).  Each entry is
+written back whole after a change, because faust only logs assignments.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .. import metrics
+from ..errors import LedgerStateError
+from ..models import Claim, ClaimUpdate, ContradictionAlert, NewClaimAlert
+from .contradict import Facts, conflict, explain, facts_of, same_speaker, same_time
+
+log = logging.getLogger(__name__)
+
+VERSION = 1
+
+# --------------------------------------------------------------------------- keys
+_ARTICLE = re.compile(r"^(?:the\s+|a[lrsdtzn]-|ash-|ath-|adh-|e[lrsdtzn]-)", re.I)
+_OF = re.compile(r"^(?:city|town|village|district|province|region|governorate|neighbou?rhood)\s+of\s+", re.I)
+_GENERIC = re.compile(
+    r"\s+(?:district|districts|neighbou?rhoods?|area|areas|quarter|village|town|city|suburb|"
+    r"region|province|governorate|municipality|sector|enclave)$",
+    re.I,
+)
+_LIST_SPLIT = re.compile(r",|;|/|\||\s+and\s+|\s+&\s+", re.I)
+
+
+def normalise_place(text: str) -> str:
+    """'al-Sakhour neighbourhood' -> 'sakhour'; the first of several places ('A, B and C' -> 'a').
+
+    Spelling variants that differ only by the Arabic article, a generic head noun or
+    accents meet; directions are kept, since 'eastern Aleppo' and 'western Aleppo'
+    are different places for a toll.
+    """
+    s = unicodedata.normalize("NFKD", text)
+    s = "".join(ch for ch in s if not unicodedata.combining(ch)).replace("\u2019", "'").casefold()
+    first = next((p.strip() for p in _LIST_SPLIT.split(s) if p.strip()), "")
+    prev = None
+    while prev != first:
+        prev = first
+        first = _ARTICLE.sub("", first)
+        first = _OF.sub("", first)
+        first = _GENERIC.sub("", first).strip()
+    return " ".join(re.findall(r"[\w']+", first)).replace("'", "")
+
+
+def ledger_key(claim: Claim) -> str:
+    """The Kafka key of the claims topic and the store key: 'place:<normalised place>'.
+
+    A claim that names no place cannot conflict with anything in a place, so it gets a
+    key of its own category ('noplace:attack') and only meets its own kind.
+    """
+    raw = claim.location_key or claim.location
+    place = normalise_place(raw) if raw else ""
+    return f"place:{place}" if place else f"noplace:{claim.category}"
+
+
+# --------------------------------------------------------------------------- results
+@dataclass
+class LedgerResult:
+    alerts: list[NewClaimAlert | ContradictionAlert] = field(default_factory=list)
+    updates: list[ClaimUpdate] = field(default_factory=list)
+
+
+def _source_key(f: Facts) -> str:
+    """One independent source: the speaker if the claim is attributed, else the outlet."""
+    return "speaker:" + " ".join(f.speaker) if f.speaker else "outlet:" + f.outlet.casefold()
+
+
+class ClaimLedger:
+    """Claims per place over a sliding window; plain class, state in ``store``."""
+
+    def __init__(
+        self, store: MutableMapping[str, Any] | None = None, *, window_seconds: float = 14 * 86400
+    ) -> None:
+        if window_seconds <= 0:
+            raise ValueError("window_seconds must be positive")
+        self.store: MutableMapping[str, Any] = {} if store is None else store
+        self.window_seconds = float(window_seconds)
+        self._size = len(self)
+        metrics.LEDGER_SIZE.set(self._size)
+
+    # -- state -------------------------------------------------------------------
+    def __len__(self) -> int:
+        """Claims held in the window (a scan of the store: the store is the truth after a restart)."""
+        return sum(len(self._entry(k, v)["claims"]) for k, v in list(self.store.items()))
+
+    @staticmethod
+    def _entry(key: str, value: Any) -> dict[str, Any]:
+        if (
+            not isinstance(value, dict)
+            or value.get("v") != VERSION
+            or not isinstance(value.get("claims"), dict)
+            or not isinstance(value.get("facts"), dict)
+            or not isinstance(value.get("pairs"), dict)
+        ):
+            raise LedgerStateError(f"ledger store entry {key!r} is not a version-{VERSION} ledger entry")
+        return value
+
+    def _load(self, key: str) -> dict[str, Any]:
+        value = self.store.get(key)
+        if value is None:
+            return {"v": VERSION, "claims": {}, "facts": {}, "pairs": {}, "horizon": 0.0, "oldest": 0.0}
+        return self._entry(key, value)
+
+    @staticmethod
+    def _purge(entry: dict[str, Any], cutoff: float) -> int:
+        """Drop claims published before ``cutoff``, and the facts and pairs only they used."""
+        claims: dict[str, Any] = entry["claims"]
+        entry["horizon"] = max(float(entry.get("horizon", 0.0)), cutoff)
+        # "oldest" lets the hourly sweep skip an entry without reading its claims.
+        if not claims or entry.get("oldest", 0.0) >= cutoff:
+            return 0
+        old = [cid for cid, rec in claims.items() if rec["t"] < cutoff]
+        for cid in old:
+            del claims[cid]
+        entry["oldest"] = min((rec["t"] for rec in claims.values()), default=0.0)
+        if old:
+            used = {rec["fact"] for rec in claims.values()}
+            for fid in [fid for fid in entry["facts"] if fid not in used]:
+                del entry["facts"][fid]
+            for pk in [pk for pk, ts in entry["pairs"].items() if ts < cutoff]:
+                del entry["pairs"][pk]
+        return len(old)
+
+    # -- the one entry point ---------------------------------------------------------
+    def add(self, claim: Claim, now: datetime | None = None) -> LedgerResult:
+        """File one claim; return the alerts and corroboration updates it causes (once only).
+
+        ``now`` is the stream's clock; without it the claim's publication time is used,
+        so a replay of old feeds behaves as the live stream did.
+        """
+        now = now or claim.published
+        key = ledger_key(claim)
+        entry = self._load(key)
+        result = LedgerResult()
+        if claim.claim_id in entry["claims"]:
+            return result  # re-poll, replay or re-delivery after a restart
+        t = claim.published.timestamp()
+        cutoff = now.timestamp() - self.window_seconds
+        evicted = self._purge(entry, cutoff)
+        if t < entry["horizon"]:
+            # Older than the window: it already left the ledger (or would at once), so
+            # raising anything now would re-raise alerts for an expired claim.
+            if evicted:
+                self._save(key, entry, -evicted)
+            return result
+        place = claim.location or claim.location_key or ""
+        facts = facts_of(claim, place)
+        record: dict[str, Any] = {"claim": claim.model_dump(mode="json"), "facts": facts.to_json(), "t": t}
+
+        if facts.hedged:
+            # A hedge ('may have', 'reportedly preparing') is neither news nor a conflict;
+            # it is kept only so that a re-delivery stays a no-op.
+            record["fact"] = claim.claim_id
+            entry["facts"].setdefault(claim.claim_id, {"sources": [], "source_keys": [], "articles": []})
+            self._record(entry, claim.claim_id, record)
+            self._save(key, entry, 1 - evicted)
+            return result
+
+        earlier = [(cid, rec, Facts.from_json(rec["facts"])) for cid, rec in entry["claims"].items()]
+        fact_id = self._match_fact(facts, earlier)
+        if fact_id is None:
+            fact_id = claim.claim_id
+            entry["facts"][fact_id] = {"sources": [], "source_keys": [], "articles": []}
+            result.alerts.append(
+                NewClaimAlert(alert_id=NewClaimAlert.make_id(claim.claim_id), ledger_key=key, claim=claim,
+                              raised_at=now)
+            )
+            metrics.NEW_CLAIMS.labels(category=claim.category).inc()
+        fact = entry["facts"][fact_id]
+        src = _source_key(facts)
+        if not any(_same_source(src, k) for k in fact["source_keys"]):
+            fact["source_keys"].append(src)
+            fact["sources"].append(facts.speaker_name)
+        article = claim.cluster_id or claim.story_id
+        if article not in fact["articles"]:
+            fact["articles"].append(article)
+        if fact_id != claim.claim_id:
+            result.updates.append(
+                ClaimUpdate(
+                    claim_id=fact_id, ledger_key=key, claim=claim, sources=list(fact["sources"]),
+                    num_sources=len(fact["sources"]), num_articles=len(fact["articles"]), updated_at=now,
+                )
+            )
+            metrics.CORROBORATIONS.inc()
+        record["fact"] = fact_id
+
+        # Two claims that name no place are not known to be about the same place.
+        rivals = earlier if key.startswith("place:") else []
+        for cid, rec, old in rivals:
+            verdict = conflict(facts, old)
+            if verdict is None:
+                continue
+            # One alert per pair of evidence sentences: a sentence carrying two categories
+            # (a capture 'after heavy air strikes') is still one statement to dispute.
+            pk = "|".join(sorted((facts.sentence_key, old.sentence_key)))
+            if pk in entry["pairs"]:
+                continue
+            entry["pairs"][pk] = min(t, rec["t"])
+            old_claim = Claim.model_validate(rec["claim"])
+            result.alerts.append(
+                ContradictionAlert(
+                    alert_id=ContradictionAlert.make_id(claim.claim_id, cid, verdict.kind),
+                    kind=verdict.kind,
+                    ledger_key=key,
+                    claim=claim,
+                    contradicts=old_claim,
+                    explanation=explain(verdict, facts, claim, old, old_claim),
+                    raised_at=now,
+                )
+            )
+            metrics.CONTRADICTIONS.labels(kind=verdict.kind).inc()
+
+        self._record(entry, claim.claim_id, record)
+        self._save(key, entry, 1 - evicted)
+        return result
+
+    @staticmethod
+    def _record(entry: dict[str, Any], claim_id: str, record: dict[str, Any]) -> None:
+        claims = entry["claims"]
+        entry["oldest"] = min(entry.get("oldest", record["t"]), record["t"]) if claims else record["t"]
+        claims[claim_id] = record
+
+    @staticmethod
+    def _match_fact(f: Facts, earlier: list[tuple[str, dict[str, Any], Facts]]) -> str | None:
+        """The fact an earlier, non-hedged claim established that this claim repeats, if any.
+
+        Same category, polarity and time window; for territory the same holder, else the
+        same actor (unknown matches anything); for casualties the same measure.
+        """
+        for _cid, rec, e in earlier:
+            if e.hedged or e.category != f.category or e.polarity != f.polarity or not same_time(e, f):
+                continue
+            if f.category == "territory_control":
+                if e.holder and f.holder and e.holder != f.holder:
+                    continue
+                if e.retake != f.retake:
+                    continue
+            elif e.actor and f.actor and not (
+                (e.actor_side and e.actor_side == f.actor_side) or set(e.actor) & set(f.actor)
+            ):
+                continue
+            if f.category == "casualties" and e.measure and f.measure and e.measure != f.measure:
+                continue
+            return str(rec["fact"])
+        return None
+
+    def _save(self, key: str, entry: dict[str, Any], delta: int) -> None:
+        if entry["claims"]:
+            self.store[key] = entry
+        elif key in self.store:
+            del self.store[key]
+        self._size = max(0, self._size + delta)
+        metrics.LEDGER_SIZE.set(self._size)
+
+    # -- bounded state ------------------------------------------------------------
+    def evict(self, now: datetime) -> int:
+        """Drop every claim published more than the window before ``now``; return how many."""
+        cutoff = now.timestamp() - self.window_seconds
+        removed = 0
+        size = 0
+        for key in list(self.store.keys()):
+            entry = self._entry(key, self.store[key])
+            n = self._purge(entry, cutoff)
+            removed += n
+            if not entry["claims"]:
+                del self.store[key]
+            else:
+                size += len(entry["claims"])
+                if n:
+                    self.store[key] = entry
+        self._size = size
+        metrics.LEDGER_SIZE.set(size)
+        return removed
+
+
+def _same_source(a: str, b: str) -> bool:
+    """'speaker:observatory' is the same source as 'speaker:syrian observatory human rights'."""
+    if a == b:
+        return True
+    ka, _, na = a.partition(":")
+    kb, _, nb = b.partition(":")
+    if ka != kb or ka != "speaker":
+        return False
+    sa, sb = set(na.split()), set(nb.split())
+    return bool(sa and sb) and (sa <= sb or sb <= sa)
+
+
+__all__ = ["ClaimLedger", "LedgerResult", "ledger_key", "normalise_place", "same_speaker"]

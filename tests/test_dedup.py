@@ -1,0 +1,252 @@
+"""Dedup: every kind of copy the wire produces, the near miss that is not a copy,
+updates, replay, eviction and restart from the store."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from wirewatch import metrics
+from wirewatch.errors import DedupStateError
+from wirewatch.models import RawStory
+from wirewatch.poller.urls import canonical_url
+from wirewatch.processor.dedup import Deduplicator
+
+T0 = datetime(2024, 3, 4, 9, 0, tzinfo=timezone.utc)
+
+# An invented wire story in agency style (no real events).
+ORIGINAL = [
+    "KARSTAD (Reuters) - Government forces said on Monday they had captured the river port of Velna "
+    "after a three-day assault, the biggest gain in the northern province since the spring.",
+    "Opposition commanders denied that the port had fallen and said their fighters were still holding "
+    "the eastern docks and the grain terminal on the far bank of the river.",
+    "The Independent Monitoring Group, which tracks the conflict through a network of observers, said "
+    "at least 34 fighters on both sides had been killed since Friday.",
+    "A military spokesman told state television that engineers were clearing mines from the main road "
+    "into the town and that aid convoys could arrive within days.",
+    "Local officials said about 6,000 residents had fled south towards the provincial capital, many of "
+    "them on foot, since the shelling of the town centre began last week.",
+    "The United Nations humanitarian office said it was preparing shelters for the displaced but that "
+    "access to the area remained difficult because of damaged bridges.",
+    "Velna sits on the main supply route between the coast and the mountain districts, and control of "
+    "its bridge has changed hands twice since the war began.",
+    "Analysts said the loss of the port would leave the opposition with only one crossing point on the "
+    "river, making it harder to move fuel and ammunition to the north.",
+    "Foreign ministers from the region are due to meet on Thursday to discuss a proposal for a "
+    "temporary truce that would allow the evacuation of the wounded.",
+    "The government has rejected previous truce proposals, saying they would only give the "
+    "opposition time to regroup and rearm.",
+    "(Reporting by Karstad newsroom; Editing by Anna Smith)",
+]
+
+
+def body(paras: list[str]) -> str:
+    return "\n\n".join(paras)
+
+
+def story(
+    story_id: str,
+    paras: list[str],
+    *,
+    url: str | None = None,
+    guid: str | None = None,
+    title: str = "Government forces say they have taken river port of Velna",
+    published: datetime = T0,
+    feed: str = "wire",
+) -> RawStory:
+    link = url or f"https://wire.example/{story_id}"
+    return RawStory(
+        story_id=story_id, feed_id=feed, outlet=feed, url=link, canonical_url=canonical_url(link),
+        guid=guid, title=title, body=body(paras), published=published, fetched_at=published,
+    )
+
+
+def counter(kind: str) -> float:
+    return metrics.DEDUP_DUPLICATES.labels(kind=kind)._value.get()
+
+
+# ------------------------------------------------------------------ the kinds of copy
+def test_repolled_item_is_a_guid_duplicate() -> None:
+    d = Deduplicator()
+    first = story("g:1", ORIGINAL, guid="tag:wire,2024:1")
+    assert d.check(first).status == "unique"
+    before = counter("guid")
+    again = d.check(story("g:1", ORIGINAL, guid="tag:wire,2024:1", published=T0 + timedelta(minutes=5)))
+    assert (again.status, again.kind, again.duplicate_of) == ("duplicate", "guid", first.url)
+    assert counter("guid") == before + 1
+    assert len(d) == 1
+
+
+def test_same_link_with_tracking_parameters_is_a_url_duplicate() -> None:
+    d = Deduplicator()
+    plain = "https://www.wire.example/world/velna-port-captured"
+    tracked = "http://wire.example/world/velna-port-captured/?utm_source=rss&utm_medium=feed&fbclid=x#top"
+    assert canonical_url(plain) == canonical_url(tracked)
+    d.check(story("u:a", ORIGINAL, url=plain))
+    # Another feed carries the link with its own guid and a slightly different body.
+    v = d.check(story("g:other", ORIGINAL[:-1], url=tracked, guid="other-1", feed="aggregator"))
+    assert (v.status, v.kind, v.duplicate_of) == ("duplicate", "url", plain)
+
+
+def test_one_story_under_several_links_is_a_content_duplicate() -> None:
+    d = Deduplicator()
+    d.check(story("g:1", ORIGINAL, url="https://wire.example/a/1", guid="1"))
+    for i, link in enumerate(["https://wire.example/world/velna", "https://m.wire.example/story?id=1"]):
+        v = d.check(story(f"g:{i + 2}", ORIGINAL, url=link, guid=str(i + 2)))
+        assert (v.status, v.kind, v.duplicate_of) == ("duplicate", "content", "https://wire.example/a/1")
+
+
+def test_syndicated_copy_with_its_own_furniture_is_a_near_duplicate() -> None:
+    d = Deduplicator()
+    orig = d.check(story("g:1", ORIGINAL, guid="1"))
+    syndicated = [
+        "The Daily Courier republishes this report from the Reuters news agency.",
+        # house style: dateline in capitals, a dated aside, US spelling, cut after paragraph 8
+        ORIGINAL[0].replace("KARSTAD (Reuters)", "KARSTAD (REUTERS)").replace("on Monday", "on Monday (March 4)"),
+        *ORIGINAL[1:3],
+        ORIGINAL[3],
+        "Government soldiers patrol the waterfront in Velna on Monday. PHOTO: EPA",
+        ORIGINAL[4].replace("town centre", "town center"),
+        *ORIGINAL[5:8],
+        "The Daily Courier was unable to independently verify the accounts given by either side.",
+        "Join the Courier's Telegram channel and get the latest breaking news delivered to you.",
+        "Read more: Explainer: who holds what along the river",
+    ]
+    v = d.check(story("g:2", syndicated, guid="courier-77", url="https://courier.example/velna",
+                      title="Velna falls, army says, as thousands flee", feed="courier"))
+    assert (v.status, v.kind) == ("duplicate", "near"), v
+    assert v.duplicate_of == "https://wire.example/g:1"
+    assert v.cluster_id == orig.cluster_id
+    assert v.similarity is not None and v.similarity >= 0.5
+
+
+def test_updated_version_passes_on_only_its_new_sentences() -> None:
+    d = Deduplicator()
+    orig = d.check(story("g:1", ORIGINAL, guid="1"))
+    new_para = ("Later on Monday, the monitoring group said government forces had also taken the village of "
+                "Orsk, five km north of the port.")
+    changed = ORIGINAL[2].replace("at least 34 fighters", "at least 41 fighters")
+    updated = [*ORIGINAL[:2], new_para, changed, *ORIGINAL[3:]]
+    s = story("g:1b", updated, guid="1-update", title="UPDATE 1-Government forces take Velna port")
+    v = d.check(s)
+    assert (v.status, v.kind, v.duplicate_of, v.duplicate_of_id) == ("update", "update", orig.url, "g:1")
+    assert v.cluster_id == orig.cluster_id
+    got = [s.body[a:b] for a, b in v.changed_spans or []]
+    # The new paragraph and the sentence whose toll changed, nothing else.
+    assert got == [new_para, changed]
+    # The update re-sent under another link adds nothing: a copy of the group's original.
+    again = d.check(story("g:1c", updated, guid="1-update-2", url="https://wire.example/other-link"))
+    assert (again.status, again.kind) == ("duplicate", "content")
+    assert again.duplicate_of == orig.url
+
+
+def test_negation_makes_a_sentence_new() -> None:
+    d = Deduplicator()
+    d.check(story("g:1", ORIGINAL, guid="1"))
+    denial = ORIGINAL[3].replace("engineers were clearing", "engineers were not clearing")
+    v = d.check(story("g:2", [*ORIGINAL[:3], denial, *ORIGINAL[4:]], guid="2"))
+    assert v.status == "update"
+    s = story("g:2", [*ORIGINAL[:3], denial, *ORIGINAL[4:]], guid="2")
+    assert [s.body[a:b] for a, b in v.changed_spans or []] == [denial]
+
+
+def test_different_story_sharing_dateline_and_stock_sentences_is_unique() -> None:
+    d = Deduplicator()
+    first = d.check(story("g:1", ORIGINAL, guid="1"))
+    other = [
+        "KARSTAD (Reuters) - Opposition fighters shot down a government helicopter near the town of Brask on "
+        "Wednesday, killing its crew of four, a spokesman for the group said.",
+        "The army said the aircraft had come down because of a technical fault during a supply flight and "
+        "that an investigation was under way.",
+        # stock background paragraphs shared with the first story
+        ORIGINAL[2].replace("34 fighters", "12 soldiers").replace("since Friday", "this week"),
+        ORIGINAL[6],
+        "Brask lies in the foothills west of the capital and has been the scene of sporadic fighting for "
+        "months, with neither side able to hold the ridge above it.",
+        "Residents said they heard two explosions before the helicopter fell into a field outside the town.",
+        ORIGINAL[-1],
+    ]
+    v = d.check(story("g:2", other, guid="2", published=T0 + timedelta(days=2),
+                      title="Rebels say they shot down army helicopter near Brask"))
+    assert v.status == "unique" and v.duplicate_of is None
+    assert v.cluster_id != first.cluster_id
+
+
+def test_replaying_the_same_feed_twice_adds_no_unique_story() -> None:
+    d = Deduplicator()
+    items = [
+        story("g:1", ORIGINAL, guid="1"),
+        story("g:2", ORIGINAL[:6], guid="2", url="https://other.example/velna", feed="other"),
+        story("g:3", [*ORIGINAL[:3], "Later, officials said a second bridge had been blown up by retreating "
+                      "fighters, cutting the road to the north.", *ORIGINAL[3:]], guid="3"),
+        story("g:4", ["An unrelated report about the national football league, where the champions drew "
+                      "1-1 at home on Saturday and slipped to third place in the table.",
+                      "The coach said the team had missed too many chances."], guid="4"),
+    ]
+    first = [d.check(s).status for s in items]
+    assert first.count("unique") == 2
+    uniques_before = metrics.DEDUP_UNIQUE._value.get()
+    second = [d.check(s) for s in items]
+    assert all(v.status == "duplicate" for v in second)
+    assert metrics.DEDUP_UNIQUE._value.get() == uniques_before
+    assert [v.duplicate_of for v in second] == ["https://wire.example/g:1"] * 3 + ["https://wire.example/g:4"]
+
+
+# ------------------------------------------------------------------ state
+def test_eviction_forgets_old_stories_everywhere() -> None:
+    store: dict[str, object] = {}
+    d = Deduplicator(store, window_seconds=86400)
+    d.check(story("g:1", ORIGINAL, guid="1", url="https://wire.example/old"))
+    d.check(story("g:2", ORIGINAL[:7], guid="2", url="https://copy.example/old"))
+    d.check(story("g:3", ["A later story about the harbour authority, which said on Tuesday that traffic "
+                          "through the port rose by a fifth in the last quarter of the year."], guid="3",
+                  published=T0 + timedelta(hours=20)))
+    assert len(d) == 3
+    assert d.evict(T0 + timedelta(hours=30)) == 2
+    assert len(d) == 1
+    assert not any("old" in str(v) or k.startswith(("s:g:1", "s:g:2")) for k, v in store.items())
+    # The evicted story is new again once it has left the window.
+    assert d.check(story("g:9", ORIGINAL, guid="9", published=T0 + timedelta(days=3))).status == "unique"
+    assert d.evict(T0 + timedelta(days=10)) == 2
+    assert len(d) == 0
+    assert set(store) == {"meta"}
+
+
+def test_restart_from_the_store_behaves_like_the_running_worker() -> None:
+    stream = [
+        story("g:1", ORIGINAL, guid="1"),
+        story("g:2", ORIGINAL[1:9], guid="2", url="https://copy.example/a", feed="copy"),
+        story("g:3", [*ORIGINAL[:5], "Officials later said the toll had risen to at least 50.", *ORIGINAL[5:]],
+              guid="3"),
+        story("g:4", ORIGINAL, guid="4", url="https://wire.example/g:1?utm_source=x"),
+        story("g:1", ORIGINAL, guid="1"),
+    ]
+    running = Deduplicator({})
+    expected = [running.check(s) for s in stream]
+
+    store: dict[str, object] = {}
+    first = Deduplicator(store)
+    got = [first.check(s) for s in stream[:2]]
+    # The store must survive a changelog round trip: JSON values only.
+    restored = json.loads(json.dumps(store))
+    second = Deduplicator(restored)
+    assert len(second) == 2
+    got += [second.check(s) for s in stream[2:]]
+    assert [v.model_dump() for v in got] == [v.model_dump() for v in expected]
+
+
+def test_store_written_with_other_settings_is_refused() -> None:
+    store: dict[str, object] = {}
+    Deduplicator(store, num_perm=128).check(story("g:1", ORIGINAL, guid="1"))
+    with pytest.raises(DedupStateError):
+        Deduplicator(store, num_perm=64).check(story("g:2", ORIGINAL, guid="2"))
+
+
+def test_empty_body_matches_only_on_identity() -> None:
+    d = Deduplicator()
+    a = d.check(story("g:1", [], guid="1", url="https://wire.example/flash"))
+    b = d.check(story("g:2", [], guid="2", url="https://wire.example/flash2"))
+    assert a.status == b.status == "unique"
+    assert d.check(story("g:1", [], guid="1", url="https://wire.example/flash")).kind == "guid"

@@ -1,0 +1,477 @@
+"""The claim ledger: new claims, corroboration, contradictions (once per pair), eviction.
+
+Claims are built by hand in the shapes the extractor emits, using the *kinds* of wire
+language the ledger must handle; places and speakers are invented so that nothing
+here is keyed to the dev set.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from prometheus_client import REGISTRY
+
+from wirewatch.errors import LedgerStateError
+from wirewatch.models import Claim, ContradictionAlert, NewClaimAlert, Quantity
+from wirewatch.processor.ledger import ClaimLedger, LedgerResult, ledger_key, normalise_place
+from wirewatch.processor.render import format_alert
+
+T0 = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)  # a Monday
+
+
+def mk(
+    sentence: str,
+    category: str,
+    location: str | None,
+    *,
+    story: str = "s1",
+    outlet: str = "Wire One",
+    start: int = 0,
+    at: datetime = T0,
+    polarity: str = "asserted",
+    said_by: str | None = None,
+    actor: str | None = None,
+    trigger: str | None = None,
+    time: str | None = None,
+    qty: Quantity | None = None,
+    modality: str = "certain",
+    cluster: str | None = None,
+) -> Claim:
+    end = start + len(sentence)
+    return Claim(
+        claim_id=Claim.make_id(story, start, end, category, trigger),
+        story_id=story,
+        story_url=f"https://news.example/{story}",
+        source=outlet,
+        feed_id=outlet.lower().replace(" ", ""),
+        published=at,
+        cluster_id=cluster,
+        sentence=sentence,
+        sentence_start=start,
+        sentence_end=end,
+        category=category,  # type: ignore[arg-type]
+        trigger=trigger,
+        actor=actor,
+        location=location,
+        time=time,
+        quantity=qty,
+        polarity=polarity,  # type: ignore[arg-type]
+        modality=modality,  # type: ignore[arg-type]
+        attributed_to=said_by,
+        extracted_at=at,
+    )
+
+
+def feed(ledger: ClaimLedger, claims: Iterable[Claim]) -> LedgerResult:
+    out = LedgerResult()
+    for c in claims:
+        r = ledger.add(c)
+        out.alerts.extend(r.alerts)
+        out.updates.extend(r.updates)
+    return out
+
+
+def contradictions(r: LedgerResult) -> list[ContradictionAlert]:
+    return [a for a in r.alerts if isinstance(a, ContradictionAlert)]
+
+
+def new_claims(r: LedgerResult) -> list[NewClaimAlert]:
+    return [a for a in r.alerts if isinstance(a, NewClaimAlert)]
+
+
+def q(text: str, low: float | None = None, high: float | None = None, **kw: Any) -> Quantity:
+    return Quantity(text=text, low=low, high=high, **kw)
+
+
+# ------------------------------------------------------------------ the captured town
+TV_TOOK = mk("State television said troops had seized the whole of Karsa and were clearing it of mines.",
+             "territory_control", "Karsa", story="a1", said_by="state television", actor="troops",
+             trigger="seized", at=T0)
+MONITOR_TOOK = mk("The monitoring group said the government had taken Karsa.", "territory_control",
+                  "the Karsa district", story="a1", start=200, said_by="the monitoring group",
+                  actor="the government", trigger="taken", at=T0)
+REBELS_DENY = mk("Rebels denied that the army had taken the Karsa area.", "territory_control", "Karsa",
+                 story="a1", start=400, said_by="Rebels", actor="the army", trigger="taken",
+                 polarity="denied", at=T0)
+COMMANDER_NOT_FALLEN = mk('"Karsa has not fallen and the fighting goes on," said a rebel commander.',
+                          "territory_control", "al-Karsa", story="b1", outlet="Frontline Post",
+                          said_by="Omar Haddad, a commander of a rebel brigade", trigger="fallen",
+                          polarity="denied", at=T0 + timedelta(hours=5))
+
+
+def test_first_report_is_a_new_claim_and_others_corroborate() -> None:
+    ledger = ClaimLedger()
+    first = ledger.add(MONITOR_TOOK)
+    assert [type(a) for a in first.alerts] == [NewClaimAlert]
+    assert first.alerts[0].alert_id == NewClaimAlert.make_id(MONITOR_TOOK.claim_id)
+    assert first.updates == []
+
+    second = ledger.add(TV_TOOK)  # another speaker, same fact
+    assert second.alerts == []
+    (upd,) = second.updates
+    assert upd.claim_id == MONITOR_TOOK.claim_id
+    assert upd.num_sources == 2 and upd.num_articles == 1
+
+    other_outlet = mk("Government forces captured Karsa on Monday, a monitor said.", "territory_control",
+                      "Karsa", story="c1", outlet="Daily Two", actor="Government forces", trigger="captured",
+                      said_by="a monitor group", at=T0 + timedelta(hours=3))
+    third = ledger.add(other_outlet)
+    assert third.alerts == []
+    assert third.updates[0].num_sources == 3 and third.updates[0].num_articles == 2
+
+
+def test_syndicated_copy_and_same_speaker_do_not_count_as_new_sources() -> None:
+    ledger = ClaimLedger()
+    ledger.add(MONITOR_TOOK)
+    again = mk("The Syrian-based monitoring group said the government took Karsa.", "territory_control",
+               "Karsa", story="a2", outlet="Reprint Daily", cluster=None, start=0,
+               said_by="Monitoring Group", actor="government", trigger="took", at=T0 + timedelta(hours=1))
+    r = ledger.add(again)
+    assert r.alerts == [] and r.updates[0].num_sources == 1 and r.updates[0].num_articles == 2
+    own1 = mk("The army took Tellor.", "territory_control", "Tellor", story="w1", outlet="Wire One",
+              cluster="cl-9", actor="The army", trigger="took")
+    own2 = mk("The army took Tellor.", "territory_control", "Tellor", story="w2", outlet="Wire One",
+              cluster="cl-9", actor="The army", trigger="took", at=T0 + timedelta(minutes=30))
+    ledger.add(own1)
+    r2 = ledger.add(own2)
+    assert r2.updates[0].num_sources == 1 and r2.updates[0].num_articles == 1
+
+
+def test_denial_against_each_assertion_once() -> None:
+    ledger = ClaimLedger()
+    r = feed(ledger, [TV_TOOK, MONITOR_TOOK, REBELS_DENY, COMMANDER_NOT_FALLEN])
+    pairs = {(a.claim.claim_id, a.contradicts.claim_id, a.kind) for a in contradictions(r)}
+    assert pairs == {
+        (REBELS_DENY.claim_id, TV_TOOK.claim_id, "denial"),
+        (REBELS_DENY.claim_id, MONITOR_TOOK.claim_id, "denial"),
+        (COMMANDER_NOT_FALLEN.claim_id, TV_TOOK.claim_id, "denial"),
+        (COMMANDER_NOT_FALLEN.claim_id, MONITOR_TOOK.claim_id, "denial"),
+    }
+    # the two denials agree with each other; the denials are new claims of their own
+    assert len(new_claims(r)) == 2
+    alert = next(a for a in contradictions(r) if a.contradicts.claim_id == TV_TOOK.claim_id
+                 and a.claim.claim_id == REBELS_DENY.claim_id)
+    assert alert.alert_id == ContradictionAlert.make_id(REBELS_DENY.claim_id, TV_TOOK.claim_id, "denial")
+    assert alert.explanation.startswith("Rebels deny what state television reports: troops took Karsa")
+    assert "3 Mar" in alert.explanation
+
+
+def test_denial_is_found_whichever_comes_first() -> None:
+    r = feed(ClaimLedger(), [COMMANDER_NOT_FALLEN, TV_TOOK])
+    (a,) = contradictions(r)
+    assert a.kind == "denial" and a.claim.claim_id == TV_TOOK.claim_id
+
+
+def test_denied_capture_agrees_with_a_report_that_the_defenders_still_hold() -> None:
+    still = mk('"Karsa is still with the rebels," the spokesman said.', "territory_control", "Karsa",
+               story="d1", outlet="Frontline Post", said_by="Rebel spokesman Ali Saad")
+    assert contradictions(feed(ClaimLedger(), [REBELS_DENY, still])) == []
+
+
+def test_denial_of_fighting_conflicts_with_an_advance_into_the_village_once_per_sentence() -> None:
+    s = "The monitor said the army and its allies had captured around half of Belin after heavy air strikes."
+    took = mk(s, "territory_control", "Belin", story="e1", said_by="The monitor",
+              actor="the army and its allies", trigger="captured")
+    strikes = mk(s, "attack", "Belin", story="e1", said_by="The monitor", actor="the army and its allies",
+                 trigger="air strikes")
+    deny = mk("But Karimi, of the Liberty rebel group, denied there had been any clashes inside the village.",
+              "attack", "Belin", story="e1", start=300, said_by="Karimi, Liberty rebel group",
+              trigger="clashes", polarity="denied")
+    r = feed(ClaimLedger(), [took, strikes, deny])
+    (a,) = contradictions(r)
+    assert a.kind == "denial" and a.claim.claim_id == deny.claim_id
+
+
+def test_control_two_holders_for_one_place() -> None:
+    advanced = mk("State media said the army had advanced into Belin.", "territory_control", "Belin",
+                  story="f1", said_by="State media", actor="the army", trigger="advanced")
+    holds = mk("The regime is trying to take it, but it's still with the rebels.", "territory_control",
+               "Belin", story="f1", start=500, said_by="Karimi, Liberty rebel group", actor="The regime",
+               trigger="take")
+    (a,) = contradictions(feed(ClaimLedger(), [advanced, holds]))
+    assert a.kind == "control"
+    assert "Belin" in a.explanation and "rebels" in a.explanation and "government forces" in a.explanation
+
+
+def test_numeric_exact_tolls_for_one_shelling() -> None:
+    high = mk("Regime artillery shelling killed 45 civilians in the Qara neighbourhood on Wednesday, "
+              "rescuers said.", "casualties", "Qara", story="g1", outlet="North Dispatch",
+              said_by="rescue workers", trigger="killed", time="2031-03-05", qty=q("45", 45, 45),
+              at=T0 + timedelta(days=2, hours=3))
+    low = mk("Shelling killed 21 people in the Qara district on Wednesday, the monitor said.", "casualties",
+             "Qara district", story="g2", outlet="Levant Wire", said_by="the monitor", trigger="killed",
+             time="2031-03-05", qty=q("21", 21, 21), at=T0 + timedelta(days=2, hours=6))
+    (a,) = contradictions(feed(ClaimLedger(), [high, low]))
+    assert a.kind == "numeric" and "21" in a.explanation and "45" in a.explanation
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "conflict"),
+    [
+        (q("12", 12, 12), q("at least 40", 40, None, at_least=True), True),
+        (q("dozens"), q("45", 45, 45), False),
+        (q("hundreds"), q("45", 45, 45), True),
+        (q("about 30", 30, 30, approximate=True), q("27", 27, 27), False),
+        (q("between 10 and 15", 10, 15), q("at least 12", 12, None, at_least=True), False),
+        (q("twenty-one"), q("21", 21, 21), False),
+        (q("twenty-one"), q("9", 9, 9), True),
+    ],
+)
+def test_numeric_ranges_and_vague_amounts(first: Quantity, second: Quantity, conflict: bool) -> None:
+    a = mk(f"Air strikes killed {first.text} people in Mesra.", "casualties", "Mesra", story="h1",
+           said_by="medics", trigger="killed", qty=first)
+    b = mk(f"Air strikes killed {second.text} people in Mesra, officials said.", "casualties", "Mesra",
+           story="h2", outlet="Other Wire", said_by="officials", trigger="killed", qty=second,
+           at=T0 + timedelta(hours=1))
+    assert bool(contradictions(feed(ClaimLedger(), [a, b]))) is conflict
+
+
+# ------------------------------------------------------------------ no false alarms
+def test_no_alarm_for_different_places() -> None:
+    other_place = mk("The monitor said government forces had also taken the Dorra and Hilal districts.",
+                     "territory_control", "Dorra and Hilal", story="i1", said_by="the monitor",
+                     actor="government forces", trigger="taken")
+    assert contradictions(feed(ClaimLedger(), [COMMANDER_NOT_FALLEN, other_place])) == []
+
+
+def test_no_alarm_for_clearly_different_dates() -> None:
+    taken = mk("The army took Ostra on Monday.", "territory_control", "Ostra", story="j1", actor="The army",
+               trigger="took", time="2031-03-03")
+    retaken_week_later = mk("Rebels recaptured Ostra on Monday, a commander said.", "territory_control",
+                            "Ostra", story="j2", outlet="Frontline Post", said_by="a rebel commander",
+                            actor="Rebels", trigger="recaptured", time="2031-03-10",
+                            at=T0 + timedelta(days=7))
+    held_week_later = mk("Ostra is still in rebel hands, residents said.", "territory_control", "Ostra",
+                         story="j3", outlet="Frontline Post", said_by="residents", at=T0 + timedelta(days=8))
+    r = feed(ClaimLedger(), [taken, retaken_week_later, held_week_later])
+    assert contradictions(r) == []
+    toll_mon = mk("Shelling killed 9 people in Ostra on Monday.", "casualties", "Ostra", story="j4",
+                  trigger="killed", time="2031-03-03", qty=q("9", 9, 9))
+    toll_tue = mk("Shelling killed 30 people in Ostra on Tuesday, medics said.", "casualties", "Ostra",
+                  story="j5", outlet="Other Wire", said_by="medics", trigger="killed", time="2031-03-04",
+                  qty=q("30", 30, 30), at=T0 + timedelta(days=1))
+    assert contradictions(feed(ClaimLedger(), [toll_mon, toll_tue])) == []
+
+
+def test_no_alarm_for_different_destinations_of_displaced_people() -> None:
+    a = mk("Between 6,000 and 10,000 people had fled to Nahr, a party leader said.", "displacement", "Nahr",
+           story="k1", said_by="party leader", trigger="fled", qty=q("between 6,000 and 10,000", 6000, 10000))
+    b = mk("Just over 2,000 people have left the east for Zeitun, the Red Cross said.", "displacement",
+           "Zeitun", story="k1", start=300, said_by="the Red Cross", trigger="left",
+           qty=q("just over 2,000", 2000, None))
+    # even if both were filed under the place they left, displacement counts are not compared
+    c = mk("Just over 2,000 people have left the east for Zeitun, the Red Cross said.", "displacement",
+           "Nahr", story="k2", outlet="Other Wire", said_by="the Red Cross", trigger="left",
+           qty=q("just over 2,000", 2000, None))
+    r = feed(ClaimLedger(), [a, b, c])
+    assert contradictions(r) == []
+    assert ledger_key(a) != ledger_key(b)
+
+
+def test_no_alarm_for_hedged_report_against_certain_one() -> None:
+    hedged = mk("Rebels may have pulled out of Karsa, a resident said.", "territory_control", "Karsa",
+                story="l1", said_by="a resident", actor="Rebels", trigger="pulled out", modality="hedged")
+    hedged_denial = mk("The army may not have taken Karsa, a diplomat said.", "territory_control", "Karsa",
+                       story="l2", said_by="a diplomat", actor="the army", trigger="taken", polarity="denied",
+                       modality="hedged")
+    r = feed(ClaimLedger(), [REBELS_DENY, hedged, TV_TOOK, hedged_denial])
+    pairs = {(a.claim.claim_id, a.contradicts.claim_id) for a in contradictions(r)}
+    assert pairs == {(TV_TOOK.claim_id, REBELS_DENY.claim_id)}
+    assert all(a.claim.modality != "hedged" for a in r.alerts)
+
+
+def test_no_alarm_for_the_same_speaker_repeating_or_updating_itself() -> None:
+    early = mk("The Red Crescent reports that just over 2,000 people have left for Zeitun.", "displacement",
+               "Zeitun", story="m1", said_by="Red Crescent, via a UN spokesman", trigger="left",
+               qty=q("just over 2,000", 2000, None))
+    later = mk("Later, the Red Crescent said the number who reached Zeitun had risen to about 4,000.",
+               "displacement", "Zeitun", story="m2", said_by="the Red Crescent", trigger="reached",
+               qty=q("about 4,000", 4000, 4000, approximate=True), at=T0 + timedelta(hours=8))
+    r = feed(ClaimLedger(), [early, later])
+    assert contradictions(r) == [] and len(new_claims(r)) == 1
+    assert r.updates[0].num_sources == 1
+    toll1 = mk("Shelling killed 12 people in Mesra, the monitor said.", "casualties", "Mesra", story="m3",
+               said_by="The monitor", trigger="killed", qty=q("12", 12, 12))
+    toll2 = mk("Shelling killed 31 people in Mesra, the monitor said.", "casualties", "Mesra", story="m4",
+               outlet="Other Wire", said_by="the monitor", trigger="killed", qty=q("31", 31, 31),
+               at=T0 + timedelta(hours=4))
+    assert contradictions(feed(ClaimLedger(), [toll1, toll2])) == []
+
+
+def test_no_alarm_for_a_toll_that_rose() -> None:
+    early = mk("A car bomb killed 12 people in Mesra, police said.", "casualties", "Mesra", story="n1",
+               said_by="police", trigger="killed", qty=q("12", 12, 12))
+    risen = mk("The toll from the car bomb in Mesra rose to 40, medics said.", "casualties", "Mesra",
+               story="n2", outlet="Other Wire", said_by="medics", trigger="toll", qty=q("40", 40, 40),
+               at=T0 + timedelta(hours=6))
+    assert contradictions(feed(ClaimLedger(), [early, risen])) == []
+
+
+def test_no_alarm_for_agreement_worded_from_opposite_sides() -> None:
+    pulled_back = mk("He said rebels had pulled back from Dorra on Sunday to shorten their lines.",
+                     "territory_control", "Dorra", story="o1", outlet="Frontline Post",
+                     said_by="a rebel commander", actor="rebels", trigger="pulled back", time="2031-03-02")
+    secured = mk("A military source said army units had restored security to Dorra, Hilal and Tal.",
+                 "territory_control", "Dorra, Hilal and Tal", story="o2", outlet="State Agency",
+                 said_by="a military source", actor="army units", trigger="restored security",
+                 at=T0 + timedelta(hours=2))
+    r = feed(ClaimLedger(), [pulled_back, secured])
+    assert contradictions(r) == []
+    assert len(new_claims(r)) == 1 and r.updates[0].num_sources == 2  # the same fact, corroborated
+
+
+def test_no_alarm_for_different_actors_or_victims() -> None:
+    russia = mk("The defence ministry said its aircraft had not carried out any strikes on Varna.", "attack",
+                "Varna", story="p1", said_by="Russian Defence Ministry", actor="its aircraft Russia",
+                trigger="strikes", polarity="denied")
+    govt = mk("Government warplanes dropping barrel bombs struck Varna, rescuers said.", "attack", "Varna",
+              story="p2", outlet="Other Wire", said_by="rescuers", actor="Government warplanes",
+              trigger="struck", at=T0 + timedelta(hours=2))
+    assert contradictions(feed(ClaimLedger(), [russia, govt])) == []
+    total = mk("Shelling killed 45 civilians in Qara, rescuers said.", "casualties", "Qara", story="p3",
+               said_by="rescuers", trigger="killed", qty=q("45", 45, 45))
+    part = mk("Eight of the dead were children, the monitor said.", "casualties", "Qara", story="p4",
+              outlet="Other Wire", said_by="the monitor", trigger="dead", qty=q("Eight", 8, 8))
+    fighters = mk("Clashes killed 12 soldiers in Qara, the monitor said.", "casualties", "Qara", story="p5",
+                  outlet="Other Wire", said_by="the monitor", trigger="killed", qty=q("12", 12, 12))
+    wounded = mk("Shelling wounded 130 people in Qara, medics said.", "casualties", "Qara", story="p6",
+                 outlet="Third Wire", said_by="medics", trigger="wounded", qty=q("130", 130, 130))
+    assert contradictions(feed(ClaimLedger(), [total, part, fighters, wounded])) == []
+
+
+def test_claims_that_name_no_place_never_conflict() -> None:
+    a = mk("The army took the town.", "territory_control", None, story="q1", actor="The army", trigger="took")
+    b = mk("Rebels denied the army had taken the town.", "territory_control", None, story="q2",
+           outlet="Other Wire", said_by="Rebels", actor="the army", trigger="taken", polarity="denied")
+    assert contradictions(feed(ClaimLedger(), [a, b])) == []
+    assert ledger_key(a) == "noplace:territory_control"
+
+
+# ------------------------------------------------------------------ exactly once
+SEQUENCE = [TV_TOOK, MONITOR_TOOK, REBELS_DENY, COMMANDER_NOT_FALLEN]
+
+
+def _ids(r: LedgerResult) -> set[str]:
+    return {a.alert_id for a in r.alerts}
+
+
+def test_same_claims_twice_raise_nothing_new() -> None:
+    ledger = ClaimLedger()
+    first = feed(ledger, SEQUENCE)
+    again = feed(ledger, SEQUENCE)
+    assert again.alerts == [] and again.updates == []
+    assert len(_ids(first)) == len(first.alerts) == 6  # two new facts (taken, not taken) + four denials
+    assert len(ledger) == 4
+
+
+def test_restart_over_the_same_store_continues_exactly() -> None:
+    clean = feed(ClaimLedger(), SEQUENCE)
+    store: dict[str, Any] = {}
+    before = feed(ClaimLedger(store), SEQUENCE[:3])
+    # the store survives only as JSON, as in a faust changelog
+    recovered = json.loads(json.dumps(store))
+    after_restart = ClaimLedger(recovered)
+    assert len(after_restart) == 3
+    redelivered = feed(after_restart, SEQUENCE[1:])  # uncommitted offsets come again
+    assert _ids(before) | _ids(redelivered) == _ids(clean)
+    assert _ids(before).isdisjoint(_ids(redelivered))
+
+
+def test_alert_ids_are_deterministic_across_runs() -> None:
+    assert _ids(feed(ClaimLedger(), SEQUENCE)) == _ids(feed(ClaimLedger(), SEQUENCE))
+
+
+def test_store_keys_are_the_ledger_keys_and_values_are_json() -> None:
+    store: dict[str, Any] = {}
+    feed(ClaimLedger(store), SEQUENCE)
+    assert set(store) == {ledger_key(c) for c in SEQUENCE} == {"place:karsa"}
+    json.dumps(store)
+
+
+def test_corrupt_store_entry_fails_with_a_clear_error() -> None:
+    with pytest.raises(LedgerStateError, match="place:karsa"):
+        ClaimLedger({"place:karsa": {"claims": []}})
+
+
+# ------------------------------------------------------------------ eviction
+def test_eviction_drops_claims_older_than_the_window() -> None:
+    store: dict[str, Any] = {}
+    ledger = ClaimLedger(store, window_seconds=3 * 86400)
+    feed(ledger, SEQUENCE)
+    late = mk("Troops took Ostra.", "territory_control", "Ostra", story="r1", actor="Troops", trigger="took",
+              at=T0 + timedelta(days=3))
+    ledger.add(late)
+    assert len(ledger) == 5
+    assert ledger.evict(T0 + timedelta(days=3, hours=1)) == 3  # all but the commander (T0+5h) and `late`
+    assert len(ledger) == 2
+    assert ledger.evict(T0 + timedelta(days=7)) == 2
+    assert len(ledger) == 0 and store == {}
+    # a re-delivered claim from before the window raises nothing
+    assert ledger.add(TV_TOOK, now=T0 + timedelta(days=7)).alerts == []
+    assert len(ledger) == 0
+
+
+def test_add_evicts_lazily_within_the_key() -> None:
+    ledger = ClaimLedger(window_seconds=86400)
+    ledger.add(TV_TOOK)
+    later_denial = mk("Rebels denied that the army had taken Karsa.", "territory_control", "Karsa",
+                      story="s9", said_by="Rebels", actor="the army", trigger="taken", polarity="denied",
+                      at=T0 + timedelta(days=2))
+    r = ledger.add(later_denial)
+    assert contradictions(r) == []  # the old report left the window (and is two days away)
+    assert len(ledger) == 1
+
+
+def test_metrics_count_alerts_and_size() -> None:
+    def val(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    n0 = val("wirewatch_ledger_new_claims_total", category="territory_control")
+    c0 = val("wirewatch_ledger_contradictions_total", kind="denial")
+    r0 = val("wirewatch_ledger_corroborations_total")
+    ledger = ClaimLedger()
+    feed(ledger, SEQUENCE)
+    assert val("wirewatch_ledger_new_claims_total", category="territory_control") - n0 == 2
+    assert val("wirewatch_ledger_contradictions_total", kind="denial") - c0 == 4
+    assert val("wirewatch_ledger_corroborations_total") - r0 == 2
+    assert val("wirewatch_ledger_claims") == 4
+
+
+# ------------------------------------------------------------------ keys and rendering
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("al-Sakhour neighbourhood", "Sakhour", True),
+        ("the Sakhour area", "SAKHOUR", True),
+        ("Haidariya, Sheikh Khodr and Ain al-Tal", "Haidariya district", True),
+        ("eastern Aleppo", "western Aleppo", False),
+        ("Jub al-Qubba", "Jub al-Qubba district", True),
+        ("Bosnia", "Kosovo", False),
+        ("Ṣalāḥ", "Salah", True),
+    ],
+)
+def test_place_normalisation(a: str, b: str, same: bool) -> None:
+    assert (normalise_place(a) == normalise_place(b)) is same
+
+
+def test_ledger_key_puts_every_category_of_a_place_together() -> None:
+    keys = {ledger_key(mk("x", cat, "the Karsa district")) for cat in
+            ("territory_control", "attack", "casualties", "displacement", "ceasefire")}
+    assert keys == {"place:karsa"}
+
+
+def test_format_alert_shows_both_sides_at_a_glance() -> None:
+    (alert,) = [a for a in contradictions(feed(ClaimLedger(), [TV_TOOK, COMMANDER_NOT_FALLEN]))]
+    text = format_alert(alert)
+    lines = text.splitlines()
+    assert lines[0].startswith("CONTRADICTION [DENIAL] al-Karsa")
+    assert "Omar Haddad" in text and "state television" in text and "Frontline Post" in text
+    assert "Karsa has not fallen" in text and "seized the whole of Karsa" in text
+    assert "03 Mar 2031" in text and "denies" in text
+    assert 6 <= len(lines) <= 14
+    new = format_alert(ClaimLedger().add(TV_TOOK).alerts[0])
+    assert new.startswith("NEW CLAIM [territory_control] Karsa") and "state television" in new

@@ -1,0 +1,182 @@
+"""Metric names and labels follow the Prometheus conventions, and unbounded labels fail.
+
+The checks live in ``wirewatch.metrics`` (``naming_problems``, ``label_problems``);
+here they run on the real registry after exercising code, and on bad examples
+to prove they can fail.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
+
+from wirewatch import metrics
+from wirewatch.models import FeedRecord, RawStory
+from wirewatch.poller.parse import parse_feed
+
+DEV_FEEDS = sorted(Path("/work/shared/eval/dev/feeds").glob("*.xml")) or sorted(
+    (Path(metrics.__file__).parent / "demo" / "feeds").glob("*.xml")
+)
+
+
+def _declared() -> list[MetricWrapperBase]:
+    return [v for v in vars(metrics).values() if isinstance(v, MetricWrapperBase)]
+
+
+def _stories() -> list[RawStory]:
+    out: list[RawStory] = []
+    for path in DEV_FEEDS:
+        feed = FeedRecord(feed_id=path.stem, url=path.resolve().as_uri(), outlet=path.stem,
+                          updated_at=datetime.now(UTC))
+        out += parse_feed(path.read_bytes(), feed).items
+    return out
+
+
+# ------------------------------------------------------------------------ naming
+def test_every_declared_metric_follows_prometheus_naming() -> None:
+    assert metrics.naming_problems() == []
+
+
+def test_declared_metric_names_are_namespaced_and_unique() -> None:
+    names = [m._name for m in _declared()]
+    assert len(names) == len(set(names))
+    assert all(n.startswith("wirewatch_") for n in names), names
+
+
+@pytest.mark.parametrize(
+    ("make", "complaint"),
+    [
+        (lambda r: Histogram("wirewatch_fetch_latency_ms", "x", registry=r), "base units"),
+        (lambda r: Histogram("wirewatch_fetch_duration", "x", registry=r), "without _seconds"),
+        (lambda r: Gauge("wirewatch_total_events", "x", registry=r), "'total' inside"),
+        (lambda r: Counter("wirewatch_events_total_total", "x", registry=r), "'total' inside"),
+        (lambda r: Gauge("wirewatch_last_fetch_timestamp", "x", registry=r), "_timestamp_seconds"),
+        (lambda r: Gauge("wirewatch_queue_count", "x", registry=r), "reserves"),
+        (lambda r: Gauge("wirewatch_fetches_by_outlet", "x", ["outlet"], registry=r).labels("A"),
+         "repeats its label"),
+        (lambda r: Gauge("wirewatch_things", "", registry=r), "no help text"),
+    ],
+)
+def test_naming_check_fails_on_bad_names(make: object, complaint: str) -> None:
+    reg = CollectorRegistry()
+    make(reg)  # type: ignore[operator]
+    problems = metrics.naming_problems(reg)
+    assert any(complaint in p for p in problems), problems
+
+
+def test_faust_sensor_names_are_what_the_check_rejects() -> None:
+    # Why faust's metrics keep their own prefix and are not treated as ours.
+    from faust.sensors.prometheus import FaustMetrics
+
+    reg = CollectorRegistry()
+    FaustMetrics.create(reg, "faust")
+    problems = metrics.naming_problems(reg, prefix="faust_")
+    assert any("faust_events_runtime_ms" in p for p in problems)
+    assert any("faust_total_events" in p for p in problems)
+
+
+# ------------------------------------------------------------------------ labels
+def test_every_declared_label_name_has_a_bounded_value_rule() -> None:
+    missing = {(m._name, label) for m in _declared() for label in m._labelnames
+               if label not in metrics.LABEL_VALUES}
+    assert missing == set()
+
+
+def test_registry_labels_are_bounded_after_exercising_the_pipeline() -> None:
+    from wirewatch.processor.dedup import Deduplicator
+
+    stories = _stories()
+    assert stories, "no sample feeds to exercise"
+    dedup = Deduplicator()
+    for story in stories + stories[:3]:  # the repeats exercise the duplicate kinds
+        dedup.check(story)
+    for story in stories:
+        metrics.ITEMS_PUBLISHED.labels(outlet=story.outlet).inc()
+    TP = namedtuple("TP", "topic partition")
+    metrics.record_consumer_lag({TP("wirewatch.stories.raw", 0): 10}, {TP("wirewatch.stories.raw", 0): 4})
+
+    series = metrics.registry_series()
+    assert metrics.label_problems(series) == []
+    # The exercise reached the labelled series it was meant to.
+    labelled = {(name, tuple(sorted(lbl.items()))) for name, lbl in series}
+    assert ("wirewatch_dedup_duplicates_total", (("kind", "guid"),)) in labelled
+    assert any(name == "wirewatch_poller_items_published_total" for name, _ in series)
+
+
+@pytest.mark.parametrize(
+    ("label", "value"),
+    [
+        ("outlet", "https://www.reuters.com/world/feed.xml"),
+        ("outlet", "www.reuters.com"),
+        ("outlet", "feeds.bbci.co.uk/news/world/rss.xml"),
+        ("outlet", "3f9a2c41d07b8e65aa01"),           # a story id
+        ("outlet", "item-20261122031500"),            # an id with a timestamp
+        ("topic", "https://broker:9092/x"),
+        ("error_class", "HTTP 404 for https://example.org/rss"),  # a message, not a class
+        ("category", "Airstrike near Idlib"),          # free text
+        ("kind", "near:0.91"),
+        ("story_id", "abc"),                           # a label nobody declared
+        ("url", "https://example.org/a"),
+    ],
+)
+def test_label_check_fails_on_unbounded_values(label: str, value: str) -> None:
+    reg = CollectorRegistry()
+    Counter("wirewatch_bad_total", "x", [label], registry=reg).labels(value).inc()
+    problems = metrics.label_problems(metrics.registry_series(reg))
+    assert problems and label in problems[0], problems
+
+
+def test_label_check_accepts_real_outlet_names() -> None:
+    reg = CollectorRegistry()
+    c = Counter("wirewatch_ok_total", "x", ["outlet"], registry=reg)
+    for outlet in ("Reuters: World News", "Orontes News Agency (ONA) - English Service", "Al Jazeera",
+                   "BBC News — World", "Le Monde.fr", "The Straits Times - World"):
+        c.labels(outlet).inc()
+    assert metrics.label_problems(metrics.registry_series(reg)) == []
+
+
+def test_error_classes_follow_errors_module() -> None:
+    from wirewatch import errors
+
+    classes = metrics.error_classes()
+    assert {"ssrf_blocked", "too_large", "timeout", "http_4xx", "http_5xx", "internal"} <= classes
+    assert errors.SchemaInvalid.code in classes
+    assert metrics.feed_error_classes() <= classes
+    assert errors.SchemaInvalid.code not in metrics.feed_error_classes()
+
+
+# -------------------------------------------------------------------- zero series
+def test_known_label_values_exist_at_zero_so_panels_have_data() -> None:
+    samples = {(n, tuple(sorted(lbl.items()))) for n, lbl in metrics.registry_series()}
+    assert ("wirewatch_poller_fetches_total", (("error_class", "timeout"), ("outcome", "error"))) in samples
+    assert ("wirewatch_alerts_total", (("type", "contradiction"),)) in samples
+    for state in metrics.FEED_STATES:
+        assert ("wirewatch_poller_feeds", (("state", state),)) in samples
+
+
+# -------------------------------------------------------------------- consumer lag
+def test_consumer_lag_sums_partitions_per_topic() -> None:
+    TP = namedtuple("TP", "topic partition")
+    raw0, raw1, uniq = TP("t.lag.raw", 0), TP("t.lag.raw", 1), TP("t.lag.unique", 0)
+    metrics.record_consumer_lag(
+        end_offsets={raw0: 100, raw1: 50, uniq: 7},
+        committed_offsets={raw0: 90, raw1: 50},
+        read_offsets={uniq: 2},  # not committed yet: counts from the last offset read
+    )
+    assert metrics.CONSUMER_LAG.labels(topic="t.lag.raw")._value.get() == 10
+    assert metrics.CONSUMER_LAG.labels(topic="t.lag.unique")._value.get() == 4
+    # A committed offset past the (stale) end offset is no lag, never negative.
+    metrics.record_consumer_lag({raw0: 100}, {raw0: 120})
+    assert metrics.CONSUMER_LAG.labels(topic="t.lag.raw")._value.get() == 0
+
+
+def test_operations_doc_lists_every_metric() -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "operations.md").read_text(encoding="utf-8")
+    exported = {m._name + ("_total" if m._type == "counter" else "_info" if m._type == "info" else "")
+                for m in _declared()}
+    assert {n for n in exported if f"`{n}`" not in doc} == set()
