@@ -8,9 +8,10 @@
 #
 #   docker build -t wirewatch:0.1.0 .
 #
-# requirements.lock is generated from pyproject.toml with hashes (see
-# docs/deployment.md); every dependency in it is a wheel, so the builder needs no
-# compiler either (--only-binary refuses a silent source build).
+# requirements.lock is generated from pyproject.toml with hashes (`make lock`).
+# The builder has no compiler either: every locked dependency ships wheels for
+# CPython 3.11 on Linux (pure-Python source-only ones build without one), so a
+# release that needs compiling fails the build loudly instead of growing the image.
 
 ARG PYTHON_IMAGE=python:3.11.14-slim-trixie
 
@@ -27,7 +28,7 @@ ENV PATH=/opt/wirewatch/bin:$PATH
 WORKDIR /src
 # The lock first, alone: the dependency layer is rebuilt only when the lock changes.
 COPY requirements.lock ./
-RUN pip install --require-hashes --only-binary=:all: -r requirements.lock
+RUN pip install --require-hashes -r requirements.lock
 
 COPY pyproject.toml README.md ./
 COPY services ./services

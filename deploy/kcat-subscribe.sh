@@ -10,8 +10,8 @@
 #       (use <prefix>.alerts.new_claim for new-claim alerts)
 #   -c  exit after COUNT alerts; default: run until interrupted
 #   -g  read as a member of consumer group GROUP: offsets are committed, so a restart
-#       resumes where it stopped and several copies share the partitions
-#   -n  only alerts published from now on; default: from the oldest one retained
+#       resumes where it stopped and several copies share the partitions (real Kafka only)
+#   -n  only alerts published from now on (real Kafka only); default: from the oldest retained
 #   -k  prefix each alert with its partition and key (the ledger key)
 #
 # TLS/SASL come from the same variables as wirewatch (WIREWATCH_KAFKA_SECURITY_PROTOCOL,
@@ -25,10 +25,12 @@ die() { echo "kcat-subscribe: $*" >&2; exit 1; }
 
 # Where `wirewatch run` records its embedded broker's address (wirewatch/cli.py).
 broker_file="${WIREWATCH_DATA_DIR:-.wirewatch}/embedded-broker"
+embedded=0
 if [ -n "${WIREWATCH_KAFKA_BOOTSTRAP:-}" ]; then
     bootstrap=$WIREWATCH_KAFKA_BOOTSTRAP
 elif [ -s "$broker_file" ]; then
     bootstrap=$(head -n 1 "$broker_file")
+    embedded=1
 else
     bootstrap=localhost:9092
 fi
@@ -39,7 +41,7 @@ from_now=0
 with_key=0
 while getopts ":b:t:c:g:nkh" opt; do
     case $opt in
-        b) bootstrap=$OPTARG ;;
+        b) bootstrap=$OPTARG; embedded=0 ;;
         t) topic=$OPTARG ;;
         c) [[ $OPTARG =~ ^[1-9][0-9]*$ ]] || die "-c needs a positive count, got '$OPTARG'"; count=$OPTARG ;;
         g) group=$OPTARG ;;
@@ -104,11 +106,16 @@ fi
 # ListOffsets too; with the 0.9 protocol and explicit offsets (no ListOffsets) kcat
 # reads it fine.  Kafka 4 no longer speaks 0.9, so this is only a fallback.
 compat=()
-if ! kcat -F "$conf" -L -b "$bootstrap" -m 5 >/dev/null 2>&1; then
+if [ "$embedded" -eq 1 ] || ! kcat -F "$conf" -L -b "$bootstrap" -m 3 >/dev/null 2>&1; then
     compat=(-X api.version.request=false -X broker.version.fallback=0.9.0)
-    kcat -F "$conf" "${compat[@]}" -L -b "$bootstrap" -m 5 >/dev/null 2>&1 ||
+    kcat -F "$conf" "${compat[@]}" -L -b "$bootstrap" -m 3 >/dev/null 2>&1 ||
         die "cannot reach Kafka at $bootstrap (is wirewatch running? pass its broker with -b)"
     echo "kcat-subscribe: $bootstrap is the embedded broker; using kcat's 0.9 protocol" >&2
+fi
+if [ ${#compat[@]} -gt 0 ]; then
+    # Without ListOffsets kcat can neither find the end nor a new group's start.
+    [ "$from_now" -eq 0 ] || die "-n needs a real Kafka: the embedded broker has no usable ListOffsets"
+    [ -z "$group" ] || die "-g needs a real Kafka: the embedded broker has no usable ListOffsets"
 fi
 # The whole listing, not `-L -t`: a metadata request naming a missing topic would
 # create it on a broker with auto-creation on (the embedded one).
@@ -117,7 +124,6 @@ grep -qF "topic \"$topic\" with " <<<"$meta" ||
     die "topic $topic does not exist on $bootstrap (run \`wirewatch topics create\`, or check -t / WIREWATCH_TOPIC_PREFIX)"
 
 if [ "$from_now" -eq 1 ]; then
-    [ ${#compat[@]} -eq 0 ] || die "-n is not supported by the embedded broker (no usable ListOffsets)"
     offset=end
 elif [ ${#compat[@]} -gt 0 ]; then
     offset=0  # explicit, because "beginning" needs ListOffsets

@@ -13,7 +13,13 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from wirewatch.admin import create_topics, ensure_topics, faust_credentials, kafka_client_kwargs
+from wirewatch.admin import (
+    create_topics,
+    ensure_topics,
+    faust_credentials,
+    kafka_client_kwargs,
+    topic_configs,
+)
 from wirewatch.broker import EmbeddedBroker
 from wirewatch.errors import BrokerUnavailable, ConfigError
 from wirewatch.settings import Settings
@@ -207,3 +213,11 @@ def test_faust_credentials_match_the_client_settings() -> None:
     assert str(creds.protocol.value) == "SASL_SSL"
     assert str(creds.mechanism.value) == "PLAIN"  # type: ignore[attr-defined]
     assert PASSWORD not in repr(creds)
+
+
+def test_three_replicas_need_two_in_sync_for_an_acknowledged_write() -> None:
+    topics = Topics("ww", 3)
+    assert "min.insync.replicas" not in topic_configs(topics.claims, 1)
+    assert topic_configs(topics.claims, 3)["min.insync.replicas"] == "2"
+    # The spec's own configs stay as they are.
+    assert topic_configs(topics.feeds, 3)["cleanup.policy"] == "compact"

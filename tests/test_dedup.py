@@ -4,7 +4,7 @@ updates, replay, eviction and restart from the store."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,7 +14,7 @@ from wirewatch.models import RawStory
 from wirewatch.poller.urls import canonical_url
 from wirewatch.processor.dedup import Deduplicator
 
-T0 = datetime(2024, 3, 4, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
 
 # An invented wire story in agency style (no real events).
 ORIGINAL = [
@@ -104,7 +104,8 @@ def test_syndicated_copy_with_its_own_furniture_is_a_near_duplicate() -> None:
     syndicated = [
         "The Daily Courier republishes this report from the Reuters news agency.",
         # house style: dateline in capitals, a dated aside, US spelling, cut after paragraph 8
-        ORIGINAL[0].replace("KARSTAD (Reuters)", "KARSTAD (REUTERS)").replace("on Monday", "on Monday (March 4)"),
+        ORIGINAL[0].replace("KARSTAD (Reuters)", "KARSTAD (REUTERS)")
+        .replace("on Monday", "on Monday (March 4)"),
         *ORIGINAL[1:3],
         ORIGINAL[3],
         "Government soldiers patrol the waterfront in Velna on Monday. PHOTO: EPA",
@@ -218,8 +219,8 @@ def test_restart_from_the_store_behaves_like_the_running_worker() -> None:
     stream = [
         story("g:1", ORIGINAL, guid="1"),
         story("g:2", ORIGINAL[1:9], guid="2", url="https://copy.example/a", feed="copy"),
-        story("g:3", [*ORIGINAL[:5], "Officials later said the toll had risen to at least 50.", *ORIGINAL[5:]],
-              guid="3"),
+        story("g:3", [*ORIGINAL[:5], "Officials later said the toll had risen to at least 50.",
+                      *ORIGINAL[5:]], guid="3"),
         story("g:4", ORIGINAL, guid="4", url="https://wire.example/g:1?utm_source=x"),
         story("g:1", ORIGINAL, guid="1"),
     ]
@@ -250,3 +251,83 @@ def test_empty_body_matches_only_on_identity() -> None:
     b = d.check(story("g:2", [], guid="2", url="https://wire.example/flash2"))
     assert a.status == b.status == "unique"
     assert d.check(story("g:1", [], guid="1", url="https://wire.example/flash")).kind == "guid"
+
+
+def test_copy_cut_to_its_first_paragraphs_is_a_duplicate() -> None:
+    d = Deduplicator()
+    d.check(story("g:1", ORIGINAL, guid="1"))
+    # Syndication that keeps only the top of the story: low Jaccard, full containment.
+    v = d.check(story("g:2", ORIGINAL[:4], guid="2", url="https://brief.example/velna", feed="brief"))
+    assert (v.status, v.kind, v.duplicate_of) == ("duplicate", "near", "https://wire.example/g:1")
+
+
+def test_second_update_passes_on_only_what_the_first_did_not_say() -> None:
+    d = Deduplicator()
+    d.check(story("g:1", ORIGINAL, guid="1"))
+    first_new = "Later on Monday, officials said the bridge north of the port had been blown up overnight."
+    second_new = "On Tuesday, the monitoring group said the opposition had retaken the grain terminal."
+    d.check(story("g:2", [*ORIGINAL[:3], first_new, *ORIGINAL[3:]], guid="2"))
+    s = story("g:3", [*ORIGINAL[:3], first_new, second_new, *ORIGINAL[3:]], guid="3")
+    v = d.check(s)
+    assert v.status == "update" and v.duplicate_of_id == "g:1"
+    assert [s.body[a:b] for a, b in v.changed_spans or []] == [second_new]
+
+
+def test_story_edited_in_place_under_its_guid_is_an_update_of_itself() -> None:
+    d = Deduplicator()
+    d.check(story("g:1", ORIGINAL, guid="1"))
+    extra = "The army later said it had also taken the northern suburb of Dalsk."
+    s = story("g:1", [*ORIGINAL, extra], guid="1", published=T0 + timedelta(hours=2))
+    v = d.check(s)
+    assert (v.status, v.kind, v.duplicate_of_id) == ("update", "update", "g:1")
+    assert [s.body[a:b] for a, b in v.changed_spans or []] == [extra]
+    assert len(d) == 1
+    assert d.check(s).status == "duplicate"
+
+
+def test_item_a_feed_keeps_listing_stays_in_the_window() -> None:
+    store: dict[str, object] = {}
+    d = Deduplicator(store, window_seconds=7 * 86400)
+    d.check(story("g:1", ORIGINAL, guid="1"))
+    # The feed still lists the item five days later: the re-poll refreshes when it was seen.
+    repoll = story("g:1", ORIGINAL, guid="1").model_copy(update={"fetched_at": T0 + timedelta(days=5)})
+    assert d.check(repoll).kind == "guid"
+    assert d.evict(T0 + timedelta(days=8)) == 0
+    assert d.check(repoll).status == "duplicate"
+    # An in-place edit changed its body hash: eviction still removes every key it owned.
+    edited = story("g:1", [*ORIGINAL, "The army later said it had also taken the suburb of Dalsk."], guid="1")
+    assert d.check(edited).status == "update"
+    assert d.evict(T0 + timedelta(days=13)) == 1
+    assert set(store) == {"meta"}
+
+
+def test_metrics_count_stories_kinds_clusters_and_the_window() -> None:
+    d = Deduplicator()
+    seen, unique, clusters = (metrics.DEDUP_IN._value.get(), metrics.DEDUP_UNIQUE._value.get(),
+                              metrics.DEDUP_CLUSTERS._value.get())
+    kinds = {k: counter(k) for k in ("guid", "url", "content", "near", "update")}
+    d.check(story("g:1", ORIGINAL, guid="1"))
+    d.check(story("g:1", ORIGINAL, guid="1"))                                      # guid
+    d.check(story("g:2", ORIGINAL, guid="2"))                                      # content
+    d.check(story("g:3", ORIGINAL[:8], guid="3", url="https://o.example/x"))      # near
+    d.check(story("g:4", [*ORIGINAL, "Officials later said the toll had risen to at least 50 people."],
+                  guid="4"))                                                       # update
+    assert metrics.DEDUP_IN._value.get() == seen + 5
+    assert metrics.DEDUP_UNIQUE._value.get() == unique + 1
+    assert metrics.DEDUP_CLUSTERS._value.get() == clusters + 1
+    assert {k: counter(k) - v for k, v in kinds.items()} == {
+        "guid": 1, "url": 0, "content": 1, "near": 1, "update": 1}
+    assert metrics.DEDUP_WINDOW._value.get() == len(d) == 4
+
+
+def test_reload_rebuilds_the_cache_from_a_store_changed_underneath() -> None:
+    store: dict[str, object] = {}
+    d = Deduplicator(store)
+    d.check(story("g:1", ORIGINAL, guid="1"))
+    other = Deduplicator(store)
+    other.check(story("g:2", ["A separate report on the harbour authority, which said traffic through the "
+                              "port rose by a fifth in the last quarter of the year."], guid="2"))
+    d.reload()
+    assert len(d) == 2
+    v = d.check(story("g:3", ORIGINAL[:8], guid="3", url="https://o.example/x"))
+    assert (v.status, v.duplicate_of_id) == ("duplicate", "g:1")

@@ -180,3 +180,29 @@ def test_operations_doc_lists_every_metric() -> None:
     exported = {m._name + ("_total" if m._type == "counter" else "_info" if m._type == "info" else "")
                 for m in _declared()}
     assert {n for n in exported if f"`{n}`" not in doc} == set()
+
+
+def test_faust_sensor_installs_once_and_feeds_the_lag_gauge() -> None:
+    import faust
+    from faust.types import TP
+    from prometheus_client import REGISTRY, generate_latest
+
+    apps = [faust.App(f"lag-{i}", broker="kafka://127.0.0.1:1") for i in range(2)]
+    for app in apps:  # a second app in one process must not register faust_* twice
+        metrics.install_faust_sensor(app)
+    app = apps[0]
+    tp = TP("t.faust.raw", 0)
+    app.monitor.track_tp_end_offset(tp, 12)
+    app.monitor.on_tp_commit({tp: 5})
+    metrics.record_faust_lag(app)
+    assert metrics.CONSUMER_LAG.labels(topic="t.faust.raw")._value.get() == 7
+    text = generate_latest(REGISTRY).decode()
+    assert 'faust_topic_partition_end_offset{partition="0",topic="t.faust.raw"} 12.0' in text
+
+
+def test_init_outlets_creates_the_outlet_series_at_zero() -> None:
+    metrics.init_outlets(["Init Outlet A", "Init Outlet B"])
+    samples = {(n, tuple(lbl.items())): v for n, lbl, v in
+               ((s.name, s.labels, s.value) for fam in metrics.REGISTRY.collect() for s in fam.samples)}
+    assert samples[("wirewatch_poller_items_published_total", (("outlet", "Init Outlet A"),))] == 0
+    assert ("wirewatch_poller_items_published_total", (("outlet", "Init Outlet B"),)) in samples

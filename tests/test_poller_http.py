@@ -6,7 +6,7 @@ import asyncio
 import random
 import sys
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from wirewatch.poller.service import Poller
 from wirewatch.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "poller"))
-from feedserver import LAST_MODIFIED, FeedServer, conditional, etag_of, rss  # noqa: E402
+from feedserver import LAST_MODIFIED, FeedServer, conditional, etag_of, rss
 
 
 class ListSink:
@@ -43,7 +43,7 @@ def make_settings(tmp_path: Path, **kw: Any) -> Settings:
 
 def feed(fid: str, url: str, **kw: Any) -> FeedRecord:
     return FeedRecord(feed_id=fid, url=url, outlet=kw.pop("outlet", "Test Outlet"),
-                      updated_at=datetime.now(timezone.utc), **kw)
+                      updated_at=datetime.now(UTC), **kw)
 
 
 @pytest.fixture
@@ -140,13 +140,14 @@ async def test_restart_does_not_republish(server: FeedServer, tmp_path: Path) ->
 async def test_429_retry_after_honoured(server: FeedServer, tmp_path: Path, retry_after: str) -> None:
     value = retry_after
     if retry_after == "date":
-        value = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=300), usegmt=True)
+        value = format_datetime(datetime.now(UTC) + timedelta(seconds=300), usegmt=True)
 
     async def limited(request: web.Request) -> web.Response:
         return web.Response(status=429, headers={"Retry-After": value})
 
     server.routes["/a.xml"] = limited
-    p = Poller(make_settings(tmp_path, poll_backoff_max_seconds=1.0), ListSink(), state_path=tmp_path / "s.json")
+    s = make_settings(tmp_path, poll_backoff_max_seconds=1.0)
+    p = Poller(s, ListSink(), state_path=tmp_path / "s.json")
     p.upsert(feed("a", server.url("/a.xml")))
     r = await p.poll_once("a")
     assert r.outcome == "error" and r.error_class == "http_4xx"
@@ -191,7 +192,8 @@ async def test_backoff_grows_and_is_capped(server: FeedServer, tmp_path: Path) -
     await p.aclose()
 
 
-async def test_feed_failing_50_times_is_still_retried_and_reported(server: FeedServer, tmp_path: Path) -> None:
+async def test_feed_failing_50_times_is_still_retried_and_reported(server: FeedServer,
+                                                                  tmp_path: Path) -> None:
     healthy = {"on": False}
 
     async def flaky(request: web.Request) -> web.Response:
@@ -225,13 +227,15 @@ async def test_per_host_limit_under_200_feeds(tmp_path: Path) -> None:
         for i in range(200):
             p.upsert(feed(f"f{i}", server.url(f"/f{i}.xml")))
         await run_until(p, lambda: len({h.path for h in server.hits}) == 200 and len(sink.stories) == 400)
+        print("DBG", len(server.hits), server.max_inflight, flush=True)
         assert server.max_inflight == 2  # the limit was reached and never exceeded
         assert len(server.hits) == 200  # nobody polled twice within the interval
     finally:
         await server.stop()
 
 
-async def test_feed_added_at_run_time_is_polled_within_one_interval(server: FeedServer, tmp_path: Path) -> None:
+async def test_feed_added_at_run_time_is_polled_within_one_interval(server: FeedServer,
+                                                                    tmp_path: Path) -> None:
     server.feeds["/old.xml"] = rss("old", 1)
     server.feeds["/new.xml"] = rss("new", 1)
     interval = 30.0
@@ -263,7 +267,8 @@ async def test_feed_added_at_run_time_is_polled_within_one_interval(server: Feed
 async def test_owns_predicate_limits_feeds(server: FeedServer, tmp_path: Path) -> None:
     for name in ("a", "b"):
         server.feeds[f"/{name}.xml"] = rss(name, 1)
-    p = Poller(make_settings(tmp_path), ListSink(), state_path=tmp_path / "s.json", owns=lambda fid: fid == "a")
+    p = Poller(make_settings(tmp_path), ListSink(), state_path=tmp_path / "s.json",
+               owns=lambda fid: fid == "a")
     p.upsert(feed("a", server.url("/a.xml")))
     p.upsert(feed("b", server.url("/b.xml")))
     await run_until(p, lambda: server.count("/a.xml") >= 3)
@@ -298,5 +303,38 @@ async def test_global_breaker_does_not_blame_feeds(tmp_path: Path) -> None:
         assert r.error_class == "connect"
     assert p.breaker_open
     failures = {x.feed_id: x.consecutive_failures for x in p.status()}
-    assert failures["d5"] == 0 and sum(failures.values()) == 5  # once open, failures stop counting
+    # The fifth failure on distinct hosts opened it; from then on failures stop counting.
+    assert list(failures.values()) == [1, 1, 1, 1, 0, 0]
+    assert {x.error_class for x in p.status()} == {"connect"}  # still reported
+    await p.aclose()
+
+
+async def test_full_text_fetch_for_summary_only_feeds(server: FeedServer, tmp_path: Path) -> None:
+    para = ("Negotiators met on Monday in the capital to resume talks on a ceasefire, officials said, after "
+            "weeks of fighting along the northern front that displaced thousands of families. ")
+    page = (f"<html><body><nav><a href='/'>Home</a></nav><article><h1>Talks resume</h1><p>{para * 3}</p>"
+            f"<figure><img src='a.jpg'><figcaption>Photo: an agency</figcaption></figure>"
+            f"<p>{para * 2}</p></article><footer>Copyright</footer></body></html>").encode()
+
+    async def article(request: web.Request) -> web.Response:
+        return web.Response(body=page, content_type="text/html")
+
+    server.routes["/news/1"] = article
+    items = "".join(
+        f"<item><title>Talks resume</title><link>{server.url(f'/news/{i}')}</link><guid>n{i}</guid>"
+        f"<description>Short summary {i}.</description></item>" for i in (1, 2))
+    doc = f'<rss version="2.0"><channel><title>s</title>{items}</channel></rss>'
+    server.feeds["/summary.xml"] = doc.encode()
+    sink = ListSink()
+    s = make_settings(tmp_path, poll_unconditional_seconds=0.001)
+    p = Poller(s, sink, state_path=tmp_path / "s.json")
+    p.upsert(feed("s", server.url("/summary.xml"), full_text=True))
+    r = await p.poll_once("s")
+    assert r.new_items == 2
+    full, missing = sorted(sink.stories, key=lambda s: s.guid or "")
+    assert full.body.startswith("Negotiators met") and "Photo:" not in full.body and "\n\n" in full.body
+    assert missing.body == "Short summary 2."  # the page 404s: the summary stays
+    await asyncio.sleep(0.01)
+    again = await p.poll_once("s")  # unconditional refetch: nothing is new, no page fetched again
+    assert again.new_items == 0 and server.count("/news/1") == 1
     await p.aclose()

@@ -97,3 +97,53 @@ def test_scrape_jobs_match_the_compose_services() -> None:
 def test_operations_doc_explains_every_alert() -> None:
     doc = (PROM.parents[1] / "docs" / "operations.md").read_text(encoding="utf-8")
     assert {str(r["alert"]) for r in _rules() if f"`{r['alert']}`" not in doc} == set()
+
+
+# ----------------------------------------------------------------- deploy/ensure-tools.sh
+def _fake_apt(tmp: Path, *, lists_known: bool) -> tuple[dict[str, str], Path]:
+    """A PATH with only the basics and a fake apt that records its calls and installs fakes."""
+    bin_ = tmp / "bin"
+    bin_.mkdir()
+    for tool in ("mktemp", "cat", "grep", "rm", "bash"):
+        real = shutil.which(tool)
+        assert real
+        (bin_ / tool).symlink_to(real)
+    calls = tmp / "calls"
+    # Root, as in CI: the script would otherwise go through sudo.
+    (bin_ / "id").write_text(f"#!{shutil.which('bash')}\necho 0\n")
+    (bin_ / "apt-get").write_text(f"""#!{shutil.which('bash')}
+echo "apt-get $*" >> {calls}
+if [ "$1" = update ]; then : > {tmp}/lists; fi
+if [ "$*" != "${{*#*install}}" ]; then
+  for t in prometheus promtool kcat; do
+    printf '#!/bin/sh\\n' > {bin_}/$t; {shutil.which('chmod')} +x {bin_}/$t
+  done
+fi
+""")
+    if lists_known:
+        (tmp / "lists").touch()
+    (bin_ / "apt-cache").write_text(f"""#!{shutil.which('bash')}
+if [ -e {tmp}/lists ]; then echo "  Candidate: 2.42.0+ds"; else echo "  Candidate: (none)"; fi
+""")
+    for f in ("apt-get", "apt-cache", "id"):
+        (bin_ / f).chmod(0o755)
+    return {"PATH": str(bin_), "HOME": str(tmp)}, calls
+
+
+@pytest.mark.parametrize("lists_known", [True, False])
+def test_ensure_tools_installs_missing_tools_quietly(tmp_path: Path, lists_known: bool) -> None:
+    env, calls = _fake_apt(tmp_path, lists_known=lists_known)
+    script = str(PROM.parent / "ensure-tools.sh")
+    bash = shutil.which("bash")
+    assert bash
+    done = subprocess.run([bash, script], env=env, capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and done.stderr == ""
+    log = calls.read_text().splitlines()
+    # apt-get update only when apt does not know the package yet.
+    assert (log[0] == "apt-get update -qq") is (not lists_known)
+    assert log[-1] == "apt-get install -y -qq --no-install-recommends prometheus kcat"
+    # Second run: everything is there, apt is not touched.
+    again = subprocess.run([bash, script], env=env, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and calls.read_text().splitlines() == log

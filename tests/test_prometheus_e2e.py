@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -93,30 +94,28 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: floa
     pytest.fail(f"{what} did not answer {url} within {timeout:.0f} s:\n{_tail(log)}")
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """`wirewatch run` on the demo feeds; yields its metrics port."""
-    exe = Path(sys.executable).with_name("wirewatch")
-    assert exe.exists(), f"{exe} missing: `pip install -e .` installs the wirewatch console script"
-    tmp = tmp_path_factory.mktemp("wirewatch-run")
-    port = _free_port()
-    env = {**os.environ, "WIREWATCH_METRICS_PORT": str(port), "WIREWATCH_WEB_PORT": str(_free_port()),
-           "WIREWATCH_DATA_DIR": str(tmp / "data"), "WIREWATCH_LOG_LEVEL": "INFO"}
-    env.pop("WIREWATCH_KAFKA_BOOTSTRAP", None)  # the embedded broker
-    log = tmp / "wirewatch.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([str(exe), "run"], cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/metrics", proc, log, START_TIMEOUT, "wirewatch run")
-        yield port
-    finally:
-        _stop(proc)
+@dataclass
+class Run:
+    port: int
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def check_alive(self) -> None:
+        if self.proc.poll() is not None:
+            pytest.fail(f"wirewatch run exited with {self.proc.returncode}:\n{_tail(self.log)}")
 
 
 @pytest.fixture(scope="module")
-def prometheus(run: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusAPI]:
-    """A real Prometheus scraping the run every second, with the real rules loaded."""
+def metrics_port() -> int:
+    return _free_port()
+
+
+@pytest.fixture(scope="module")
+def prometheus(metrics_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusAPI]:
+    """A real Prometheus scraping the run's port every second, with the real rules loaded.
+
+    Started before the run, so its first scrapes see the counters at their start.
+    """
     binary = shutil.which("prometheus")
     assert binary, "prometheus missing: run `bash deploy/ensure-tools.sh`"
     tmp = tmp_path_factory.mktemp("prometheus")
@@ -124,7 +123,7 @@ def prometheus(run: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(RULES)],
         "scrape_configs": [{"job_name": "wirewatch-run",
-                            "static_configs": [{"targets": [f"127.0.0.1:{run}"]}]}],
+                            "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"]}]}],
     }
     (tmp / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = _free_port()
@@ -140,6 +139,27 @@ def prometheus(run: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
         yield api
     finally:
         api.close()
+        _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def run(metrics_port: int, prometheus: PrometheusAPI,
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    """`wirewatch run` on the demo feeds, its /metrics on the port Prometheus scrapes."""
+    exe = Path(sys.executable).with_name("wirewatch")
+    assert exe.exists(), f"{exe} missing: `pip install -e .` installs the wirewatch console script"
+    tmp = tmp_path_factory.mktemp("wirewatch-run")
+    env = {**os.environ, "WIREWATCH_METRICS_PORT": str(metrics_port), "WIREWATCH_WEB_PORT": str(_free_port()),
+           "WIREWATCH_DATA_DIR": str(tmp / "data"), "WIREWATCH_LOG_LEVEL": "INFO"}
+    env.pop("WIREWATCH_KAFKA_BOOTSTRAP", None)  # the embedded broker
+    log = tmp / "wirewatch.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(exe), "run"], cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_http(f"http://127.0.0.1:{metrics_port}/metrics", proc, log, START_TIMEOUT, "wirewatch run")
+        yield Run(metrics_port, proc, log)
+    finally:
         _stop(proc)
 
 
@@ -179,12 +199,16 @@ def _missing(results: Results) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def panel_results(prometheus: PrometheusAPI) -> Results:
+def panel_results(run: Run, prometheus: PrometheusAPI) -> Results:
     """Every panel's result, once the demo run has filled them (or the deadline passed)."""
     start = time.time() - 5
     deadline = time.monotonic() + DATA_TIMEOUT
     while True:
         results = _evaluate(prometheus, start)
+        if run.proc.poll() is not None:  # a crashed run fails now, with its log, not at the deadline
+            missing = "\n".join(_missing(results)) or "(none)"
+            pytest.fail(f"wirewatch run exited with {run.proc.returncode}; panels still missing:\n{missing}\n"
+                        f"--- log:\n{_tail(run.log)}")
         if not _missing(results) or time.monotonic() > deadline:
             # A few more scrapes so rates and quantiles have a second point after the last change.
             time.sleep(3)
@@ -192,7 +216,8 @@ def panel_results(prometheus: PrometheusAPI) -> Results:
         time.sleep(3)
 
 
-def test_every_dashboard_panel_returns_data(panel_results: Results) -> None:
+def test_every_dashboard_panel_returns_data(run: Run, panel_results: Results) -> None:
+    run.check_alive()  # still running after the demo feeds went through
     bad = _missing(panel_results)
     assert not bad, "\n".join(bad)
     assert len(panel_results) == sum(len(dashboards.queries(d)) for d in dashboards.DASHBOARDS.values())

@@ -155,7 +155,7 @@ FEEDS = Dashboard(
                   "consecutive failures", instant=True),
                _q(f"sum by (outlet) (increase(wirewatch_poller_items_published_total{OUTLET}[1h]))",
                   "items in the last hour", instant=True)),
-              kind="table", width=24, height=9,
+              kind="table", width=24, height=9, extra={"column_units": {"since last success": "s"}},
               description="One row per outlet (the bounded outlet label; feed URLs are never labels)."),
         Panel("Items published per outlet (per second)",
               (_q(f"sum by (outlet) (rate(wirewatch_poller_items_published_total{OUTLET}[{RATE}]))",
@@ -247,6 +247,9 @@ def _panel_json(panel: Panel, pid: int, x: int, y: int) -> dict[str, Any]:
         ]
     else:
         raise ValueError(f"unknown panel kind {panel.kind!r}")
+    overrides = [{"matcher": {"id": "byName", "options": col},
+                  "properties": [{"id": "unit", "value": unit}]}
+                 for col, unit in panel.extra.get("column_units", {}).items()]
     out: dict[str, Any] = {
         "id": pid,
         "type": panel.kind,
@@ -254,7 +257,7 @@ def _panel_json(panel: Panel, pid: int, x: int, y: int) -> dict[str, Any]:
         "description": panel.description,
         "datasource": DATASOURCE,
         "gridPos": {"h": panel.height, "w": panel.width, "x": x, "y": y},
-        "fieldConfig": {"defaults": defaults, "overrides": []},
+        "fieldConfig": {"defaults": defaults, "overrides": overrides},
         "options": options,
         "targets": targets,
     }

@@ -202,6 +202,41 @@ def record_consumer_lag(end_offsets: Mapping[Any, int], committed_offsets: Mappi
         CONSUMER_LAG.labels(topic=topic).set(value)
 
 
+def init_outlets(outlets: Iterable[str]) -> None:
+    """Create the per-outlet counters at 0 for the outlets of the configured feeds.
+
+    A counter series that first appears at N hides those N from rate() and
+    increase(): the poller calls this when it learns its feeds, before it fetches.
+    """
+    for outlet in outlets:
+        ITEMS_PUBLISHED.labels(outlet=outlet)
+
+
+_faust_metrics: Any = None
+
+
+def install_faust_sensor(app: Any) -> None:
+    """Give a faust app faust's Prometheus monitor, registering ``faust_*`` in REGISTRY once.
+
+    The same as ``faust.sensors.prometheus.setup_prometheus_sensors(app, name_prefix="faust")``
+    minus its /metrics page (``serve`` already exposes REGISTRY), and safe to call for
+    several apps in one process (tests), where the faust helper would register every
+    metric twice and fail.
+    """
+    from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+
+    global _faust_metrics
+    if _faust_metrics is None:
+        _faust_metrics = FaustMetrics.create(REGISTRY, "faust")
+    app.monitor = PrometheusMonitor(metrics=_faust_metrics)
+
+
+def record_faust_lag(app: Any) -> None:
+    """``record_consumer_lag`` from the offsets a faust app's monitor tracks (any monitor)."""
+    mon = app.monitor
+    record_consumer_lag(mon.tp_end_offsets, mon.tp_committed_offsets, mon.tp_read_offsets)
+
+
 # -- conventions checks (run by the tests on this registry and on scraped series) ------
 _BAD_UNITS = re.compile(
     r"_(ms|milliseconds|microseconds|us|ns|minutes|hours|days|kb|kib|mb|mib|gb|percent)(_|$)")

@@ -13,8 +13,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser
+import orjson
 
 from ..errors import NotAFeed, ParseError, UnsafeXML
 from ..models import FeedRecord, RawStory
@@ -33,7 +35,9 @@ MAX_GUID = 2000
 MAX_ENTITY_EXPANSION = 1 << 20
 _PROLOG_SCAN = 64 * 1024
 _ENTITY_DECL = re.compile(rb"<!ENTITY\s+(%\s*)?([^\s>]+)\s+(SYSTEM|PUBLIC|\"[^\"]*\"|'[^']*')", re.IGNORECASE)
+_CHAR_REF = re.compile(rb"&#(?:[0-9]{1,7}|x[0-9a-fA-F]{1,6});")  # one character, as feedparser allows
 _SAFE_SCHEMES = ("http", "https")
+_HAS_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*:")
 _URL_JUNK = re.compile(r"[\x00-\x20\x7f]+")
 
 
@@ -98,7 +102,7 @@ def check_xml_safety(data: bytes) -> None:
         if pct or value.upper() in (b"SYSTEM", b"PUBLIC"):
             raise UnsafeXML(f"external or parameter entity {shown!r} refused")
         text = value[1:-1]
-        if b"&" in text or b"%" in text:
+        if (b"&" in text or b"%" in text) and not _CHAR_REF.fullmatch(text):
             raise UnsafeXML(f"entity {shown!r} refers to other entities")
         refs = body.count(b"&" + name + b";")
         total += refs * len(text)
@@ -134,12 +138,15 @@ def parse_feed(data: bytes, feed: FeedRecord, fetched_at: datetime | None = None
     if not data.strip():
         # feedparser calls an empty body a valid empty feed (bozo=False).
         raise NotAFeed("empty response")
+    if _looks_like_json(data):
+        return parse_json_feed(data, feed, fetched_at)
     check_xml_safety(data)
     headers: dict[str, str] = {}
     if content_type:
         headers["content-type"] = content_type
-    if base_url and base_url.lower().startswith(("http://", "https://")):
-        headers["content-location"] = base_url
+    # No content-location for feedparser: it would also "resolve" relative guids against
+    # the feed URL, changing story ids when a feed moves.  Relative links are resolved below.
+    base = base_url if base_url and base_url.lower().startswith(("http://", "https://")) else None
     try:
         parsed = feedparser.parse(io.BytesIO(data), sanitize_html=True, resolve_relative_uris=True,
                                   response_headers=headers)
@@ -170,7 +177,7 @@ def parse_feed(data: bytes, feed: FeedRecord, fetched_at: datetime | None = None
         entries = entries[:MAX_ITEMS]
     for entry in entries:
         try:
-            story = _normalise(entry, feed, fetched_at, bozo)
+            story = _normalise(entry, feed, fetched_at, bozo, base)
         except (MemoryError, RecursionError):
             raise
         except Exception as exc:  # one odd entry (wrong JSON types...) must not sink the rest
@@ -183,14 +190,95 @@ def parse_feed(data: bytes, feed: FeedRecord, fetched_at: datetime | None = None
     return out
 
 
-def _normalise(entry: Any, feed: FeedRecord, fetched_at: datetime, bozo: bool) -> RawStory | None:
+def _looks_like_json(data: bytes) -> bool:
+    return data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[")
+
+
+def _json_dt(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _json_authors(obj: dict[str, Any]) -> list[str]:
+    raw = obj.get("authors")
+    if not isinstance(raw, list):
+        raw = [obj["author"]] if isinstance(obj.get("author"), dict) else []
+    return [clean_text(str(a["name"]))[:MAX_AUTHOR] for a in raw if isinstance(a, dict) and a.get("name")]
+
+
+def parse_json_feed(data: bytes, feed: FeedRecord, fetched_at: datetime) -> ParsedFeed:
+    """JSON Feed 1.0/1.1 (https://jsonfeed.org); feedparser 6.0.x does not read it."""
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise NotAFeed(f"not a feed (invalid JSON: {str(exc)[:100]})") from None
+    if not isinstance(doc, dict) or "jsonfeed.org" not in str(doc.get("version", "")):
+        raise NotAFeed("not a feed (JSON without a jsonfeed.org version)")
+    items = doc.get("items", [])
+    if not isinstance(items, list):
+        raise ParseError("JSON Feed 'items' is not a list")
+    out = ParsedFeed(title=clean_text(str(doc.get("title") or ""))[:MAX_TITLE], items=[])
+    language = clean_text(str(doc.get("language") or ""))[:35] or None
+    if len(items) > MAX_ITEMS:
+        out.skipped.append(f"{len(items) - MAX_ITEMS} items beyond the first {MAX_ITEMS}")
+        items = items[:MAX_ITEMS]
+    for item in items:
+        if not isinstance(item, dict):
+            out.skipped.append("item is not an object")
+            continue
+        html = item.get("content_html")
+        body = html_to_text(html)[:MAX_BODY] if isinstance(html, str) else ""
+        if not body and isinstance(item.get("content_text"), str):
+            body = html_to_text(item["content_text"])[:MAX_BODY]
+        summary = html_to_text(str(item.get("summary") or ""))[:MAX_SUMMARY]
+        entry = {
+            "id": item.get("id") if isinstance(item.get("id"), str | int) else None,
+            "link": item.get("url") if isinstance(item.get("url"), str) else item.get("external_url"),
+            "title": item.get("title") if isinstance(item.get("title"), str) else "",
+        }
+        story = _make_story(entry, feed, fetched_at, False, summary=summary, body=body or summary,
+                            authors=_json_authors(item) or _json_authors(doc),
+                            published=_json_dt(item.get("date_published")),
+                            updated=_json_dt(item.get("date_modified")),
+                            language=clean_text(str(item.get("language") or ""))[:35] or language)
+        if story is None:
+            out.skipped.append(clean_text(str(entry["id"] or entry["link"] or "?"))[:200])
+            continue
+        out.items.append(story)
+    return out
+
+
+def _normalise(entry: Any, feed: FeedRecord, fetched_at: datetime, bozo: bool,
+               base: str | None = None) -> RawStory | None:
     if not hasattr(entry, "get"):
         return None
-    link = safe_link(str(entry.get("link") or ""))
-    guid = clean_text(str(entry.get("id") or ""))[:MAX_GUID] or None
-    title = clean_text(str(entry.get("title") or ""))[:MAX_TITLE]
     summary = html_to_text(str(entry.get("summary") or ""))[:MAX_SUMMARY]
     body = html_to_text(_entry_html(entry))[:MAX_BODY] or summary
+    authors = [clean_text(str(a.get("name", "")))[:MAX_AUTHOR] for a in entry.get("authors") or []
+               if hasattr(a, "get") and a.get("name")]
+    return _make_story(
+        entry, feed, fetched_at, bozo, summary=summary, body=body, authors=authors,
+        published=_dt(entry.get("published_parsed")) or _dt(entry.get("updated_parsed")),
+        updated=_dt(entry.get("updated_parsed")),
+        language=clean_text(str(entry.get("language") or ""))[:35] or None, base=base,
+    )
+
+
+def _make_story(entry: Any, feed: FeedRecord, fetched_at: datetime, bozo: bool, *, summary: str, body: str,
+                authors: list[str], published: datetime | None, updated: datetime | None,
+                language: str | None, base: str | None = None) -> RawStory | None:
+    """The one place an item becomes a RawStory: id rule, link policy, inferred dates."""
+    raw_link = _URL_JUNK.sub("", str(entry.get("link") or ""))  # "jav\tascript:" is javascript:
+    if base and raw_link and not _HAS_SCHEME.match(raw_link):
+        raw_link = urljoin(base, raw_link)  # a relative link, against the feed's own URL
+    link = safe_link(raw_link)
+    guid = clean_text(str(entry.get("id") or ""))[:MAX_GUID] or None
+    title = clean_text(str(entry.get("title") or ""))[:MAX_TITLE]
     if not (link or guid or title or body):
         return None
     canon = canonical_url(link) if link else ""
@@ -200,10 +288,6 @@ def _normalise(entry: Any, feed: FeedRecord, fetched_at: datetime, bozo: bool) -
         story_id = "u:" + hashlib.blake2b(canon.encode(), digest_size=12).hexdigest()
     else:
         story_id = "h:" + hashlib.blake2b(f"{title}\x1f{body}".encode(), digest_size=12).hexdigest()
-    published = _dt(entry.get("published_parsed")) or _dt(entry.get("updated_parsed"))
-    updated = _dt(entry.get("updated_parsed"))
-    authors = [clean_text(str(a.get("name", "")))[:MAX_AUTHOR] for a in entry.get("authors") or []
-               if hasattr(a, "get") and a.get("name")]
     return RawStory(
         story_id=story_id,
         feed_id=feed.feed_id,
@@ -215,7 +299,7 @@ def _normalise(entry: Any, feed: FeedRecord, fetched_at: datetime, bozo: bool) -
         summary=summary,
         body=body,
         authors=authors,
-        language=(clean_text(str(entry.get("language") or ""))[:35] or None),
+        language=language,
         published=published or fetched_at,
         published_inferred=published is None,
         updated=updated,

@@ -17,7 +17,9 @@ import asyncio
 import contextlib
 import heapq
 import logging
+import os
 import random
+import signal
 import time
 from collections import deque
 from collections.abc import Callable
@@ -38,11 +40,20 @@ from .worker import ParsePool
 
 log = logging.getLogger(__name__)
 
-SAVE_EVERY = 5.0  # seconds between state saves and gauge refreshes
+SAVE_EVERY = float(os.environ.get("WIREWATCH_POLLER_SAVE_EVERY", "5"))  # state saves, gauge refreshes
 STATE_KEEP = 30 * 86400.0  # state of a removed feed is forgotten after this
 NETWORK_CLASSES = frozenset({"connect", "timeout", "tls"})
 
 FeedStateName = Literal["ok", "failing", "paused", "pending"]
+
+
+def _fault(point: str) -> None:
+    """Test-only crash point: ``WIREWATCH_FAULT_POINT=<point>`` SIGKILLs the process there."""
+    if point == _FAULT_POINT:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+_FAULT_POINT = os.environ.get("WIREWATCH_FAULT_POINT")
 
 
 class StorySink(Protocol):
@@ -130,7 +141,8 @@ class Poller:
         self.pool = parse_pool or ParsePool(settings.parse_workers, cpu_seconds=settings.parse_cpu_seconds,
                                             memory_bytes=settings.parse_memory_bytes,
                                             wall_seconds=settings.parse_timeout_seconds)
-        self.ctx = SourceContext(settings=settings, fetcher=self.fetcher, parse=self.pool.parse)
+        self.ctx = SourceContext(settings=settings, fetcher=self.fetcher, parse=self.pool.parse,
+                                 extract=self.pool.extract)
         self.breaker = NetworkBreaker()
         self._sources: dict[str, Source] = {}
         self._heap: list[tuple[float, int, str]] = []
@@ -208,8 +220,10 @@ class Poller:
                 self._dispatch()
                 delay = self._until_next()
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                    async with asyncio.timeout(delay):
+                        await self._wake.wait()
         finally:
             saver.cancel()
             tasks = list(self._inflight.values())
@@ -235,6 +249,7 @@ class Poller:
         try:
             self.store.save(self.states)
             self._dirty = False
+            _fault("after_state_save")
         except OSError as exc:
             log.error("cannot save poller state to %s: %s", self.store.path, exc)
 
@@ -247,6 +262,7 @@ class Poller:
                 self._prune()
                 try:
                     await asyncio.to_thread(self.store.save, dict(self.states))
+                    _fault("after_state_save")
                 except (OSError, RuntimeError) as exc:  # RuntimeError: dict changed while dumping
                     self._dirty = True
                     log.warning("poller state not saved (%s); will retry", exc)
@@ -317,6 +333,19 @@ class Poller:
             if st is not None and feed_id in self.feeds:
                 self._push(feed_id, st.next_poll)
 
+    async def poll_all(self) -> list[PollResult]:
+        """Poll every owned, unpaused feed once now, under the same limits as ``run`` (a one-shot
+        pass for tools, the benchmark and ``--once`` style commands)."""
+        fids = [f for f, feed in self.feeds.items()
+                if not feed.paused and (self.owns is None or self.owns(f)) and f not in self._inflight]
+        tasks = []
+        for fid in fids:
+            task = asyncio.create_task(self._guarded(fid), name=f"poll:{fid}")
+            self._inflight[fid] = task
+            task.add_done_callback(self._forget)
+            tasks.append(task)
+        return list(await asyncio.gather(*tasks))
+
     # -- one poll ----------------------------------------------------------------------------
     def _source(self, name: str) -> Source:
         src = self._sources.get(name)
@@ -336,10 +365,18 @@ class Poller:
         started = time.perf_counter()
         try:
             res = await self._source(feed.source).poll(feed, st, unconditional=unconditional)
-            new = [s for s in res.stories if st.is_new(s)]
+            new, ids = [], set()
+            for s in res.stories:  # a feed repeating a guid: the first (newest) copy only
+                if s.story_id not in ids and st.is_new(s, res.fingerprints.get(s.story_id)):
+                    new.append(s)
+                    ids.add(s.story_id)
             new.sort(key=lambda s: s.published)  # oldest first: downstream sees them in order
-            for story in new:
+            for i, story in enumerate(new):
                 await self.sink.publish(story)
+                if i == 0:
+                    _fault("after_first_publish")
+            if new:
+                _fault("after_publish_before_state")
         except asyncio.CancelledError:
             raise
         except WirewatchError as exc:
@@ -372,7 +409,7 @@ class Poller:
             m.ITEMS_PER_FETCH.observe(len(res.stories))
             if new:
                 m.ITEMS_PUBLISHED.labels(feed.outlet).inc(len(new))
-            st.remember(res.stories)
+            st.remember(res.stories, res.fingerprints)
             # Validators are stored only now, after the sink took every new story.
             st.etag, st.last_modified, st.url = res.etag, res.last_modified, feed.url
             if unconditional:
@@ -420,7 +457,8 @@ class Poller:
         st.next_poll = now + delay
         m.NEXT_POLL_SECONDS.observe(delay)
         self._dirty = True
-        if st.consecutive_failures in (1, 10, 100) or st.consecutive_failures % 1000 == 0:
+        n = st.consecutive_failures
+        if n in (1, 10, 100) or (n and n % 1000 == 0):
             log.warning("feed %s failing (%s, %d in a row): %s", feed.feed_id, code, st.consecutive_failures,
                         message)
         return PollResult(feed.feed_id, "error", error_class=code, error=message, next_poll_in=delay)

@@ -34,18 +34,20 @@ from typing import Protocol, runtime_checkable
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
-from ..errors import ConfigError, NotAFeed, ParseError, UnsafeXML
+from ..errors import ConfigError, FeedError, NotAFeed, ParseError, UnsafeXML
 from ..models import FeedRecord, RawStory
 from ..settings import Settings
 from .fetch import Fetcher, FetchResult
+from .fulltext import SUMMARY_CHARS
 from .html import clean_text
 from .parse import MAX_ITEMS, MAX_TITLE, ParsedFeed, safe_link
-from .state import FeedState
+from .state import FeedState, fingerprint
 from .urls import canonical_url
 
 log = logging.getLogger(__name__)
 
 ParseFn = Callable[..., Awaitable[ParsedFeed]]
+FULL_TEXT_PER_POLL = 20
 
 
 @dataclass
@@ -53,6 +55,7 @@ class SourceContext:
     settings: Settings
     fetcher: Fetcher
     parse: ParseFn  # ParsePool.parse(data, feed, fetched_at, content_type=, base_url=)
+    extract: Callable[..., Awaitable[str]] | None = None  # ParsePool.extract(html, url, title)
 
 
 @dataclass
@@ -70,6 +73,9 @@ class SourceResult:
     bozo_reason: str | None = None
     permanent_url: str | None = None
     body_bytes: int = 0
+    # story_id -> fingerprint of the item as the feed gave it, when a source enriched
+    # the story (full text): "is it new?" must compare like with like.
+    fingerprints: dict[str, str] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -109,7 +115,30 @@ class FeedSource:
         res.ttl_seconds = parsed.ttl_seconds
         res.bozo = parsed.bozo
         res.bozo_reason = parsed.bozo_reason
+        if feed.full_text and self.ctx.extract is not None:
+            await self._full_text(res, state)
         return res
+
+    async def _full_text(self, res: SourceResult, state: FeedState) -> None:
+        """Replace summary-only bodies of *new* items with the article page's main text.
+
+        Article pages are fetched one at a time inside this feed's poll (so under its
+        per-host slot), with the same SSRF guard, size cap and deadline, at most
+        FULL_TEXT_PER_POLL per poll; a page that fails keeps the summary.
+        """
+        assert self.ctx.extract is not None
+        todo = [s for s in res.stories if state.is_new(s) and len(s.body) < SUMMARY_CHARS
+                and s.url.startswith(("http://", "https://"))][:FULL_TEXT_PER_POLL]
+        for story in todo:
+            res.fingerprints[story.story_id] = fingerprint(story)
+            try:
+                page = await self.ctx.fetcher.fetch(story.url)
+                text = await self.ctx.extract(page.body, page.url, story.title)
+            except FeedError as exc:
+                log.info("full text of %s not fetched (%s)", story.story_id, exc.code)
+                continue
+            if len(text) > len(story.body):
+                story.body = text
 
 
 _SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"

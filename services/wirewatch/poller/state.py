@@ -57,13 +57,18 @@ class FeedState:
     seen: dict[str, str] = field(default_factory=dict)  # story_id -> fingerprint, oldest first
     item_times: list[float] = field(default_factory=list)
 
-    def is_new(self, story: RawStory) -> bool:
-        return self.seen.get(story.story_id) != fingerprint(story)
+    def is_new(self, story: RawStory, fp: str | None = None) -> bool:
+        return self.seen.get(story.story_id) != (fp or fingerprint(story))
 
-    def remember(self, stories: list[RawStory]) -> None:
+    def remember(self, stories: list[RawStory], fps: dict[str, str] | None = None) -> None:
+        fps = fps or {}
+        done: set[str] = set()
         for s in stories:
+            if s.story_id in done:  # a repeated guid: the first copy is the one published
+                continue
+            done.add(s.story_id)
             self.seen.pop(s.story_id, None)  # re-insert at the young end
-            self.seen[s.story_id] = fingerprint(s)
+            self.seen[s.story_id] = fps.get(s.story_id) or fingerprint(s)
             if not s.published_inferred:
                 self.item_times.append(s.published.timestamp())
         if len(self.seen) > SEEN_MAX:

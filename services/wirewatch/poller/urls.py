@@ -14,6 +14,9 @@ _TRACKING = {"fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid",
              "outputtype", "amp", "_ga", "spm", "src", "taid", "guccounter"}
 
 
+_ALIAS_LABELS = {"www", "www1", "www2", "m", "mobile", "amp"}
+
+
 def canonical_url(url: str) -> str:
     """Normalised URL without tracking parameters, fragment, ``www.`` or AMP variants."""
     try:
@@ -25,10 +28,12 @@ def canonical_url(url: str) -> str:
     except ValueError:
         return norm
     host = (parts.hostname or "").lower()
-    if host.startswith("www."):
-        host = host[4:]
-    if host.startswith("amp."):
-        host = host[4:]
+    # "www.", mobile and AMP hosts serve the same article as the bare host.
+    while True:
+        label, _, rest = host.partition(".")
+        if label not in _ALIAS_LABELS or rest.count(".") < 1:
+            break
+        host = rest
     netloc = host + (f":{parts.port}" if parts.port else "") if host else parts.netloc
     path = parts.path or "/"
     for suffix in ("/amp/", "/amp"):

@@ -18,6 +18,7 @@ import contextlib
 import logging
 import multiprocessing as mp
 import resource
+import signal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,7 @@ from .. import errors
 from ..errors import FeedError, ParseError, ParseLimit
 from ..metrics import PARSE_WORKER_RESTARTS
 from ..models import FeedRecord
+from .fulltext import extract_article
 from .parse import ParsedFeed, parse_feed
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,9 @@ def _cpu_used() -> float:
 
 
 def _worker_main(conn: Connection, cpu_seconds: float, memory_bytes: int) -> None:
+    # Ctrl-C in a terminal reaches the whole process group; the parent decides
+    # when a worker stops (it closes the pipe), so the child ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if memory_bytes > 0:
         _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         limit = memory_bytes if hard == resource.RLIM_INFINITY else min(memory_bytes, hard)
@@ -65,7 +70,7 @@ def _worker_main(conn: Connection, cpu_seconds: float, memory_bytes: int) -> Non
             return
         if msg is None:
             return
-        data, feed_json, fetched_at, content_type, base_url = msg
+        kind, data, feed_json, fetched_at, content_type, base_url = msg
         # RLIMIT_CPU counts the whole process life: re-arm it per task (SIGXCPU kills us).
         soft = int(_cpu_used() + cpu_seconds) + 1
         if cpu_hard != resource.RLIM_INFINITY:
@@ -73,9 +78,12 @@ def _worker_main(conn: Connection, cpu_seconds: float, memory_bytes: int) -> Non
         resource.setrlimit(resource.RLIMIT_CPU, (soft, cpu_hard))
         reply: tuple[Any, ...]
         try:
-            feed = FeedRecord.model_validate_json(feed_json)
-            parsed = parse_feed(data, feed, fetched_at, content_type=content_type, base_url=base_url)
-            reply = ("ok", parsed)
+            if kind == "article":
+                reply = ("ok", extract_article(data, base_url or "", content_type))
+            else:
+                feed = FeedRecord.model_validate_json(feed_json)
+                parsed = parse_feed(data, feed, fetched_at, content_type=content_type, base_url=base_url)
+                reply = ("ok", parsed)
         except MemoryError:
             reply = ("err", ParseLimit.code, "parse ran out of memory")
         except FeedError as exc:
@@ -132,22 +140,41 @@ class ParsePool:
                     content_type: str | None = None, base_url: str | None = None) -> ParsedFeed:
         if self.workers <= 0:
             return self._parse_inline(data, feed, fetched_at, content_type, base_url)
+        reply = await self._submit(("feed", data, feed.model_dump_json(), fetched_at, content_type, base_url))
+        if reply[0] == "ok":
+            result: ParsedFeed = reply[1]
+            return result
+        raise rebuild_error(reply[1], reply[2])
+
+    async def extract(self, data: bytes, url: str, title: str | None = None) -> str:
+        """Main text of an article page (trafilatura), under the same limits as a feed parse."""
+        if self.workers <= 0:
+            try:
+                return extract_article(data, url, title)
+            except FeedError:
+                raise
+            except Exception as exc:
+                raise ParseError(f"extractor failed: {type(exc).__name__}") from None
+        # Same tuple shape as a feed task: the title rides in the content-type slot.
+        reply = await self._submit(("article", data, None, None, title, url))
+        if reply[0] == "ok":
+            text: str = reply[1]
+            return text
+        raise rebuild_error(reply[1], reply[2])
+
+    async def _submit(self, msg: tuple[Any, ...]) -> tuple[Any, ...]:
         idle = self._ensure()
         worker = await idle.get()
         done = False
         try:
             loop = asyncio.get_running_loop()
-            msg = (data, feed.model_dump_json(), fetched_at, content_type, base_url)
             reply = await loop.run_in_executor(self._threads, self._roundtrip, worker, msg)
             done = True
         finally:
             # A worker that failed, or whose caller was cancelled mid-task (its reply
             # would reach the next caller), is replaced rather than reused.
             idle.put_nowait(worker if done else self._replace(worker))
-        if reply[0] == "ok":
-            result: ParsedFeed = reply[1]
-            return result
-        raise rebuild_error(reply[1], reply[2])
+        return reply
 
     def _roundtrip(self, worker: _Worker, msg: tuple[Any, ...]) -> tuple[Any, ...]:
         try:

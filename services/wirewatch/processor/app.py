@@ -19,6 +19,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from pydantic import BaseModel, ValidationError
 
 from .. import metrics
+from ..admin import faust_credentials
 from ..errors import MessageTooLarge, NotJSON, SchemaInvalid, error_code
 from ..models import Claim, ContradictionAlert, DeadLetter, NewClaimAlert, RawStory, UniqueStory, utcnow
 from ..settings import Settings
@@ -100,12 +101,14 @@ class WirewatchApp:
     ) -> None:
         _patch_faust(settings)
         self.settings = settings
+        # faust creates its datadir without parents
+        (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
         self.topics = Topics(settings.topic_prefix, settings.topic_partitions)
         embedded = settings.embedded
         self.app = faust.App(
             settings.app_id,
             broker=[f"kafka://{hp.strip()}" for hp in bootstrap.split(",") if hp.strip()],
-            broker_credentials=_credentials(settings),
+            broker_credentials=faust_credentials(settings),
             store=settings.store,
             datadir=str(settings.data_dir / "faust"),
             topic_partitions=settings.topic_partitions,
@@ -251,26 +254,3 @@ class WirewatchApp:
         if alert.claim.fetched_at is not None:
             metrics.FRESHNESS_FETCHED.labels(type=alert.type).observe(
                 max(0.0, (now - alert.claim.fetched_at).total_seconds()))
-
-
-def _credentials(settings: Settings) -> Any:
-    if settings.kafka_security_protocol in ("SASL_PLAINTEXT", "SASL_SSL") and settings.kafka_sasl_username:
-        import ssl
-
-        ctx = None
-        if settings.kafka_security_protocol == "SASL_SSL":
-            ctx = ssl.create_default_context(
-                cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None)
-        password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
-        return faust.SASLCredentials(
-            username=settings.kafka_sasl_username,
-            password=password,
-            mechanism=settings.kafka_sasl_mechanism or "PLAIN",
-            ssl_context=ctx,
-        )
-    if settings.kafka_security_protocol == "SSL":
-        import ssl
-
-        return ssl.create_default_context(
-            cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None)
-    return None

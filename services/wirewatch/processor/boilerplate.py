@@ -11,35 +11,52 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Whole paragraphs that are the outlet talking about itself, not the news.
-_LINE_PATTERNS = [
+# Paragraphs that are the outlet talking about itself, not the news.  Three shapes, so
+# that no pattern has to scan a whole paragraph with a leading wildcard:
+# how the line opens, a phrase anywhere in a short line, and a photo credit at its end.
+_OPENINGS = [
     # navigation and cross-links
-    r"(read|see|watch|listen)\s+(more|also|next)\b.*",
-    r"(related|recommended|more)\s*(stories|coverage|news|reading)?\s*:.*",
-    r"(also\s+read|click\s+here|tap\s+here)\b.*",
+    r"(read|see|watch|listen)\s+(more|also|next)\b",
+    r"(related|recommended|more)\s*(stories|coverage|news|reading)?\s*:",
+    r"(watch|listen|video|podcast|graphic|factbox|explainer)\s*:",
+    r"(also\s+read|click\s+here|tap\s+here)\b",
     # newsletters, apps, social channels
     r"(join|follow|subscribe|sign\s+up|download|get)\b.{0,80}\b(telegram|whatsapp|channel|newsletter|"
-    r"app|podcast|twitter|facebook|instagram|youtube|tiktok|breaking news|latest news|alerts?)\b.*",
-    r"(sign\s+up|subscribe)\b.*",
+    r"app|podcast|twitter|facebook|instagram|youtube|tiktok|breaking news|latest news|alerts?)\b",
+    r"(sign\s+up|subscribe)\b",
     # sign-offs and credits: "(Reporting by ...; Editing by ...)", "Writing by ..."
-    r"\(?\s*((additional\s+)?reporting|writing|editing|compiled|produced|translated)\s+by\b.*",
-    r"\(?\s*with\s+(additional\s+)?reporting\s+(by|from)\b.*",
-    r"(©|\(c\)|copyright)\b.*",
-    r".{0,80}\ball rights reserved\b.*",
-    # syndication lead-ins, editor's notes and disclaimers
-    r".{0,60}\b(republishes|republished|reproduced|syndicated)\b.{0,60}\b(from|by|with permission)\b.*",
-    r"this\s+(article|story|report|piece)\s+(was\s+)?(first|originally)\s+(appeared|published|ran)\b.*",
-    r"(editor'?s|editors'?)\s+note\b.*",
-    r".{0,60}\b(could not|was unable to|were unable to|cannot|has not been able to)\s+"
-    r"(independently\s+)?(verify|confirm)\s+(the|these|this|those)\s+(accounts?|reports?|claims?|"
-    r"figures?|details?)\b.{0,60}",
-    # photo captions that slipped through as text: a credit at the start or the end
-    r"(photo|picture|image|video|file photo)s?\s*(:|/|credit).*",
-    r".{0,400}\b(photo|picture|image)s?\s*(:|/|credit)\s*[\w .,&/'’-]{1,60}",
-    r".{0,400}\(?\b[A-Z]{2,10}\s+(photo|picture)s?\)?",
-    r".{0,400}\b(reuters|afp|ap|epa|getty images)/[\w .'’-]{1,40}",
+    r"\(?\s*((additional\s+)?reporting|writing|editing|compiled|produced|translated)\s+by\b",
+    r"\(?\s*with\s+(additional\s+)?reporting\s+(by|from)\b",
+    r"(©|\(c\)|copyright)",
+    # editor's notes, first-published notes, photo credits opening a line
+    r"this\s+(article|story|report|piece)\s+(was\s+)?(first|originally)\s+(appeared|published|ran)\b",
+    r"(this|the)\s+(article|story|report|piece)\s+(has\s+been|was)\s+(updated|corrected|amended)\b",
+    r"updated\s*(:|at\b|on\b)",
+    r"(editor'?s|editors'?)\s+note\b",
+    r"(photo|picture|image|video|file photo)s?\s*(:|/|credit)",
 ]
-_LINE_RE = re.compile(r"^\s*(?:" + "|".join(_LINE_PATTERNS) + r")\s*$", re.IGNORECASE | re.DOTALL)
+_OPENING_RE = re.compile(r"\s*(?:" + "|".join(_OPENINGS) + ")", re.IGNORECASE)
+# Phrases that mark a short line as a disclaimer or a syndication note wherever they sit.
+_PHRASES = [
+    r"\ball rights reserved\b",
+    r"\bmay not be (published|reproduced|broadcast|rewritten|redistributed)\b",
+    r"\b(republishes|republished|reproduced|syndicated)\b.{0,60}\b(from|by|with permission)\b",
+    r"\b(could not|was unable to|were unable to|cannot|has not been able to)\s+(independently\s+)?"
+    r"(verify|confirm)\s+(the|these|this|those)\s+(accounts?|reports?|claims?|figures?|details?)\b",
+]
+_PHRASE_RE = re.compile("|".join(_PHRASES), re.IGNORECASE)
+_PHRASE_MAX_CHARS = 200
+# Captions that slipped through as text end with a credit: "PHOTO: EPA", "AFP PHOTO",
+# "REUTERS/Omar Sanadiki", "Photo: Reuters".  Case-sensitive on purpose.
+_CREDIT_RE = re.compile(
+    r"(?:\b(?:PHOTOS?|Photos?|PICTURES?|Picture|IMAGE|Image)\s*(?::|/|credit:?)\s*[\w .,&/'’-]{1,50}"
+    r"|\b[A-Z]{2,10}\s+(?:PHOTOS?|PICTURES?)\)?"
+    r"|\([A-Z]{2,10}\s+(?:Photo|PHOTO|Picture|PICTURE)\b[^()]{0,60}\)"
+    r"|\b(?:REUTERS|Reuters|AFP|AP|EPA|EPA-EFE|Getty Images)/[\w .'’-]{1,40})\s*$"
+)
+_CREDIT_HINTS = ("PHOTO", "Photo", "PICTURE", "Picture", "IMAGE", "Image", "/")
+_PHRASE_HINTS = ("reserved", "republish", "reproduced", "syndicated", "verify", "confirm", "may not be")
+_BOILERPLATE_MAX_CHARS = 400
 # The "by Name" byline pattern must keep its case sensitivity for the name.
 _BYLINE_RE = re.compile(r"^\s*(?:By|BY|by)\s+[A-Z][\w'’.-]+(?:\s+[A-Z][\w'’.-]+){0,3}\s*$")
 
@@ -81,8 +98,18 @@ def paragraphs(body: str) -> list[Span]:
 
 def is_boilerplate(text: str) -> bool:
     """True for a paragraph that is outlet furniture rather than reporting."""
-    if _LINE_RE.match(text) or _BYLINE_RE.match(text):
+    if len(text) > _BOILERPLATE_MAX_CHARS:  # furniture is short; reporting is not
+        return False
+    if _OPENING_RE.match(text) or _BYLINE_RE.match(text):
         return True
+    # Substring tests first: the regexes below are only worth running on a likely line.
+    tail = text[-80:]
+    if any(k in tail for k in _CREDIT_HINTS) and _CREDIT_RE.search(tail):
+        return True
+    if len(text) <= _PHRASE_MAX_CHARS:
+        low = text.lower()
+        if any(k in low for k in _PHRASE_HINTS) and _PHRASE_RE.search(text):
+            return True
     words = text.split()
     # A short line without sentence punctuation is a heading, a kicker or a caption credit.
     return len(words) <= _HEADING_MAX_WORDS and not _SENTENCE_END.search(text)

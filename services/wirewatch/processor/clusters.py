@@ -9,17 +9,22 @@ or opens a new one.  The index is a cache: the terms live in the dedup store.
 from __future__ import annotations
 
 import math
+from itertools import islice
 
 
 class ClusterIndex:
     """Inverted index of event terms over the stories in the window."""
 
-    def __init__(self, *, span_seconds: float, max_postings: int = 2000) -> None:
+    def __init__(self, *, span_seconds: float, max_scan: int = 50, max_candidates: int = 10,
+                 max_terms: int = 8) -> None:
         self.span_seconds = span_seconds
-        # Terms carried by more stories than this ("Reuters", the capital of the day's big
-        # story) are too common to propose candidates; they still count when scoring.
-        self.max_postings = max_postings
-        self.postings: dict[str, set[str]] = {}
+        # Per term, only its latest stories propose candidates: coverage of one event is
+        # close in time, and this keeps the cost flat however common the term.
+        self.max_scan = max_scan
+        self.max_candidates = max_candidates
+        self.max_terms = max_terms
+        # term -> story ids in arrival order (a dict as an ordered set)
+        self.postings: dict[str, dict[str, None]] = {}
         self.terms: dict[str, tuple[str, ...]] = {}
         self.ts: dict[str, float] = {}
 
@@ -31,13 +36,13 @@ class ClusterIndex:
         self.terms[story_id] = tuple(terms)
         self.ts[story_id] = ts
         for t in terms:
-            self.postings.setdefault(t, set()).add(story_id)
+            self.postings.setdefault(t, {})[story_id] = None
 
     def remove(self, story_id: str) -> None:
         for t in self.terms.pop(story_id, ()):
             ids = self.postings.get(t)
             if ids is not None:
-                ids.discard(story_id)
+                ids.pop(story_id, None)
                 if not ids:
                     del self.postings[t]
         self.ts.pop(story_id, None)
@@ -53,22 +58,30 @@ class ClusterIndex:
             return None
         mine = set(terms)
         counts: dict[str, int] = {}
-        for t in mine:
-            ids = self.postings.get(t)
-            if ids is None or len(ids) > self.max_postings:
+        # Candidates come from the rarest terms only: they carry the evidence, and common
+        # ones would make the cost grow with the window.
+        rare = sorted((len(self.postings.get(t, ())), t) for t in mine)[: self.max_terms]
+        for df, t in rare:
+            if df == 0:
                 continue
-            for sid in ids:
+            for sid in islice(reversed(self.postings[t]), self.max_scan):
                 counts[sid] = counts.get(sid, 0) + 1
         idf = {t: self._idf(t) for t in mine}
+        mine_weight = sum(idf.values())
+        # Score only the stories sharing the most terms (the likely winners), so the cost
+        # stays flat when one big story fills the window.
+        ranked = sorted((n, sid) for sid, n in counts.items()
+                        if n >= min_shared and abs(self.ts[sid] - ts) <= self.span_seconds)
         best: tuple[float, float, str] | None = None
-        for sid, n in counts.items():
-            if n < min_shared or abs(self.ts[sid] - ts) > self.span_seconds:
-                continue
-            other = set(self.terms[sid])
-            shared = sum(idf[t] for t in mine & other)
+        for _n, sid in ranked[-self.max_candidates:]:
+            other = self.terms[sid]
+            shared = sum(idf[t] for t in other if t in mine)
+            for t in other:
+                if t not in idf:
+                    idf[t] = self._idf(t)
             # Overlap, not Jaccard: one outlet names more people than another in its lead,
             # which says nothing about whether both report one event.
-            smaller = min(sum(idf.values()), sum(self._idf(t) for t in other))
+            smaller = min(mine_weight, sum(idf[t] for t in other))
             score = shared / smaller if smaller else 0.0
             if score < threshold:
                 continue

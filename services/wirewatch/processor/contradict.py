@@ -19,12 +19,14 @@ import math
 import re
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from ..models import Claim, ContradictionKind
 from . import numbers
 
-Side = Literal["state", "insurgent"]
+# A camp: "insurgent", "state", or "state:<nation>" when the text names whose state
+# forces ('Russian troops' -> "state:russian"), so that two states at war are two camps.
+Side = str
 
 
 def _words(text: str) -> frozenset[str]:
@@ -50,23 +52,53 @@ _INSURGENT = re.compile(
 _ANTI_STATE = re.compile(r"\banti-(?:government|regime)\b", re.I)
 
 
-def side_of(text: str | None) -> Side | None:
-    """Which camp a phrase names ('the army and its allies' -> state), or None if unclear."""
+_NAMED_ARMY = re.compile(
+    r"\b(?:Free|Liberation|Revolutionary|People'?s|Resistance|Salvation|Islamic|National\s+Liberation)"
+    r"(?:\s+[A-Z][\w'-]*)*\s+Army\b|\b[A-Z][a-z]+\s+Army\b(?=.*\brebels?\b)"
+)
+# A nationality adjective ('Russian', 'Iraqi', 'Sudanese', 'Turkish', 'French').
+_NATION = re.compile(r"\b([A-Z][a-z]+(?:ian|ean|an|ese|i|ish|ch))\b")
+
+
+def side_of(text: str | None, *, nation_alone: bool = False) -> Side | None:
+    """Which camp a phrase names ('the army and its allies' -> state), or None if unclear.
+
+    With ``nation_alone`` a bare nationality is that nation's state ('in Ukrainian
+    hands', 'under Russian control').
+    """
     if not text:
         return None
     if _ANTI_STATE.search(text):
         return "insurgent"
+    if _NAMED_ARMY.search(text):
+        return None  # 'Free Syrian Army', 'Arakan Army': a named group, camp unknown
     state = bool(_STATE.search(text))
     insurgent = bool(_INSURGENT.search(text))
+    nation = _NATION.search(text)
+    if not state and not insurgent and nation and (nation_alone or re.search(r"\bforces\b", text, re.I)):
+        return f"state:{nation.group(1).lower()}"  # 'Ukrainian forces', 'in Russian hands'
+
     if state == insurgent:
         return None
-    return "state" if state else "insurgent"
+    if insurgent:
+        return "insurgent"
+    return f"state:{nation.group(1).lower()}" if nation else "state"
 
 
 def other(side: Side | None) -> Side | None:
-    if side is None:
-        return None
-    return "insurgent" if side == "state" else "state"
+    """The opposing camp, where there are only two: a named state's enemy is unknown."""
+    if side == "state":
+        return "insurgent"
+    if side == "insurgent":
+        return "state"
+    return None
+
+
+def same_camp(a: Side, b: Side) -> bool:
+    """'state' is the same camp as 'state:syrian'; 'state:russian' is not 'state:ukrainian'."""
+    base_a, _, nation_a = a.partition(":")
+    base_b, _, nation_b = b.partition(":")
+    return base_a == base_b and (not nation_a or not nation_b or nation_a == nation_b)
 
 
 # --------------------------------------------------------------------------- speakers
@@ -82,8 +114,9 @@ def speaker_tokens(attributed_to: str | None) -> tuple[str, ...]:
     if not attributed_to:
         return ()
     head = _SPEAKER_CUT.split(attributed_to, maxsplit=1)[0]
-    toks = [t for t in re.findall(r"[a-z0-9]+", head.lower()) if t not in _STOP]
-    return tuple(toks)
+    words = re.findall(r"[a-z0-9]+", head.lower())
+    # 'the spokesman' is all stop words, but still someone other than the outlet
+    return tuple(t for t in words if t not in _STOP) or tuple(words)
 
 
 def same_speaker(a: Facts, b: Facts) -> bool:
@@ -104,6 +137,12 @@ _LOSS = re.compile(
     r"\b(?:los[et]|losing|loses|withdr[ae]w\w*|pull(?:ed|ing|s)?\s+(?:back|out)|retreat\w*|abandon\w*|"
     r"evacuat\w*|ced(?:e|ed|es|ing)|surrender\w*|driven\s+out|expelled|ousted|pushed\s+(?:out|back)|"
     r"fled|flee\w*|gave\s+up|give\s+up|f[ae]ll(?:s|en|ing)?\s+back)\b",
+    re.I,
+)
+# 'X fell to the army', 'the fall of X to the rebels'
+_FALL_TO = re.compile(
+    r"\bf[ae]ll(?:en|s)?\s+(?:of\s+[\w' -]{1,40}?\s+)?(?:in)?to\s+"
+    r"(?:the\s+)?([a-z][\w-]*(?:\s+[a-z][\w-]*)?)",
     re.I,
 )
 _FALL = re.compile(r"\b(?:f[ae]ll|fallen|falling|falls)\b", re.I)
@@ -147,13 +186,26 @@ def _actor_before(sentence: str, verb: re.Pattern[str]) -> Side | None:
     if not m:
         return None
     before = re.findall(r"[\w'-]+", sentence[: m.start()])[-5:]
-    return side_of(" ".join(before))
+    if before and before[-1].lower() in _PASSIVE_AUX:
+        # 'rebel positions were captured (by the army)': the words before are what was
+        # taken; the actor, if named, follows 'by'.
+        by = re.match(r"\s*(?:\w+\s+){0,4}?by\s+((?:[\w'-]+\s*){1,4})", sentence[m.end():])
+        return side_of(by.group(1)) if by else None
+    # the nearest camp word wins: 'the army said rebels had withdrawn' -> rebels
+    for k in range(1, len(before) + 1):
+        side = side_of(" ".join(before[-k:]))
+        if side:
+            return side
+    return None
+
+
+_PASSIVE_AUX = frozenset({"was", "were", "been", "be", "is", "are", "being"})
 
 
 def _holder_phrase(sentence: str) -> Side | None:
     for pat in _HOLD:
         for m in pat.finditer(sentence):
-            side = side_of(m.group(1))
+            side = side_of(m.group(1), nation_alone=True)
             if side:
                 return side
     return None
@@ -182,6 +234,18 @@ _MEANS = {
         r"\b(?:car\s+bombs?|suicide|explosions?|blasts?|ieds?|roadside\s+bombs?|explosives?)\b", re.I
     ),
 }
+# A toll over a period ('since September', 'so far this year') is not the toll of one event.
+_CUMULATIVE = re.compile(
+    r"\b(?:since|so\s+far|to\s+date|in\s+recent\s+(?:days|weeks|months)|over\s+the\s+(?:past|last)|"
+    r"in\s+the\s+(?:past|last)\s+(?:\w+\s+)?(?:days|weeks|months|years?)|this\s+(?:week|month|year)|"
+    r"last\s+(?:week|month|year)|total|overall|altogether|cumulative|throughout|prior\s+to|before\s+that|"
+    r"during\s+the\s+(?:past|last|war|conflict|offensive|siege|campaign))\b",
+    re.I,
+)
+# Moving towards or around a place is not holding it ('advanced on X', 'besieged X').
+_APPROACH = re.compile(r"\b(?:toward|towards|on|near|around|outskirts|edge|closer|close\s+in)\b", re.I)
+_INSIDE = re.compile(r"\b(?:into|inside|entered|enter|entering|through)\b", re.I)
+_SIEGE = re.compile(r"\b(?:besieg\w*|encircl\w*|surround\w*|blockad\w*|siege|cut\s+off)\b", re.I)
 # Words that mark a figure as the newer value of a count that grows ('the toll rose to 40').
 _RISE = re.compile(
     r"\b(?:rose|risen|rising|rises|climbed|climbing|increased|mounted|jumped|grew|grown|reached|"
@@ -236,8 +300,8 @@ class Facts:
     actor: tuple[str, ...]
     actor_side: Side | None
     published: float
-    day_lo: str
-    day_hi: str
+    day_lo: int  # proleptic ordinals (date.toordinal), cheap to compare
+    day_hi: int
     explicit_day: bool
     place: str
     # territory
@@ -255,6 +319,7 @@ class Facts:
     part: bool = False
     means: list[str] = field(default_factory=list)
     rise: bool = False
+    cumulative: bool = False
 
     def to_json(self) -> dict[str, Any]:
         # Not dataclasses.asdict: it deep-copies every value and costs more than the tests.
@@ -307,11 +372,59 @@ def _day_span(claim: Claim) -> tuple[date, date, bool]:
     return pub - timedelta(days=1), pub, False
 
 
-def facts_of(claim: Claim, place: str) -> Facts:
+_ADVANCE = re.compile(r"\b(?:advanc\w*|push\w*|pushing|march\w*|mov\w*|sweep\w*|swept|clos\w*|reach\w*|"
+                      r"head\w*|progress\w*)\b", re.I)
+
+
+def _approach_only(claim: Claim) -> bool:
+    """'advanced on X', 'reached the outskirts of X': a move towards a place, not into it."""
+    if not (claim.event_type == "advance" or _ADVANCE.search(claim.trigger or "")):
+        return False
+    trigger = re.compile(re.escape(claim.trigger)) if claim.trigger else _ADVANCE
+    m = trigger.search(claim.sentence)
+    if m is None:
+        return False
+    after = " ".join(re.findall(r"[\w'-]+", claim.sentence[m.end():])[:4])
+    return not _INSIDE.search(after) and bool(_APPROACH.search(after))
+
+
+def _territory(f: Facts, claim: Claim, verbs: str, main_verb: str) -> None:
+    held = _holder_phrase(claim.sentence)
+    if held is not None:
+        f.state, f.holder = True, held
+        return
+    if _SIEGE.search(verbs) or _approach_only(claim):
+        return  # 'besieged X', 'advanced towards X' say nothing about who holds X itself
+    f.retake = bool(_RETAKE.search(verbs))
+    f.loss = bool(_LOSS.search(verbs)) and not f.retake
+    f.capture = bool(_CAPTURE.search(main_verb)) and not f.loss
+    fell_to = _FALL_TO.search(claim.sentence)
+    if fell_to and side_of(fell_to.group(1)) and not f.loss:
+        f.capture, f.actor_side = True, side_of(fell_to.group(1))  # 'X fell to the army'
+    actor_side = f.actor_side
+    # 'X had fallen': a parser may give the place itself as the actor; it is no one.
+    actor_words = set(re.findall(r"\w+", (claim.actor or "").lower()))
+    place_words = set(re.findall(r"\w+", (claim.location or "").lower()))
+    place_as_actor = bool(actor_words) and actor_words <= place_words
+    if actor_side is None and (claim.actor is None or place_as_actor):
+        fall = bool(_FALL.search(verbs))
+        verb = _LOSS if f.loss else _RETAKE if f.retake else _FALL if fall else _CAPTURE
+        actor_side = f.actor_side = _actor_before(claim.sentence, verb)
+    # 'rebels pulled back from X': the other camp holds X; 'the army took X' and
+    # 'X fell to the army': the actor does.
+    f.holder = other(actor_side) if f.loss else actor_side
+    if claim.polarity == "denied" and f.holder is None:
+        # 'X has not fallen', said by one camp: what is denied is the other camp holding X.
+        f.holder = other(f.speaker_side)
+
+
+def facts_of(claim: Claim, place: str, speaker: str | None = None) -> Facts:
+    """The facts of one claim; ``speaker`` stands in for a missing ``attributed_to``."""
     lo, hi, explicit = _day_span(claim)
+    said_by = claim.attributed_to or speaker
     # The trigger says which verb the claim is about; the event type adds 'retreat' when the
     # trigger alone ('pulled') does not; the sentence is the last resort.
-    verbs = " ".join(x for x in (claim.trigger, claim.event_type) if x) or claim.sentence
+    verbs = " ".join(x for x in (claim.trigger, claim.event_type) if x).replace("_", " ") or claim.sentence
     main_verb = claim.trigger or claim.event_type or claim.sentence
     actor_side = side_of(claim.actor)
     f = Facts(
@@ -322,35 +435,19 @@ def facts_of(claim: Claim, place: str) -> Facts:
         polarity=claim.polarity,
         hedged=claim.modality == "hedged",
         outlet=claim.source,
-        speaker=speaker_tokens(claim.attributed_to),
-        speaker_name=(claim.attributed_to or "").split(",")[0].strip() or claim.source,
-        speaker_side=side_of(claim.attributed_to),
+        speaker=speaker_tokens(said_by),
+        speaker_name=(said_by or "").split(",")[0].strip() or claim.source,
+        speaker_side=side_of(said_by),
         actor=tuple(t for t in re.findall(r"[a-z0-9]+", (claim.actor or "").lower()) if t not in _STOP),
         actor_side=actor_side,
         published=claim.published.timestamp(),
-        day_lo=lo.isoformat(),
-        day_hi=hi.isoformat(),
+        day_lo=lo.toordinal(),
+        day_hi=hi.toordinal(),
         explicit_day=explicit,
         place=claim.location or place,
     )
     if claim.category == "territory_control":
-        held = _holder_phrase(claim.sentence)
-        if held is not None:
-            f.state, f.holder = True, held
-        else:
-            f.retake = bool(_RETAKE.search(verbs))
-            f.loss = bool(_LOSS.search(verbs)) and not f.retake
-            f.capture = bool(_CAPTURE.search(main_verb)) and not f.loss
-            if actor_side is None and claim.actor is None:
-                fall = bool(_FALL.search(verbs))
-                verb = _LOSS if f.loss else _RETAKE if f.retake else _FALL if fall else _CAPTURE
-                actor_side = f.actor_side = _actor_before(claim.sentence, verb)
-            # 'rebels pulled back from X': the other camp holds X; 'the army took X' and
-            # 'X fell to the army': the actor does.
-            f.holder = other(actor_side) if f.loss else actor_side
-            if claim.polarity == "denied" and f.holder is None:
-                # 'X has not fallen', said by one camp: what is denied is the other camp holding X.
-                f.holder = other(f.speaker_side)
+        _territory(f, claim, verbs, main_verb)
     if claim.category == "casualties":
         iv = numbers.interval(claim.quantity)
         if iv is not None and claim.quantity is not None:
@@ -361,22 +458,30 @@ def facts_of(claim: Claim, place: str) -> Facts:
             f.part = part
             f.unit_group = _unit_group(claim.quantity.unit or unit)
             f.rise = bool(_RISE.search(claim.sentence))
+            f.cumulative = bool(_CUMULATIVE.search(claim.sentence))
         killed = bool(_KILLED.search(verbs)) or bool(_KILLED.search(claim.sentence))
         wounded = bool(_WOUNDED.search(verbs)) or bool(_WOUNDED.search(claim.sentence))
         if claim.trigger or claim.event_type:
             killed, wounded = bool(_KILLED.search(verbs)), bool(_WOUNDED.search(verbs))
         f.measure = "killed" if killed and not wounded else "wounded" if wounded and not killed else None
         f.means = sorted(k for k, pat in _MEANS.items() if pat.search(claim.sentence))
+    if claim.category == "attack":
+        # What kind of attack: the trigger's own word first ('shelling', 'air_strike'); the
+        # sentence only when the trigger is generic ('attack', 'assault').
+        f.means = sorted(k for k, pat in _MEANS.items() if pat.search(verbs)) or sorted(
+            k for k, pat in _MEANS.items() if pat.search(claim.sentence)
+        )
     return f
 
 
 # --------------------------------------------------------------------------- tests
 def same_time(a: Facts, b: Facts) -> bool:
-    """Both events may have happened on the same day (one day of slack unless both dates were stated)."""
-    slack = timedelta(days=0 if (a.explicit_day and b.explicit_day) else 1)
-    a_lo, a_hi = date.fromisoformat(a.day_lo), date.fromisoformat(a.day_hi)
-    b_lo, b_hi = date.fromisoformat(b.day_lo), date.fromisoformat(b.day_hi)
-    return a_lo - slack <= b_hi and b_lo - slack <= a_hi
+    """Both events may have happened on the same day.
+
+    A date the article gave is a day (or month, or year); without one the span is the
+    publication day and the day before, which already absorbs time zones.
+    """
+    return a.day_lo <= b.day_hi and b.day_lo <= a.day_hi
 
 
 def _same_actor(a: Facts, b: Facts) -> bool:
@@ -384,7 +489,7 @@ def _same_actor(a: Facts, b: Facts) -> bool:
     if not a.actor or not b.actor:
         return True
     if a.actor_side and b.actor_side:
-        return a.actor_side == b.actor_side
+        return same_camp(a.actor_side, b.actor_side)
     return bool(set(a.actor) & set(b.actor))
 
 
@@ -397,11 +502,14 @@ class Verdict:
 
 def conflict(new: Facts, old: Facts) -> Verdict | None:
     """The kind of contradiction between two claims about one place, or None."""
-    if new.hedged or old.hedged:
+    # cheapest tests first: most pairs in a place agree or are days apart
+    if new.hedged or old.hedged or not same_time(new, old):
         return None
-    if new.story_id == old.story_id and new.sentence_key == old.sentence_key:
+    if new.polarity == old.polarity and not (
+        new.category == old.category and new.category in ("territory_control", "casualties")
+    ):
         return None
-    if same_speaker(new, old) or not same_time(new, old):
+    if new.sentence_key == old.sentence_key or same_speaker(new, old):
         return None
     if new.polarity != old.polarity:
         d, a = (new, old) if new.polarity == "denied" else (old, new)
@@ -424,36 +532,45 @@ def _denial(d: Facts, a: Facts) -> bool:
                 return False
             # Denying that camp X took a place conflicts with a report that X holds it,
             # not with a report that the other camp does (that agrees with the denial).
-            return d.holder is None or a.holder is None or d.holder == a.holder
+            return d.holder is None or a.holder is None or same_camp(d.holder, a.holder)
         if d.category == "attack":
+            # Denying air strikes is not denying shelling; denying one camp's strikes is not
+            # denying the other's.
+            if d.means and a.means and not set(d.means) & set(a.means):
+                return False
             return _same_actor(d, a)
         return True
-    # 'There was no fighting in X' cannot be true if someone advanced into or took X.
+    # 'There was no fighting in X' cannot be true if someone advanced into or took X;
+    # 'our aircraft did not strike X' can.
     return (
         d.category == "attack"
         and a.category == "territory_control"
         and a.capture
         and not (a.loss or a.state or a.retake)
+        and (not d.means or "ground" in d.means)
+        and _same_actor(d, a)
     )
 
 
 def _control(a: Facts, b: Facts) -> bool:
     if a.retake or b.retake:
         return False  # a place retaken is a change of hands, reported in order
-    return a.holder is not None and b.holder is not None and a.holder != b.holder
+    return a.holder is not None and b.holder is not None and not same_camp(a.holder, b.holder)
 
 
 def _numeric(a: Facts, b: Facts) -> bool:
     qa, qb = a.qty, b.qty
     if qa is None or qb is None:
         return False
+    if a.cumulative or b.cumulative:
+        return False  # a toll over weeks against the toll of one strike
     if a.measure is None or a.measure != b.measure or a.part or b.part:
         return False  # killed vs wounded, or a part of the dead ('eight of them children')
     if a.unit_group != b.unit_group or a.unit_group == "part":
         return False  # civilians vs fighters are separate counts
     if a.means and b.means and not set(a.means) & set(b.means):
         return False  # an air strike and a car bomb in one place are two events
-    if a.actor_side and b.actor_side and a.actor_side != b.actor_side:
+    if a.actor_side and b.actor_side and not same_camp(a.actor_side, b.actor_side):
         return False
     if numbers.compatible(qa, qb):
         return False
@@ -466,14 +583,19 @@ def _numeric(a: Facts, b: Facts) -> bool:
 
 # --------------------------------------------------------------------------- words
 def _day(f: Facts) -> str:
-    d = date.fromisoformat(f.day_hi)
+    d = date.fromordinal(f.day_hi)
     if f.explicit_day and f.day_lo != f.day_hi:
         return d.strftime("%b %Y")
     return f"{d.day} {d.strftime('%b')}"
 
 
 def _camp(side: Side | None) -> str:
-    return {"state": "government forces", "insurgent": "rebels", None: "someone"}[side]
+    if side is None:
+        return "someone"
+    if side == "insurgent":
+        return "rebels"
+    nation = side.partition(":")[2]
+    return f"{nation.capitalize()} forces" if nation else "government forces"
 
 
 def gist(f: Facts, claim: Claim) -> str:
@@ -488,7 +610,9 @@ def gist(f: Facts, claim: Claim) -> str:
             return f"{actor} lost {place}"
         if f.retake:
             return f"{who or 'someone'} retook {place}"
-        return f"{who} took {place}" if who else f"{place} changed hands"
+        advance = claim.event_type == "advance" or _ADVANCE.search(claim.trigger or "")
+        verb = "advanced into" if advance else "took"
+        return f"{who} {verb} {place}" if who else f"{place} changed hands"
     if f.category == "attack":
         return f"{actor} attacked {place}" if actor else f"fighting or strikes in {place}"
     if f.category == "casualties":
@@ -515,9 +639,10 @@ def explain(v: Verdict, new: Facts, new_claim: Claim, old: Facts, old_claim: Cla
             f"Who holds {new.place} ({_day(new)})? {old.speaker_name}: {_camp(old.holder)}; "
             f"{new.speaker_name}: {_camp(new.holder)}"
         )
+    verb = "wounded" if new.measure == "wounded" else "killed"
     return (
-        f"Different tolls for one event in {new.place} ({_day(new)}): {old.speaker_name} says "
-        f"{gist(old, old_claim)}, {new.speaker_name} says {new.qty_text}"
+        f"Tolls disagree for {new.place} ({_day(new)}): {old.speaker_name} says {old.qty_text} {verb}, "
+        f"{new.speaker_name} says {new.qty_text}"
     )
 
 

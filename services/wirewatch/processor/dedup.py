@@ -6,20 +6,23 @@ measurements behind them):
 1. guid (feed-scoped, via ``story_id``), 2. canonical URL, 3. hash of the normalised
 body, 4. MinHash LSH over word 3-gram shingles of the body with boilerplate removed
 (rensa), verified on the estimated Jaccard similarity or, for a cut-down copy, the
-estimated containment.
+estimated containment; a copy cut to its first paragraphs is found by its opening sentence.
 
 A match is a *duplicate* when every sentence of the new text is covered by a sentence
 the group has already seen (house-style edits such as "Oct. 29"/"Oct 29", "U.S."/"US",
 "Mr Assad" and dated asides do not count), and an *update* when some sentences are new;
 ``changed_spans`` then lists only those, so extraction never re-reads old sentences.
 
-Every unique story also gets a ``cluster_id``: a second, looser MinHash LSH over the
-content words of the headline and lead groups coverage of one event across outlets.
+Every unique story also gets a ``cluster_id`` (looser than a duplicate: coverage of one
+event by different outlets): it joins the cluster of the earlier story whose lead shares
+the most rare names and figures with its own, published within 36 hours (see clusters.py).
 
 State: every durable fact lives in ``store`` (a faust Table in the service, a dict in
-replay) as JSON values.  The LSH indexes, the signature matrices and the eviction heap
-are a cache rebuilt from the store on first use, so a restarted worker behaves exactly
-like the one it replaces.
+replay) as JSON values: one record per story ("s:<story_id>": times, url, MinHash
+signature, the sentences as 16-bit token hashes, cluster, group root) and lookup keys
+("u:<canonical url>", "h:<body hash>", "l:<lead sentence hash>" -> story_id).  The LSH
+index, the signature matrix, the cluster index and the eviction heap are a cache rebuilt
+from the store on first use, so a restarted worker behaves exactly like the one it replaces.
 """
 
 from __future__ import annotations
@@ -40,7 +43,16 @@ from ..errors import DedupStateError
 from ..models import DedupVerdict, DuplicateKind, RawStory
 from .boilerplate import Span, content_paragraphs
 from .clusters import ClusterIndex
-from .shingles import SentenceSketch, digest, event_terms, sentences, shingles, sketch, words
+from .shingles import (
+    SentenceSketch,
+    TokenStream,
+    digest,
+    event_terms,
+    sentences,
+    shingle_hashes,
+    tokens,
+    uncovered,
+)
 
 _FORMAT = 1
 SEED = 20161128  # part of the stored state: changing it invalidates every stored signature
@@ -63,13 +75,15 @@ MIN_NEW_WORDS = 5
 # Coverage of one event is clustered only with stories published this close in time.
 CLUSTER_SPAN_SECONDS = 36 * 3600
 LEAD_MIN_WORDS = 8
+# A re-polled story's last-seen time is refreshed at most this often (one store write).
+TOUCH_SECONDS = 3600.0
 CLUSTER_LEAD_WORDS = 60
 
 
 @dataclass
 class _Features:
     sentences: list[Span]
-    sketches: list[SentenceSketch]
+    stream: TokenStream
     n_words: list[int]
     body_hash: str | None
     lead_key: str | None
@@ -89,6 +103,13 @@ def _decode_mh(data: str, num_perm: int) -> RMinHash:
     except Exception as exc:  # rensa raises plain ValueError on a foreign state
         raise DedupStateError(f"dedup store holds an unreadable MinHash signature: {exc}") from exc
     return mh
+
+
+def _decode_stream(data: str) -> TokenStream:
+    try:
+        return TokenStream.decode(data)
+    except (ValueError, IndexError, TypeError) as exc:
+        raise DedupStateError(f"dedup store holds an unreadable token stream: {exc}") from exc
 
 
 class _Index:
@@ -171,8 +192,20 @@ class Deduplicator:
         self._clusters = ClusterIndex(span_seconds=CLUSTER_SPAN_SECONDS)
         self._heap: list[tuple[float, str]] = []
         self._count = 0
+        self._seq = 0  # write order of records, so a rebuild indexes them in the same order
 
     # ------------------------------------------------------------------ cache
+    def reload(self) -> None:
+        """Drop the in-memory cache; the next call rebuilds it from the store.  Call it when
+        the store's contents change under this object (a faust rebalance assigned other
+        table partitions)."""
+        self._loaded = False
+        self._near = _Index(self.num_perm, NEAR_BANDS)
+        self._clusters = ClusterIndex(span_seconds=CLUSTER_SPAN_SECONDS)
+        self._heap = []
+        self._count = 0
+        self._seq = 0
+
     def _meta(self) -> dict[str, Any]:
         return {"format": _FORMAT, "seed": SEED, "num_perm": self.num_perm}
 
@@ -185,19 +218,20 @@ class Deduplicator:
             self.store["meta"] = self._meta()
         elif meta != self._meta():
             raise DedupStateError(f"dedup store was written with {meta}, this worker uses {self._meta()}")
-        for key, rec in list(self.store.items()):
-            if not key.startswith("s:"):
-                continue
-            sid = key[2:]
-            try:
+        records = [(key[2:], rec) for key, rec in self.store.items() if key.startswith("s:")]
+        # Index in the order the running worker did (a store may iterate in key order).
+        try:
+            records.sort(key=lambda kv: int(kv[1]["q"]))
+            for sid, rec in records:
                 self._index_record(sid, rec)
-            except (KeyError, TypeError) as exc:
-                raise DedupStateError(f"dedup store record {key!r} is malformed: {exc!r}") from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DedupStateError(f"dedup store holds a malformed record: {exc!r}") from exc
+        self._seq = max((int(rec["q"]) for _, rec in records), default=0) + 1
         self._loaded = True
         metrics.DEDUP_WINDOW.set(self._count)
 
     def _index_record(self, sid: str, rec: dict[str, Any]) -> None:
-        heapq.heappush(self._heap, (float(rec["t"]), sid))
+        heapq.heappush(self._heap, (float(rec["x"]), sid))
         self._count += 1
         if rec.get("m"):
             self._near.add(sid, _decode_mh(rec["m"], self.num_perm), float(rec["t"]))
@@ -208,26 +242,27 @@ class Deduplicator:
     def _features(self, story: RawStory) -> _Features:
         paras = content_paragraphs(story.body)
         sents: list[Span] = [s for p in paras for s in sentences(p)]
-        sketches = [sketch(s.text) for s in sents]
-        toks = words(" ".join(p.text for p in paras))
-        n_words = [len(words(s.text)) for s in sents]
-        grams = shingles(toks)
+        raw = [tokens(s.text) for s in sents]
+        stream, h32 = TokenStream.from_tokens(raw)
+        n_words = [len(r) for r in raw]
+        text = " ".join(w for r in raw for w in r).lower()
+        grams = shingle_hashes(h32)
         mh: RMinHash | None = None
         if len(grams) >= MIN_NEAR_SHINGLES:
             mh = RMinHash(self.num_perm, SEED)
             mh.update(grams)
         lead_key = None
         if sents and n_words[0] >= LEAD_MIN_WORDS:
-            lead_key = digest(words(sents[0].text))
+            lead_key = digest([" ".join(raw[0]).lower()])
         return _Features(
             sentences=sents,
-            sketches=sketches,
+            stream=stream,
             n_words=n_words,
-            body_hash=digest(toks) if toks else None,
+            body_hash=digest([text]) if text else None,
             lead_key=lead_key,
             minhash=mh,
-            n_shingles=len(set(grams)),
-            terms=event_terms(sents, CLUSTER_LEAD_WORDS),
+            n_shingles=len(grams),
+            terms=event_terms(raw, CLUSTER_LEAD_WORDS),
         )
 
     # ------------------------------------------------------------------ matching
@@ -249,17 +284,31 @@ class Deduplicator:
             if score is not None:
                 scored.append((-score, float(rec["t"]), sid))
         if f.lead_key is not None:
+            # Same opening sentence: a copy cut to its first paragraphs, or the full story
+            # after a brief.  MinHash is too coarse for texts that different in length, so
+            # count the sentences of the shorter one that the other covers.
             lsid = self.store.get("l:" + f.lead_key)
             rec = self._record(lsid) if isinstance(lsid, str) else None
-            if rec is not None and lsid is not None and rec.get("m") and lsid not in ids:
-                sim = f.minhash.jaccard(_decode_mh(rec["m"], self.num_perm))
-                score = self._match_score(sim, f.n_shingles, int(rec.get("n", 0)))
-                if score is not None:
+            if rec is not None and lsid is not None and rec.get("k") and all(x[2] != lsid for x in scored):
+                score = self._lead_coverage(f, _decode_stream(rec["k"]))
+                if score >= self.containment_threshold:
                     scored.append((-score, float(rec["t"]), lsid))
         if not scored:
             return None
         best = min(scored)  # highest score, then earliest, then id: deterministic
         return best[2], -best[0]
+
+    def _lead_coverage(self, f: _Features, old: TokenStream) -> float:
+        """Share of the shorter text's words in sentences the other text also has."""
+        new_sk, old_sk = f.stream.sketches(), old.sketches()
+        new_words, old_words = sum(f.n_words), int(old.lengths.sum())
+        if new_words <= old_words:
+            missing = uncovered(new_sk, old_sk, SENTENCE_CONTAINMENT)
+            lengths, total = f.n_words, new_words
+        else:
+            missing = uncovered(old_sk, new_sk, SENTENCE_CONTAINMENT)
+            lengths, total = old.lengths.tolist(), old_words
+        return 1.0 - sum(lengths[i] for i in missing) / total if total else 0.0
 
     def _match_score(self, jaccard: float, n_new: int, n_old: int) -> float | None:
         if jaccard >= self.near_threshold:
@@ -272,11 +321,7 @@ class Deduplicator:
         return containment if containment >= self.containment_threshold else None
 
     def _new_sentences(self, f: _Features, seen: list[SentenceSketch]) -> list[int]:
-        out = []
-        for i, sk in enumerate(f.sketches):
-            if not any(sk.is_covered_by(o, SENTENCE_CONTAINMENT) for o in seen):
-                out.append(i)
-        return out
+        return uncovered(f.stream.sketches(), seen, SENTENCE_CONTAINMENT)
 
     def _group_sketches(self, *sids: str) -> list[SentenceSketch]:
         seen: list[SentenceSketch] = []
@@ -286,8 +331,8 @@ class Deduplicator:
                 continue
             done.add(sid)
             rec = self._record(sid)
-            if rec is not None:
-                seen.extend(SentenceSketch.decode(k) for k in rec.get("k") or ())
+            if rec is not None and rec.get("k"):
+                seen.extend(_decode_stream(rec["k"]).sketches())
         return seen
 
     # ------------------------------------------------------------------ public
@@ -364,18 +409,24 @@ class Deduplicator:
     # ------------------------------------------------------------------ recording
     def _put(self, sid: str, rec: dict[str, Any], f: _Features, *, index_body: bool) -> None:
         """Write one story's record and its lookup keys; index it in the cache."""
-        key = "s:" + sid
         old = self._record(sid)
+        keys = [k for k in (
+            "u:" + rec["cu"] if rec.get("cu") else None,
+            "h:" + rec["h"] if rec.get("h") else None,
+            "l:" + rec["l"] if index_body and rec.get("l") else None,
+        ) if k is not None]
+        for k in keys:
+            self.store.setdefault(k, sid)  # the earliest story keeps a key
+        # The record lists every key it may own, so eviction leaves nothing behind even
+        # when a story was edited in place and its body hash changed.
+        rec["ix"] = sorted(set(keys) | set((old or {}).get("ix") or ()))
+        rec["q"] = self._seq
+        self._seq += 1
         if old is None:
             self._count += 1
-            heapq.heappush(self._heap, (float(rec["t"]), sid))
-        self.store[key] = rec
-        if rec.get("cu"):
-            self.store.setdefault("u:" + rec["cu"], sid)
-        if rec.get("h"):
-            self.store.setdefault("h:" + rec["h"], sid)
-        if index_body and rec.get("l"):
-            self.store.setdefault("l:" + rec["l"], sid)
+        if old is None or old.get("x") != rec["x"]:
+            heapq.heappush(self._heap, (float(rec["x"]), sid))
+        self.store["s:" + sid] = rec
         # The cache indexes exactly what the record holds, so a rebuild from the store
         # (after a restart) gives the same indexes.
         if rec.get("m") and f.minhash is not None:
@@ -383,8 +434,15 @@ class Deduplicator:
         if rec.get("e"):
             self._clusters.add(sid, list(rec["e"]), float(rec["t"]))
 
+    @staticmethod
+    def _seen_at(story: RawStory) -> float:
+        """When the window first saw the story: its publication, or its fetch if later, so
+        that an old item still listed in a feed is not forgotten while it keeps coming."""
+        return max(story.published.timestamp(), story.fetched_at.timestamp())
+
     def _base(self, story: RawStory, f: _Features, ts: float) -> dict[str, Any]:
-        return {"u": story.url, "cu": story.canonical_url or None, "t": ts, "h": f.body_hash}
+        return {"u": story.url, "cu": story.canonical_url or None, "t": ts, "x": self._seen_at(story),
+                "h": f.body_hash}
 
     def _unique(self, story: RawStory, f: _Features, ts: float) -> DedupVerdict:
         cluster = self._cluster_for(f, ts)
@@ -395,7 +453,7 @@ class Deduplicator:
             "r": None, "ru": None, "cl": cluster, "l": f.lead_key, "n": f.n_shingles,
             "m": _encode_mh(f.minhash) if f.minhash is not None else None,
             "e": f.terms,
-            "k": [s.encode() for s in f.sketches],
+            "k": f.stream.encode(),
         }
         self._put(story.story_id, rec, f, index_body=True)
         metrics.DEDUP_UNIQUE.inc()
@@ -408,38 +466,49 @@ class Deduplicator:
 
     def _record_duplicate(self, story: RawStory, f: _Features, ts: float, root: str, root_url: str,
                           cluster: str) -> None:
-        if self._record(story.story_id) is not None:
-            return  # a re-poll: the window already holds it
+        old = self._record(story.story_id)
+        if old is not None:
+            # A re-poll: the window holds it already.  Keep it there while feeds keep
+            # listing it (at most one write an hour per story).
+            seen = self._seen_at(story)
+            if seen - float(old["x"]) >= TOUCH_SECONDS:
+                self.store["s:" + story.story_id] = old | {"x": seen}
+                heapq.heappush(self._heap, (seen, story.story_id))
+            return
         rec = self._base(story, f, ts) | {"r": root, "ru": root_url, "cl": cluster}
         self._put(story.story_id, rec, f, index_body=False)
 
     def _record_update(self, story: RawStory, f: _Features, ts: float, match: str, root: str,
                        root_url: str, cluster: str, new: list[int]) -> None:
-        new_sk = [f.sketches[i].encode() for i in new]
+        added = f.stream.select(new)
         # The group remembers every sentence it has published, so a second update only
         # passes on what neither the original nor the first update said.
         root_rec = self._record(root)
         if root_rec is not None:
-            self.store["s:" + root] = root_rec | {"k": list(root_rec.get("k") or []) + new_sk}
+            group = _decode_stream(root_rec["k"]).extend(added) if root_rec.get("k") else added
+            self.store["s:" + root] = root_rec | {"k": group.encode()}
         sid = story.story_id
         old = self._record(sid)
-        rec = self._base(story, f, old["t"] if old is not None else ts) | {
+        rec = self._base(story, f, old["t"] if old is not None else ts)
+        if old is not None:
+            rec["x"] = max(float(old["x"]), rec["x"])
+        rec |= {
             "r": root if root != sid else None, "ru": root_url if root != sid else None, "cl": cluster,
             "l": f.lead_key, "n": f.n_shingles,
             "m": _encode_mh(f.minhash) if f.minhash is not None else None,
             "e": None,
-            "k": [s.encode() for s in f.sketches],
+            "k": f.stream.encode(),
         }
         if root == sid:
             # The original was edited in place (same guid or link): it stays the group's
             # root, with its group memory and its place among the clusters.
-            rec["k"] = list((self._record(sid) or {}).get("k") or [])
+            rec["k"] = (self._record(sid) or {}).get("k")
             rec["e"] = f.terms
         self._put(sid, rec, f, index_body=True)
 
     # ------------------------------------------------------------------ window
     def evict(self, now: datetime) -> int:
-        """Forget stories published before ``now - window``; returns how many."""
+        """Forget stories last seen before ``now - window``; returns how many."""
         started = time.perf_counter()
         self._ensure_loaded()
         cutoff = now.timestamp() - self.window_seconds
@@ -447,12 +516,11 @@ class Deduplicator:
         while self._heap and self._heap[0][0] < cutoff:
             t, sid = heapq.heappop(self._heap)
             rec = self._record(sid)
-            if rec is None or float(rec["t"]) != t:
-                continue
-            for prefix, field in (("u:", "cu"), ("h:", "h"), ("l:", "l")):
-                value = rec.get(field)
-                if value and self.store.get(prefix + value) == sid:
-                    del self.store[prefix + value]
+            if rec is None or float(rec["x"]) != t:
+                continue  # gone already, or seen again since: a later heap entry holds it
+            for k in rec.get("ix") or ():
+                if self.store.get(k) == sid:
+                    del self.store[k]
             del self.store["s:" + sid]
             self._near.remove(sid)
             self._clusters.remove(sid)

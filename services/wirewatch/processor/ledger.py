@@ -29,35 +29,46 @@ import re
 import unicodedata
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from .. import metrics
 from ..errors import LedgerStateError
-from ..models import Claim, ClaimUpdate, ContradictionAlert, NewClaimAlert
-from .contradict import Facts, conflict, explain, facts_of, same_speaker, same_time
+from ..models import Claim, ClaimUpdate, ContradictionAlert, NewClaimAlert, utcnow
+from .contradict import Facts, conflict, explain, facts_of, same_camp, same_speaker, same_time
 
 log = logging.getLogger(__name__)
 
 VERSION = 1
+_QUOTE_MARKS = ('"', "\u201c", "\u2018", "'")
+_CLOCK_SKEW = timedelta(days=1)
+_QUOTE_REACH = 400
+_FACTS_CACHE_MAX = 200_000  # characters between a named quote and an unattributed follow-on
 
 # --------------------------------------------------------------------------- keys
-_ARTICLE = re.compile(r"^(?:the\s+|a[lrsdtzn]-|ash-|ath-|adh-|e[lrsdtzn]-)", re.I)
+_ARTICLE = re.compile(r"(?:^|(?<=[\s-]))(?:the\s+|a[lrsdtzn]-|ash-|ath-|adh-|e[lrsdtzn]-)", re.I)
 _OF = re.compile(r"^(?:city|town|village|district|province|region|governorate|neighbou?rhood)\s+of\s+", re.I)
 _GENERIC = re.compile(
     r"\s+(?:district|districts|neighbou?rhoods?|area|areas|quarter|village|town|city|suburb|"
     r"region|province|governorate|municipality|sector|enclave)$",
     re.I,
 )
-_LIST_SPLIT = re.compile(r",|;|/|\||\s+and\s+|\s+&\s+", re.I)
+_LIST_SPLIT = re.compile(r",|;|/|\||\+|\s+and\s+|\s+&\s+", re.I)
+# 'eastern Aleppo' is written 'aleppo east', as the extractor's place keys write it ('aleppo:east').
+_DIRECTION = {
+    "eastern": "east", "western": "west", "northern": "north", "southern": "south", "central": "centre",
+    "northeastern": "northeast", "northwestern": "northwest", "southeastern": "southeast",
+    "southwestern": "southwest", "north-eastern": "northeast", "north-western": "northwest",
+    "south-eastern": "southeast", "south-western": "southwest",
+}
 
 
 def normalise_place(text: str) -> str:
     """'al-Sakhour neighbourhood' -> 'sakhour'; the first of several places ('A, B and C' -> 'a').
 
-    Spelling variants that differ only by the Arabic article, a generic head noun or
-    accents meet; directions are kept, since 'eastern Aleppo' and 'western Aleppo'
-    are different places for a toll.
+    Spelling variants that differ only by the Arabic article, a generic head noun,
+    accents or hyphens meet; directions are kept ('eastern Aleppo' -> 'aleppo east'),
+    since eastern and western Aleppo are different places for a toll.
     """
     s = unicodedata.normalize("NFKD", text)
     s = "".join(ch for ch in s if not unicodedata.combining(ch)).replace("\u2019", "'").casefold()
@@ -68,7 +79,24 @@ def normalise_place(text: str) -> str:
         first = _ARTICLE.sub("", first)
         first = _OF.sub("", first)
         first = _GENERIC.sub("", first).strip()
-    return " ".join(re.findall(r"[\w']+", first)).replace("'", "")
+    words = [w.replace("'", "") for w in re.findall(r"[\w']+", first.replace(":", " ").replace("-", " "))]
+    if len(words) > 1 and words[0] in _DIRECTION:
+        words = [*words[1:], _DIRECTION[words[0]]]
+    return " ".join(w for w in words if w)
+
+
+def place_of(claim: Claim) -> str:
+    """The one place a claim is filed under.
+
+    The extractor's key (aliases resolved) when it names one place; for a list of
+    places the first one *named*, since its key lists them sorted.
+    """
+    key = claim.location_key or ""
+    if key and not _LIST_SPLIT.search(key):
+        return normalise_place(key)
+    if claim.location:
+        return normalise_place(claim.location)
+    return normalise_place(key) if key else ""
 
 
 def ledger_key(claim: Claim) -> str:
@@ -77,8 +105,7 @@ def ledger_key(claim: Claim) -> str:
     A claim that names no place cannot conflict with anything in a place, so it gets a
     key of its own category ('noplace:attack') and only meets its own kind.
     """
-    raw = claim.location_key or claim.location
-    place = normalise_place(raw) if raw else ""
+    place = place_of(claim)
     return f"place:{place}" if place else f"noplace:{claim.category}"
 
 
@@ -104,6 +131,9 @@ class ClaimLedger:
             raise ValueError("window_seconds must be positive")
         self.store: MutableMapping[str, Any] = {} if store is None else store
         self.window_seconds = float(window_seconds)
+        # Facts decoded from the store, by claim id: a cache only (the store is the truth),
+        # emptied of a claim when it is evicted so that it stays as bounded as the store.
+        self._facts: dict[str, Facts] = {}
         self._size = len(self)
         metrics.LEDGER_SIZE.set(self._size)
 
@@ -130,8 +160,7 @@ class ClaimLedger:
             return {"v": VERSION, "claims": {}, "facts": {}, "pairs": {}, "horizon": 0.0, "oldest": 0.0}
         return self._entry(key, value)
 
-    @staticmethod
-    def _purge(entry: dict[str, Any], cutoff: float) -> int:
+    def _purge(self, entry: dict[str, Any], cutoff: float) -> int:
         """Drop claims published before ``cutoff``, and the facts and pairs only they used."""
         claims: dict[str, Any] = entry["claims"]
         entry["horizon"] = max(float(entry.get("horizon", 0.0)), cutoff)
@@ -141,6 +170,7 @@ class ClaimLedger:
         old = [cid for cid, rec in claims.items() if rec["t"] < cutoff]
         for cid in old:
             del claims[cid]
+            self._facts.pop(cid, None)
         entry["oldest"] = min((rec["t"] for rec in claims.values()), default=0.0)
         if old:
             used = {rec["fact"] for rec in claims.values()}
@@ -157,13 +187,16 @@ class ClaimLedger:
         ``now`` is the stream's clock; without it the claim's publication time is used,
         so a replay of old feeds behaves as the live stream did.
         """
-        now = now or claim.published
+        # A feed that dates an item in the future must not move the window forward and
+        # expire everything else filed under the place: the clock never runs ahead of
+        # the wall clock (replays of old feeds are unaffected), nor a claim ahead of the clock.
+        now = now or min(claim.published, utcnow() + _CLOCK_SKEW)
         key = ledger_key(claim)
         entry = self._load(key)
         result = LedgerResult()
         if claim.claim_id in entry["claims"]:
             return result  # re-poll, replay or re-delivery after a restart
-        t = claim.published.timestamp()
+        t = min(claim.published, now).timestamp()
         cutoff = now.timestamp() - self.window_seconds
         evicted = self._purge(entry, cutoff)
         if t < entry["horizon"]:
@@ -173,7 +206,7 @@ class ClaimLedger:
                 self._save(key, entry, -evicted)
             return result
         place = claim.location or claim.location_key or ""
-        facts = facts_of(claim, place)
+        facts = facts_of(claim, place, speaker=self._quoted_speaker(claim, entry))
         record: dict[str, Any] = {"claim": claim.model_dump(mode="json"), "facts": facts.to_json(), "t": t}
 
         if facts.hedged:
@@ -185,7 +218,7 @@ class ClaimLedger:
             self._save(key, entry, 1 - evicted)
             return result
 
-        earlier = [(cid, rec, Facts.from_json(rec["facts"])) for cid, rec in entry["claims"].items()]
+        earlier = [(cid, rec, self._facts_of(cid, rec)) for cid, rec in entry["claims"].items()]
         fact_id = self._match_fact(facts, earlier)
         if fact_id is None:
             fact_id = claim.claim_id
@@ -240,8 +273,40 @@ class ClaimLedger:
             metrics.CONTRADICTIONS.labels(kind=verdict.kind).inc()
 
         self._record(entry, claim.claim_id, record)
+        self._facts[claim.claim_id] = facts
         self._save(key, entry, 1 - evicted)
         return result
+
+    @staticmethod
+    def _quoted_speaker(claim: Claim, entry: dict[str, Any]) -> str | None:
+        """Who speaks an unattributed quotation: the last speaker named just before it in the story.
+
+        Wire copy quotes one person over several sentences and names them once
+        ('"X is still with us," he said. "They are trying to take it."').  Without this,
+        the second sentence would belong to the outlet and could "contradict" its own
+        speaker.  Only claims already filed under this key are looked at.
+        """
+        if claim.attributed_to or not claim.sentence.lstrip().startswith(_QUOTE_MARKS):
+            return None
+        best: tuple[int, str] | None = None
+        for rec in entry["claims"].values():
+            c = rec["claim"]
+            start = c["sentence_start"]
+            if (c["story_id"] == claim.story_id and c["attributed_to"] and start < claim.sentence_start
+                    and claim.sentence_start - c["sentence_end"] <= _QUOTE_REACH
+                    and (best is None or start > best[0])):
+                best = (start, c["attributed_to"])
+        return best[1] if best else None
+
+    def _facts_of(self, claim_id: str, rec: dict[str, Any]) -> Facts:
+        f = self._facts.get(claim_id)
+        if f is None:
+            if len(self._facts) >= _FACTS_CACHE_MAX:
+                # Claims of partitions this worker no longer owns are never purged here;
+                # starting over costs one decode per claim and keeps memory bounded.
+                self._facts.clear()
+            f = self._facts[claim_id] = Facts.from_json(rec["facts"])
+        return f
 
     @staticmethod
     def _record(entry: dict[str, Any], claim_id: str, record: dict[str, Any]) -> None:
@@ -260,12 +325,13 @@ class ClaimLedger:
             if e.hedged or e.category != f.category or e.polarity != f.polarity or not same_time(e, f):
                 continue
             if f.category == "territory_control":
-                if e.holder and f.holder and e.holder != f.holder:
+                if e.holder and f.holder and not same_camp(e.holder, f.holder):
                     continue
                 if e.retake != f.retake:
                     continue
             elif e.actor and f.actor and not (
-                (e.actor_side and e.actor_side == f.actor_side) or set(e.actor) & set(f.actor)
+                (e.actor_side and f.actor_side and same_camp(e.actor_side, f.actor_side))
+                or set(e.actor) & set(f.actor)
             ):
                 continue
             if f.category == "casualties" and e.measure and f.measure and e.measure != f.measure:

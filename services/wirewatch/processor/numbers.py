@@ -1,7 +1,7 @@
 """Figures in claims as intervals, so that '12', 'at least 40', 'dozens' and 'about 4,000' compare.
 
 A reported figure is a range of counts it is compatible with: '21' is exactly 21,
-'at least 40' is 40 or more, 'about 4,000' is roughly 3,200-5,000, 'dozens' is 24-99.
+'at least 40' is 40 or more, 'about 4,000' is roughly 3,200-4,800, 'dozens' is 24-149.
 Two figures for the same event contradict each other only when their ranges do not
 overlap.  The extractor fills ``Quantity.low/high/approximate/at_least``; the text is
 read here only when it left the bounds empty (vague amounts such as 'hundreds').
@@ -15,16 +15,16 @@ import re
 from ..models import Quantity
 
 # Vague amounts.  Ranges are deliberately generous: a false alarm costs more than a
-# missed one, so 'dozens' is anything from two dozen to just under a hundred.
+# missed one, so 'dozens' reaches well past a hundred and 'hundreds' past a thousand.
 _VAGUE: tuple[tuple[re.Pattern[str], float, float], ...] = tuple(
     (re.compile(p, re.I), lo, hi)
     for p, lo, hi in (
-        (r"\btens of thousands\b", 20_000, 99_999),
-        (r"\bhundreds of thousands\b", 200_000, 999_999),
-        (r"\bthousands\b", 2_000, 9_999),
-        (r"\bhundreds\b", 200, 999),
-        (r"\bscores\b", 40, 199),
-        (r"\bdozens\b", 24, 99),
+        (r"\btens of thousands\b", 20_000, 199_999),
+        (r"\bhundreds of thousands\b", 200_000, 1_999_999),
+        (r"\bthousands\b", 2_000, 19_999),
+        (r"\bhundreds\b", 200, 1_999),
+        (r"\bscores\b", 40, 299),
+        (r"\bdozens\b", 24, 149),
         (r"\b(?:a|one) dozen\b", 10, 14),
         (r"\b(?:a handful|a few|several|a number)\b", 2, 12),
     )

@@ -1,8 +1,16 @@
 """Alerts as a person reads them in a terminal (`wirewatch tail`).
 
-A contradiction is shown so that it is understood at a glance: the kind and place
-on top, the one-line explanation, then each side with who says it, in which outlet,
-when, and the evidence sentence.  Plain text; no colour codes.
+A contradiction is understood at a glance: kind, place and day on the first line, the
+one-line explanation under it, then each side as who says it (and in which outlet,
+when), what they say, verbatim, and the link.  Plain text, no colour codes.
+
+    CONTRADICTION  denial · Sakhour · 28 Nov 2016
+      Rebels deny what Syrian state TV reports: army took Sakhour (28 Nov)
+      SAYS    Syrian state TV, citing a military source  [Reuters, 28 Nov 13:05 UTC]
+              "Citing a military source, Syrian state TV said the army ... had seized the entire Sakhour area"
+              https://www.reuters.com/...
+      DENIES  Rebels  [Reuters, 28 Nov 13:05 UTC]
+              ...
 """
 
 from __future__ import annotations
@@ -12,54 +20,58 @@ import textwrap
 from ..models import Claim, ContradictionAlert, NewClaimAlert
 
 WIDTH = 100
-_KIND = {"denial": "DENIAL", "control": "CONTROL", "numeric": "NUMBERS"}
+INDENT = " " * 10
+_QUOTE_MARKS = ('"', "\u201c", "\u2018")
 
 
-def _when(claim: Claim) -> str:
-    event = f"event {claim.time}, " if claim.time else ""
-    return f"{event}published {claim.published:%d %b %Y %H:%M} UTC"
+def _speaker(claim: Claim) -> str:
+    if claim.attributed_to:
+        name = claim.attributed_to
+        return name if len(name) <= 60 else name[:57].rstrip(" ,") + "..."
+    if claim.sentence.lstrip().startswith(_QUOTE_MARKS):
+        return "(a quoted speaker)"
+    return f"{claim.source} (own reporting)"
 
 
-def _who(claim: Claim) -> str:
-    speaker = claim.attributed_to or "(own voice)"
-    return f"{speaker} — {claim.source}"
+def _day(claim: Claim) -> str:
+    """The event's day when the article gave it, else the publication day."""
+    if claim.time and len(claim.time) >= 10:
+        return f"{int(claim.time[8:10])} {_MONTHS[int(claim.time[5:7]) - 1]} {claim.time[:4]}"
+    return f"{claim.published.day} {claim.published:%b %Y}"
 
 
-def _quote(sentence: str, indent: str) -> str:
-    text = " ".join(sentence.split())
-    return textwrap.fill(f"“{text}”", width=WIDTH, initial_indent=indent, subsequent_indent=indent + " ",
-                         max_lines=4, placeholder=" …”")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def _side(label: str, claim: Claim) -> list[str]:
-    says = "denies" if claim.polarity == "denied" else "says"
     hedge = ", hedged" if claim.modality == "hedged" else ""
-    return [
-        f"  {label} {_who(claim)} {says} ({claim.category}{hedge}; {_when(claim)})",
-        _quote(claim.sentence, "      "),
-        f"      {claim.story_url}",
-    ]
+    event = f", event {claim.time}" if claim.time else ""
+    head = f"  {label:<8}{_speaker(claim)}  [{claim.source}, {claim.published:%d %b %H:%M} UTC{event}{hedge}]"
+    text = "“" + " ".join(claim.sentence.split()).strip("\"“”") + "”"
+    quote = textwrap.fill(text, width=WIDTH, initial_indent=INDENT, subsequent_indent=INDENT + " ",
+                          max_lines=4, placeholder=" …”")
+    return [head, quote, f"{INDENT}{claim.story_url}"]
+
+
+def _label(claim: Claim) -> str:
+    return "DENIES" if claim.polarity == "denied" else "SAYS"
 
 
 def format_alert(alert: NewClaimAlert | ContradictionAlert) -> str:
     """A few plain-text lines for one alert."""
     if isinstance(alert, ContradictionAlert):
-        place = alert.claim.location or alert.contradicts.location or "an unnamed place"
-        kind = _KIND.get(alert.kind, alert.kind.upper())
+        old, new = alert.contradicts, alert.claim
+        place = new.location or old.location or "an unnamed place"
         lines = [
-            f"CONTRADICTION [{kind}] {place}  (alert {alert.alert_id[:12]})",
+            f"CONTRADICTION  {alert.kind} · {place} · {_day(old)}   (alert {alert.alert_id[:12]})",
             f"  {alert.explanation}",
-            *_side("A:", alert.contradicts),
-            *_side("B:", alert.claim),
+            *_side(_label(old), old),
+            *_side(_label(new), new),
         ]
         return "\n".join(lines)
     c = alert.claim
     where = c.location or "an unnamed place"
-    says = "denies" if c.polarity == "denied" else "reports"
-    head = f"NEW CLAIM [{c.category}] {where}  (alert {alert.alert_id[:12]})"
     return "\n".join([
-        head,
-        f"  {_who(c)} {says} ({_when(c)})",
-        _quote(c.sentence, "      "),
-        f"      {c.story_url}",
+        f"NEW CLAIM  {c.category} · {where} · {_day(c)}   (alert {alert.alert_id[:12]})",
+        *_side(_label(c), c),
     ])

@@ -12,9 +12,10 @@ import hashlib
 import re
 import unicodedata
 import zlib
-from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from .boilerplate import Span
 
@@ -22,8 +23,7 @@ from .boilerplate import Span
 # short parenthetical asides ("Tuesday (Nov 8)"), dots in abbreviations ("U.S."),
 # honorifics ("Mr Assad").
 _PAREN_RE = re.compile(r"\s*\([^()]{0,40}\)")
-_ABBR_DOT_RE = re.compile(r"(?<=\b[A-Za-z])\.(?=[A-Za-z]\b)")
-_HONORIFIC_RE = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Messrs|Mme|Mlle)\b\.?\s*")
+_HONORIFICS = frozenset({"Mr", "Mrs", "Ms", "Dr", "Messrs", "Mme", "Mlle", "MR", "MRS", "MS", "DR"})
 _WORD_RE = re.compile(r"\w+")
 
 def _wordset(text: str) -> frozenset[str]:
@@ -37,6 +37,7 @@ _NUMBER_WORDS = _wordset(
     "hundred hundreds thousand thousands million millions billion dozen dozens half third quarter"
 )
 _NEGATIONS = _wordset("not no never nor none nobody nothing neither without t deny denies denied denial")
+_SIGNIFICANT_WORDS = _NUMBER_WORDS | _NEGATIONS
 
 # Function words, for the topic features that group coverage of one event into a cluster.
 STOPWORDS = _wordset(
@@ -60,17 +61,24 @@ _NO_BREAK_AFTER = _wordset(
 
 
 def fold(text: str) -> str:
-    """NFKC, accents off, house-style noise out; case is kept."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = _PAREN_RE.sub("", text)
-    text = _ABBR_DOT_RE.sub("", text)
-    return _HONORIFIC_RE.sub("", text)
+    """Accents off, house-style noise out (asides in brackets, dots); case is kept."""
+    if not text.isascii():  # most wire copy is ASCII: skip the per-character pass
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
+    if "(" in text:
+        text = _PAREN_RE.sub("", text)
+    # Dots never separate words we keep, and dropping them makes "U.S." and "US" one word.
+    return text.replace(".", "")
+
+
+def tokens(text: str) -> list[str]:
+    """Word tokens of a text after :func:`fold`, honorifics out, case kept (names matter)."""
+    return [w for w in _WORD_RE.findall(fold(text)) if w not in _HONORIFICS]
 
 
 def words(text: str) -> list[str]:
-    """Lower-case word tokens of a text after :func:`fold`."""
-    return [w.lower() for w in _WORD_RE.findall(fold(text))]
+    """Lower-case word tokens of a text (see :func:`tokens`)."""
+    return [w.lower() for w in tokens(text)]
 
 
 def sentences(span: Span) -> list[Span]:
@@ -94,85 +102,157 @@ def sentences(span: Span) -> list[Span]:
     return out
 
 
-def shingles(tokens: Sequence[str], k: int = 3) -> list[str]:
-    """Word k-grams as strings (a short text gives its one shorter gram)."""
-    if len(tokens) < k:
-        return [" ".join(tokens)] if tokens else []
-    return [" ".join(tokens[i:i + k]) for i in range(len(tokens) - k + 1)]
-
-
 def digest(parts: Iterable[str], size: int = 12) -> str:
-    h = hashlib.blake2b(digest_size=size)
-    for p in parts:
-        h.update(p.encode("utf-8"))
-        h.update(b"\x1f")
-    return h.hexdigest()
+    """Stable short hash of a sequence of strings."""
+    return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=size).hexdigest()
 
 
-# --------------------------------------------------------------------- sentence sketches
-_WORD_HASH_CACHE: dict[str, int] = {}
+# --------------------------------------------------------------------- token streams
+# Per distinct token: crc32 of its lower-case form, plus flags (bit 32: capitalised,
+# bit 33: a number, a number word or a negation).  Bounded: vocabularies grow with time.
+_TOKEN_CACHE: dict[str, int] = {}
+_TOKEN_CACHE_MAX = 500_000
+_CAP = 1 << 32
+_SPECIAL = 1 << 33
+_P1, _P2 = np.uint64(1_000_003), np.uint64(10_007)
 
 
-def _word_hash(w: str) -> int:
-    h = _WORD_HASH_CACHE.get(w)
-    if h is None:
-        if len(_WORD_HASH_CACHE) > 200_000:  # bounded: vocabularies grow with time
-            _WORD_HASH_CACHE.clear()
-        h = zlib.crc32(w.encode("utf-8"))
-        _WORD_HASH_CACHE[w] = h
-    return h
+def _token_code(w: str) -> int:
+    lw = w.lower()
+    code = zlib.crc32(lw.encode("utf-8"))
+    if w[0].isupper():
+        code |= _CAP
+    if not w.isalpha() or lw in _SIGNIFICANT_WORDS:
+        code |= _SPECIAL
+    if len(_TOKEN_CACHE) >= _TOKEN_CACHE_MAX:
+        _TOKEN_CACHE.clear()
+    _TOKEN_CACHE[w] = code
+    return code
 
 
 @dataclass(frozen=True)
 class SentenceSketch:
-    """What dedup keeps of one sentence: 16-bit hashes of its word trigrams and of its
-    significant tokens (numbers, negations, names).  Small enough to store per story,
-    precise enough to tell a house-style edit from a changed fact."""
+    """One sentence as dedup compares it: 16-bit hashes of its word trigrams and of its
+    significant tokens (numbers, negations, names)."""
 
     grams: frozenset[int]
     significant: frozenset[int]
 
+
+class TokenStream:
+    """A story's sentences as 16-bit token hashes with a 'significant' flag per token.
+
+    This is what the store keeps of a story's text (about 2 bytes a word): enough to
+    tell later which sentences of a copy or an update are new, and nothing more.
+    """
+
+    __slots__ = ("h16", "lengths", "sig")
+
+    def __init__(self, lengths: np.ndarray, h16: np.ndarray, sig: np.ndarray) -> None:
+        self.lengths = lengths.astype(np.int64)
+        self.h16 = h16.astype(np.uint16)
+        self.sig = sig.astype(bool)
+
+    @classmethod
+    def from_tokens(cls, sentence_tokens: Sequence[Sequence[str]]) -> tuple[TokenStream, np.ndarray]:
+        """The stream, and the 32-bit token hashes of the whole text (for shingling)."""
+        cache = _TOKEN_CACHE
+        codes = [cache.get(w) or _token_code(w) for r in sentence_tokens for w in r]
+        v = np.array(codes, dtype=np.uint64)
+        lengths = np.array([len(r) for r in sentence_tokens], dtype=np.int64)
+        h32 = v & np.uint64(0xFFFFFFFF)
+        cap = (v & np.uint64(_CAP)) != 0
+        # A capital at the start of a sentence says nothing about a name.
+        starts = np.cumsum(lengths) - lengths
+        cap[starts[lengths > 0]] = False
+        sig = cap | ((v & np.uint64(_SPECIAL)) != 0)
+        return cls(lengths, (h32 & np.uint64(0xFFFF)), sig), h32
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
     def encode(self) -> str:
-        arr = array("H", [len(self.significant), *sorted(self.significant), *sorted(self.grams)])
-        if arr.itemsize != 2:  # pragma: no cover - every CPython platform has 2-byte "H"
-            raise RuntimeError("unsigned short is not 16 bits on this platform")
-        return base64.b64encode(arr.tobytes()).decode("ascii")
+        head = np.concatenate([[len(self.lengths)], self.lengths]).astype("<u2")
+        body = self.h16.astype("<u2")
+        flags = np.packbits(self.sig)
+        return base64.b64encode(head.tobytes() + body.tobytes() + flags.tobytes()).decode("ascii")
 
-    @staticmethod
-    def decode(data: str) -> SentenceSketch:
-        arr = array("H")
-        arr.frombytes(base64.b64decode(data))
-        n = arr[0] if arr else 0
-        return SentenceSketch(frozenset(arr[n + 1:]), frozenset(arr[1:n + 1]))
+    @classmethod
+    def decode(cls, data: str) -> TokenStream:
+        raw = base64.b64decode(data)
+        n = int(np.frombuffer(raw[:2], dtype="<u2")[0])
+        lengths = np.frombuffer(raw[2:2 + 2 * n], dtype="<u2").astype(np.int64)
+        total = int(lengths.sum())
+        off = 2 + 2 * n
+        h16 = np.frombuffer(raw[off:off + 2 * total], dtype="<u2")
+        sig = np.unpackbits(np.frombuffer(raw[off + 2 * total:], dtype=np.uint8))[:total]
+        if len(h16) != total or len(sig) != total:
+            raise ValueError("truncated token stream")
+        return cls(lengths, h16, sig)
 
-    def is_covered_by(self, other: SentenceSketch, min_containment: float) -> bool:
-        """True when this sentence says nothing the other one does not."""
-        if not self.grams:
-            return True
-        if not self.significant <= other.significant:
-            return False
-        return len(self.grams & other.grams) >= min_containment * len(self.grams)
+    def select(self, indices: Sequence[int]) -> TokenStream:
+        """A stream of some of these sentences."""
+        starts = np.cumsum(self.lengths) - self.lengths
+        parts = [np.arange(starts[i], starts[i] + self.lengths[i]) for i in indices]
+        idx = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        return TokenStream(self.lengths[list(indices)], self.h16[idx], self.sig[idx])
+
+    def extend(self, other: TokenStream) -> TokenStream:
+        return TokenStream(np.concatenate([self.lengths, other.lengths]),
+                           np.concatenate([self.h16, other.h16]), np.concatenate([self.sig, other.sig]))
+
+    def sketches(self) -> list[SentenceSketch]:
+        h = self.h16.astype(np.uint64)
+        tri = ((h[:-2] * _P1 + h[1:-1] * _P2 + h[2:]) & np.uint64(0xFFFF)) if len(h) >= 3 else h[:0]
+        out = []
+        start = 0
+        for n in self.lengths.tolist():
+            end = start + n
+            grams = tri[start:end - 2] if n >= 3 else h[start:end]
+            names = h[start:end][self.sig[start:end]]
+            out.append(SentenceSketch(frozenset(grams.tolist()), frozenset(names.tolist())))
+            start = end
+        return out
 
 
-def sketch(sentence: str) -> SentenceSketch:
-    folded = fold(sentence)
-    raw = _WORD_RE.findall(folded)
-    toks = [w.lower() for w in raw]
-    hs = [_word_hash(w) for w in toks]
-    if len(hs) >= 3:
-        trigrams = zip(hs, hs[1:], hs[2:], strict=False)
-        grams = {(a * 1_000_003 + b * 10_007 + c) & 0xFFFF for a, b, c in trigrams}
+def shingle_hashes(h32: np.ndarray) -> list[bytes]:
+    """Word 3-gram hashes of a text as 8-byte tokens for MinHash (a short text gives one
+    gram).  Repeats are left in: MinHash ignores them."""
+    h = h32.astype(np.uint64)
+    if len(h) == 0:
+        return []
+    if len(h) < 3:
+        grams = np.array([int(np.bitwise_xor.reduce(h * np.uint64(0x9E3779B97F4A7C15)))], dtype=np.uint64)
     else:
-        grams = {h & 0xFFFF for h in hs}
-    sig = set()
-    for i, (w, lw) in enumerate(zip(raw, toks, strict=True)):
-        if (any(c.isdigit() for c in w) or lw in _NUMBER_WORDS or lw in _NEGATIONS
-                or (i > 0 and w[0].isupper())):
-            sig.add(_word_hash(lw) & 0xFFFF)
-    return SentenceSketch(frozenset(grams), frozenset(sig))
+        grams = (h[:-2] * np.uint64(0x9E3779B97F4A7C15)) ^ (h[1:-1] * np.uint64(0xC2B2AE3D27D4EB4F)) ^ h[2:]
+    # numpy's 'S8' drops trailing NUL bytes, which keeps distinct values distinct.
+    return list(grams.view("S8"))
 
 
-def event_terms(spans: Sequence[Span], max_words: int) -> list[str]:
+def uncovered(new: Sequence[SentenceSketch], seen: Sequence[SentenceSketch], min_containment: float
+              ) -> list[int]:
+    """Indices of ``new`` sentences that no ``seen`` sentence covers: those that share less
+    than ``min_containment`` of their trigrams with every seen sentence, or add a number,
+    negation or name it does not have."""
+    by_gram: dict[int, list[int]] = {}
+    for j, sk in enumerate(seen):
+        for g in sk.grams:
+            by_gram.setdefault(g, []).append(j)
+    out = []
+    for i, sk in enumerate(new):
+        if not sk.grams:
+            continue
+        counts: dict[int, int] = {}
+        for g in sk.grams:
+            for j in by_gram.get(g, ()):
+                counts[j] = counts.get(j, 0) + 1
+        need = min_containment * len(sk.grams)
+        if not any(c >= need and sk.significant <= seen[j].significant for j, c in counts.items()):
+            out.append(i)
+    return out
+
+
+def event_terms(token_lists: Sequence[Sequence[str]], max_words: int) -> list[str]:
     """Names and figures of a story's lead: what coverage of one event shares.
 
     Capitalised words that do not open a sentence (places, people, groups), and
@@ -180,8 +260,7 @@ def event_terms(spans: Sequence[Span], max_words: int) -> list[str]:
     """
     out: set[str] = set()
     seen = 0
-    for span in spans:
-        raw = _WORD_RE.findall(fold(span.text))
+    for raw in token_lists:
         for i, w in enumerate(raw):
             lw = w.lower()
             if lw in STOPWORDS:

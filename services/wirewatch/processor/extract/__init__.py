@@ -18,8 +18,11 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
+from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc, Span, Token
@@ -36,19 +39,36 @@ from .timeexpr import TimeExpr, find_times
 
 __all__ = ["Extractor", "load_model"]
 
-_DATELINE = re.compile(r"^[A-Z][A-Za-z.'’ -]{1,40}?(?:,[ ][A-Za-z.]{2,20}|[ ]\([A-Za-z. ]{2,30}\))?[ ][-–—][ ]+")
-_BOILERPLATE = re.compile(r"^\(?(?:Reporting by|Editing by|Writing by|Additional reporting|Read more|SEE ALSO|"
+# 'BEIRUT (Reuters) - ', 'Aleppo, ONA - ', 'KYIV - ': where the story was filed, not where it happened
+_DATELINE = re.compile(
+    r"^[A-Z][A-Za-z.'’ -]{1,40}?(?:,[ ][A-Za-z.]{2,20}|[ ]\([A-Za-z. ]{2,30}\))?[ ][-–—][ ]+")
+_BOILERPLATE = re.compile(r"^\(?(?:Reporting by|Editing by|Writing by|Additional reporting|Read more|"
+                          r"SEE ALSO|"
                           r"Related:|Join |Follow |Subscribe|Sign up|Click here|Copyright)", re.I)
 _QUOTES = "\"“”"
 _TAIL_SPEAKER = re.compile(
     r"[\"”],?[ ](?:(?P<who1>he|she|they|[A-Z][^.,\"”]{1,80}?)[ ](?:said|says|added|told\b[^.]*)|"
     r"(?:said|says|added)[ ](?P<who2>[^.,\"”]{2,80}))"
 )
+# One Doc per story's trigger sentences, split below spaCy's max_length and the parser's comfort.
+_MAX_DOC_CHARS = 100_000
+_FIRST_NAME = re.compile(r"\b([A-Z][a-z]+)[ ]$")
+_SENTENCE_START = re.compile(r"(?:^|[.!?\"”]\s+|\n)$")
+_FACTUAL_MARKS = frozenset({"after", "before", "since", "as", "when", "while", "because"})
 _STATE_LEMMAS = frozenset({"control", "hold", "hand", "with", "under", "remain"})
 _DEST_PREPS = frozenset({"to", "towards", "toward", "into", "for"})
 _ANAPHOR_NOUNS = frozenset({"area", "district", "village", "town", "city", "neighbourhood", "neighborhood",
                             "region", "enclave", "place", "site", "dead", "victim", "wounded", "toll"})
 _ATTACHED_STOP = frozenset({"VERB", "AUX"})
+# How sure a claim's place is; a weaker one borrows its sentence's strongest.
+_STORY, _SENTENCE, _ANAPHOR, _ARGUMENT, _ATTACHED = range(5)
+_STRONG = _ARGUMENT
+# 'captured around half of X': the parser takes the approximator for a preposition
+_NOT_PLACE_ENTS = frozenset({"PERSON", "DATE", "TIME", "MONEY", "PERCENT", "CARDINAL", "ORDINAL", "QUANTITY",
+                             "WORK_OF_ART", "LAW", "EVENT", "PRODUCT", "LANGUAGE"})
+_LOCATIVE = frozenset({"in", "into", "to", "from", "near", "at", "towards", "toward", "outside", "inside",
+                       "around"})
+_APPROX_PREPS = frozenset({"around", "about", "nearly", "almost", "roughly"})
 
 
 @dataclass
@@ -74,6 +94,7 @@ class _Story:
     candidates: list[_Sentence] = field(default_factory=list)
     last_location: Place | None = None
     persons: list[str] = field(default_factory=list)
+    person_names: set[str] = field(default_factory=set)
 
 
 class Extractor:
@@ -95,8 +116,11 @@ class Extractor:
         self.gazetteer = Gazetteer(places)
         self._sentencizer = Sentencizer()
         self._context_forms = frozenset(f for w in self.patterns.words("context") for f in inflections(w))
+        self._weak_forms = frozenset(f for w in self.patterns.words("weak_context") for f in inflections(w))
         self._reporting = self.patterns.words("reporting_verbs")
         self._denial = self.patterns.words("denial_verbs")
+        self._ceasefire_words = frozenset(
+            lem for r in self.patterns.rules if r.event_type.category == "ceasefire" for lem in r.lemmas)
 
     # ------------------------------------------------------------------ public
     def extract(self, story: UniqueStory) -> list[Claim]:
@@ -104,12 +128,30 @@ class Extractor:
 
     def extract_many(self, stories: Sequence[UniqueStory]) -> list[list[Claim]]:
         prepared = [self._prepare(s) for s in stories]
-        todo = [sent for st in prepared for sent in st.candidates]
-        texts = [st.body[s.start:s.end] for st in prepared for s in st.candidates]
-        for sent, doc in zip(todo, self.nlp.pipe(texts, batch_size=32), strict=True):
-            sent.doc = doc
-        skipped = sum(len(st.sentences) for st in prepared) - len(todo)
-        metrics.SENTENCES.labels(outcome="parsed").inc(len(todo))
+        # One Doc per story holding only its trigger sentences, with the sentence boundaries preset
+        # (the parser keeps them): far fewer, larger Docs than one per sentence, the same parses.
+        batch: list[tuple[list[_Sentence], Doc, list[tuple[int, int]]]] = []
+        for st in prepared:
+            for group in _chunks(st.candidates, st.body, _MAX_DOC_CHARS):
+                texts = [st.body[s.start:s.end] for s in group]
+                offsets: list[tuple[int, int]] = []
+                pos = 0
+                for t in texts:
+                    offsets.append((pos, pos + len(t)))
+                    pos += len(t) + 1
+                doc = self.nlp.make_doc(" ".join(texts))
+                starts = {a for a, _ in offsets}
+                for tok in doc:
+                    tok.is_sent_start = tok.idx in starts
+                batch.append((group, doc, offsets))
+        parsed = self.nlp.pipe((doc for _, doc, _ in batch), batch_size=8)
+        for (group, _, offsets), doc in zip(batch, parsed, strict=True):
+            for sent, (a, b) in zip(group, offsets, strict=True):
+                span = doc.char_span(a, b, alignment_mode="expand")
+                sent.doc = span.as_doc() if span is not None else None
+        todo = sum(len(st.candidates) for st in prepared)
+        skipped = sum(len(st.sentences) for st in prepared) - todo
+        metrics.SENTENCES.labels(outcome="parsed").inc(todo)
         metrics.SENTENCES.labels(outcome="skipped").inc(skipped)
         return [self._claims(st) for st in prepared]
 
@@ -130,94 +172,133 @@ class Extractor:
         story_context = 0
         prefilter = self.patterns.prefilter
         para_texts = [body[a:b] for a, b in paragraphs]
-        for pi, pdoc in enumerate(self.nlp.tokenizer.pipe(para_texts)):
+        tokenizer: Any = self.nlp.tokenizer  # spaCy types it as a plain callable; it has .pipe
+        for pi, pdoc in enumerate(tokenizer.pipe(para_texts)):
             pstart = paragraphs[pi][0]
-            hits = sum(1 for t in pdoc if t.lower_ in self._context_forms)
-            if hits:
+            # one strong word, or two weak ones, make a paragraph about armed conflict
+            words = [t.lower_ for t in pdoc]
+            words += [f"{a} {b}" for a, b in pairwise(words)]
+            hits = 3 * sum(1 for w in words if w in self._context_forms) + len(
+                {w for w in words if w in self._weak_forms})
+            if hits >= 3:
                 context_paras.add(pi)
-                story_context += hits
-            mentions.extend(p for p in self.gazetteer.find(pdoc, local, offset=pstart) if p.start >= dateline_end)
+            story_context += hits
+            mentions.extend(p for p in self.gazetteer.find(pdoc, local, offset=pstart)
+                            if p.start >= dateline_end)
             if _BOILERPLATE.match(para_texts[pi].strip()):
                 continue
             self._sentencizer(pdoc)
+            carry: int | None = None
             for sent in pdoc.sents:
                 start, end = max(pstart + sent.start_char, dateline_end), pstart + sent.end_char
+                if carry is not None:
+                    start, carry = min(start, carry), None
                 text = body[start:end]
                 stripped = text.strip()
+                # the splitter leaves the opening quote of the next sentence at the end of this one
+                if len(stripped) > 1 and stripped[-1] in _QUOTES and stripped[-2].isspace():
+                    carry = start + (len(text) - len(text.lstrip())) + len(stripped) - 1
+                    stripped = stripped[:-1].rstrip()
                 if not stripped:
                     continue
                 start += len(text) - len(text.lstrip())
                 s = _Sentence(start, start + len(stripped), pi)
                 sentences.append(s)
-                if not any(t.lower_ in prefilter for t in sent) or not _overlaps(s.start, s.end, unique.changed_spans):
+                if not any(t.lower_ in prefilter for t in sent) \
+                        or not _overlaps(s.start, s.end, unique.changed_spans):
                     continue
                 # a one-line heading ('Kurdish militia') asserts nothing
                 if len(sent) < 6 and not stripped.endswith((".", "!", "?", '"', "”")):
                     continue
                 candidates.append(s)
+        person_names = {p.text for p in mentions if _after_first_name(body, p.start)}
+        mentions = [p for p in mentions if p.text not in person_names]
         return _Story(unique, body, paragraphs, sentences, local, mentions, context_paras, story_context,
-                      _dominant(mentions), dateline_end, candidates)
+                      _dominant(mentions), dateline_end, candidates, person_names=person_names)
 
     # ------------------------------------------------------------------ pass 2
     def _claims(self, st: _Story) -> list[Claim]:
         out: list[Claim] = []
-        for sent in st.candidates:
-            if sent.doc is None:
-                continue
-            out.extend(self._sentence_claims(st, sent, sent.doc))
+        parsed = [(s, s.doc, self._places(st, s.doc)) for s in st.candidates if s.doc is not None]
+        # places only the parsed sentences reveal ('in Rafah' that no gazetteer knows) count too
+        # when choosing the story's main place
+        extra = [Place(s.start + p.start, s.start + p.end, p.text, p.key, p.rank, p.population)
+                 for s, _, places in parsed for p in places]
+        seen = [(p.start, p.end) for p in st.mentions]
+        merged = st.mentions + [p for p in extra if not any(a < p.end and p.start < b for a, b in seen)]
+        st.dominant = _dominant(sorted(merged, key=lambda p: p.start))
+        for sent, doc, places in parsed:
+            out.extend(self._sentence_claims(st, sent, doc, places))
         return out
 
-    def _sentence_claims(self, st: _Story, sent: _Sentence, doc: Doc) -> list[Claim]:
-        if self.finder.is_meta(doc):
+    def _sentence_claims(self, st: _Story, sent: _Sentence, doc: Doc, places: list[Place]) -> list[Claim]:
+        triggers, meta = self.finder.find(doc)
+        if meta:
             return []
-        for ent in doc.ents:
-            if ent.label_ == "PERSON":
-                st.persons.append(ent.text)
-        places = self._places(st, doc)
         chosen: dict[str, tuple[Trigger, str, bool]] = {}
-        for trig in self.finder.find(doc):
+        for trig in triggers:
             verdict = self._check(st, sent, trig, places)
             if verdict is None:
                 continue
             category, hedged = verdict
             chosen.setdefault(category, (trig, category, hedged))
-        claims: list[Claim] = []
+        if not chosen:
+            return []
+        located: list[tuple[Trigger, str, bool, Attribution, Place | None, int]] = []
         for trig, category, hedged in chosen.values():
-            claims.append(self._build(st, sent, doc, trig, category, hedged, places))
+            att = attribute(trig.token, self._reporting, self._denial)
+            loc, strength = self._location(st, sent.start, doc, trig, places, att, category)
+            located.append((trig, category, hedged, att, loc, strength))
+        # a trigger with no place of its own shares the place another event in the sentence is about
+        strongest = max(located, key=lambda x: x[5])
+        claims: list[Claim] = []
+        for trig, category, hedged, att, loc, strength in located:
+            if strength < _STRONG <= strongest[5]:
+                loc = strongest[4]
+            claims.append(self._build(st, sent, doc, trig, category, hedged, att, loc, places))
+        if strongest[5] >= _ANAPHOR and strongest[4] is not None:
+            st.last_location = strongest[4]
         return claims
 
     # ------------------------------------------------------------------ rules
-    def _check(self, st: _Story, sent: _Sentence, trig: Trigger, places: list[Place]) -> tuple[str, bool] | None:
+    def _check(self, st: _Story, sent: _Sentence, trig: Trigger,
+               places: list[Place]) -> tuple[str, bool] | None:
         """(category, hedged) when the trigger asserts or denies an event, None when it does not."""
         tok, rule = trig.token, trig.rule
         category = rule.event_type.category
         if tok.dep_ in ("amod", "compound") and rule.lemmas:
             return None  # 'rebel-held', 'besieged enclave', 'refugee agency'
         req = rule.require
-        if "context" in req and sent.para not in st.context_paras and st.story_context < 3:
+        if "context" in req and sent.para not in st.context_paras and st.story_context < 6:
             return None
         if rule.preps and not self._has_prep(tok, rule.preps):
             return None
-        if "place" in req and not self._object_is_place(tok, places, rule.preps):
+        if "place" in req and not self._object_is_place(tok, places, rule.preps, rule.place_preps):
             return None
         if "place_subject" in req and not self._subject_is_place(tok, places):
             return None
         if "people" in req and not self._has_people(tok):
             return None
         # the definite event noun that only causes another ('fled the fighting')
-        if tok.pos_ == "NOUN" and any(c.dep_ == "det" and c.lower_ in ("the", "this", "that") for c in tok.children):
-            if tok.dep_ in ("nsubj", "dobj") and tok.head.lemma_ in self.patterns.words("cause_heads"):
-                return None
+        if (tok.pos_ == "NOUN" and tok.dep_ in ("nsubj", "dobj")
+                and any(c.dep_ == "det" and c.lower_ in ("the", "this", "that") for c in tok.children)
+                and tok.head.lemma_ in self.patterns.words("cause_heads")):
+            return None
+        if category != "ceasefire" and any(
+                a.lemma_.lower() in self._ceasefire_words
+                for a in list(tok.ancestors)[:3] if a.pos_ == "NOUN"):
+            return None  # 'a moratorium on air strikes' is a truce, not an attack
         hedged = False
         node: Token = tok
         child: Token | None = None
         words = self.patterns.words
         while True:
             if child is not None and child.dep_ == "advcl" and any(
-                    c.dep_ == "mark" and c.lower_ in ("after", "before", "since", "as", "when", "while", "because")
+                    c.dep_ == "mark" and c.lower_ in _FACTUAL_MARKS
                     for c in child.children):
                 break  # 'after forces overran X': a fact presupposed, whatever the main clause says
-            if child is not None and child.dep_ in ("nsubj", "nsubjpass") and node.lemma_ in self._reporting:
+            if child is not None and child.dep_ in ("nsubj", "nsubjpass") and node.lemma_ in self._reporting \
+                    and _speaker_subject(node) == child:
                 return None  # inside the speaker's phrase ('officials in two rebel groups fighting in X')
             auxes = [c for c in node.children if c.dep_ == "aux"]
             for a in auxes:
@@ -230,17 +311,19 @@ class Extractor:
                         return None
             if any(c.dep_ == "mark" and c.lower_ in ("if", "unless", "whether") for c in node.children):
                 return None
-            if node is not tok and node.lemma_ in words("hypothetical_heads"):
-                return None
-            if node is not tok and node.lemma_ in words("attempt_heads") and category == "territory_control":
+            if node != tok and node.lemma_ in words("hypothetical_heads") and child is not None \
+                    and child.dep_ != "prep":
+                return None  # 'preparing to launch an offensive' (but 'agreed to a ceasefire' happened)
+            if node != tok and node.lemma_ in words("attempt_heads") and category == "territory_control":
                 category = "attack"
-            if node.dep_ == "relcl" and category == "territory_control" and (
-                    tok.lemma_ in _STATE_LEMMAS or rule.trigger):
+            relative = node.dep_ == "relcl" or (node.dep_ in ("ccomp", "acl") and any(
+                c.dep_ in ("nsubj", "nsubjpass") and c.lower_ in ("that", "which") for c in node.children))
+            if relative and category == "territory_control" and (tok.lemma_ in _STATE_LEMMAS or rule.trigger):
                 return None  # 'districts that remain in rebel hands': standing geography
-            if node.lemma_ in self._reporting and node is not tok:
+            if node.lemma_ in self._reporting and node != tok:
                 break
-            if node.head is node:
-                break
+            if node.head == node or (node.dep_ == "conj" and node.pos_ in ("VERB", "AUX")):
+                break  # 'trying to take it, but it's still with the rebels': a clause of its own
             child, node = node, node.head
         if any(t.lower_ in words("hedge_words") for t in tok.doc):
             hedged = True
@@ -259,9 +342,12 @@ class Extractor:
         lemma = t.lemma_.lower()
         if t.pos_ in ("NOUN", "PROPN") and lemma in self.patterns.words("place_nouns"):
             return True
-        if t.pos_ == "PROPN" and t.ent_type_ not in ("PERSON", "ORG", "NORP", "WORK_OF_ART", "PRODUCT", "EVENT",
-                                                        "LAW", "MONEY", "PERCENT"):
+        # unknown towns come out of the small model as ORG, NORP or even PERSON ('Aleppo'); a lone
+        # capitalised name is taken as a place unless it is part of a longer person's name
+        if _name_like(t):
             return True
+        if t.lower_ == "it":
+            return True  # 'trying to take it': the place named before
         if t.lower_ in ("which", "that") and t.head.dep_ == "relcl":
             return self._place_like(t.head.head, places, depth + 1)
         if lemma in self.patterns.words("part_nouns") or t.like_num:
@@ -270,17 +356,20 @@ class Extractor:
                     for obj in prep.children:
                         if obj.dep_ == "pobj" and self._place_like(obj, places, depth + 1):
                             return True
-        for c in t.children:  # 'the Haidariya and Sheikh Khodr districts', 'X and Y'
-            if c.dep_ == "conj" and self._place_like(c, places, depth + 1):
-                return True
-        return False
+        # 'the Haidariya and Sheikh Khodr districts', 'X and Y'
+        return any(c.dep_ == "conj" and self._place_like(c, places, depth + 1) for c in t.children)
 
-    def _object_is_place(self, tok: Token, places: list[Place], preps: frozenset[str]) -> bool:
+    def _object_is_place(self, tok: Token, places: list[Place], preps: frozenset[str],
+                         place_preps: frozenset[str] = frozenset()) -> bool:
+        """The trigger acts on a place: 'took the district', 'capture of X', 'advanced into X'."""
         objs: list[Token] = []
+        verb = tok.pos_ in ("VERB", "AUX")
         for c in tok.children:
-            if c.dep_ in ("dobj", "nsubjpass", "attr", "oprd", "pobj"):
+            if c.dep_ in ("dobj", "nsubjpass", "attr", "oprd"):
                 objs.append(c)
-            elif c.dep_ in ("prep", "prt", "advmod") and c.lower_ != "by" and (not preps or c.lower_ in preps):
+            elif c.dep_ in ("prep", "prt", "advmod") and (
+                    c.lower_ in preps if preps else (c.lower_ in _APPROX_PREPS or c.lower_ in place_preps or (
+                        not verb and c.lower_ in ("of", "on", "against", "over")))):
                 objs.extend(x for x in c.children if x.dep_ == "pobj")
                 # 'closed in on X', 'pushed deeper into X'
                 for x in c.children:
@@ -288,15 +377,12 @@ class Extractor:
                         objs.extend(y for y in x.children if y.dep_ == "pobj")
         if tok.dep_ == "relcl" and tok.head.pos_ in ("NOUN", "PROPN"):
             objs.append(tok.head)  # 'Minian, which was taken by rebels'
-        if tok.dep_ == "pobj" and tok.head.head.pos_ in ("NOUN", "PROPN"):
-            pass
         return any(self._place_like(o, places) for o in objs)
 
     def _subject_is_place(self, tok: Token, places: list[Place]) -> bool:
         for c in tok.children:
-            if c.dep_ in ("nsubj", "nsubjpass"):
-                if c.lower_ == "it" or self._place_like(c, places):
-                    return True
+            if c.dep_ in ("nsubj", "nsubjpass") and (c.lower_ == "it" or self._place_like(c, places)):
+                return True
         # 'the fall of Minian'
         return tok.pos_ == "NOUN" and self._object_is_place(tok, places, frozenset({"of"}))
 
@@ -321,13 +407,15 @@ class Extractor:
         for p in found:
             span = doc.char_span(p.start, p.end, alignment_mode="expand")
             labels = {t.ent_type_ for t in span} if span is not None else set()
-            # geonames knows 'Hamilton' and 'Mercedes'; trust the model's PERSON/ORG for small places
-            if labels & {"PERSON", "ORG", "NORP"} and p.rank < RANK_LOCAL and p.population < 1_000_000 \
-                    and not labels & {"GPE", "LOC", "FAC"}:
+            # geonames knows 'Hamilton' and 'Mercedes': a name the story gives a first name ('Lewis
+            # Hamilton') is a person; an ORG label is trusted for small places.  A PERSON label alone
+            # is not -- the small model calls 'Aleppo' and 'Kherson' people.
+            if p.rank < RANK_LOCAL and (p.text in st.person_names or (
+                    labels & {"ORG"} and p.population < 1_000_000 and not labels & {"GPE", "LOC", "FAC"})):
                 continue
             keep.append(p)
         for ent in doc.ents:
-            if ent.label_ in ("GPE", "LOC", "FAC") and not any(
+            if ent.label_ in ("GPE", "LOC", "FAC") and ent.text.lstrip("the ")[:1].isupper() and not any(
                     p.start < ent.end_char and ent.start_char < p.end for p in keep):
                 text = ent.text
                 start = ent.start_char
@@ -337,12 +425,19 @@ class Extractor:
                     start = doc[ent.start - 1].idx
                     text = doc.text[start:ent.end_char]
                 keep.append(Place(start, ent.end_char, text, place_key(text), 2))
+        for t in doc:
+            if (t.dep_ == "pobj" and t.head.lower_ in _LOCATIVE and _name_like(t)
+                    and not any(p.start <= t.idx < p.end for p in keep)):
+                toks = [x for x in t.subtree if x.dep_ in ("compound", "flat") or x.i == t.i]
+                span = doc[min(x.i for x in toks):max(x.i for x in toks) + 1]
+                if all(x.pos_ == "PROPN" for x in span):
+                    keep.append(Place(span.start_char, span.end_char, span.text, place_key(span.text),
+                                      RANK_LOCAL))
         return merge_lists(keep, doc.text)
 
     def _build(self, st: _Story, sent: _Sentence, doc: Doc, trig: Trigger, category: str, hedged: bool,
-               places: list[Place]) -> Claim:
+               att: Attribution, location: Place | None, places: list[Place]) -> Claim:
         tok = trig.token
-        att = attribute(tok, self._reporting, self._denial)
         speaker = att.speaker
         if speaker is None:
             speaker = self._quote_speaker(st, sent)
@@ -350,16 +445,18 @@ class Extractor:
             speaker = self._resolve_pronoun(st, speaker)
         elif speaker is not None:
             speaker = self._expand_surname(st, speaker)
-        if att.speaker_is_person and att.speaker:
-            st.persons.append(att.speaker)
+        if att.speaker_is_person and speaker and not is_pronoun(speaker):
+            st.persons.append(speaker)
         negated = is_negated(tok)
         polarity = "denied" if att.denied != negated else "asserted"
         modality = "hedged" if hedged else ("reported" if (speaker or att.reported) else "certain")
-        location = self._location(st, doc, tok, places, att, category)
         times = find_times(doc.text, st.unique.story.published)
         when = self._pick_time(doc, tok, times)
         quantity = self._quantity(doc, tok, category, places, times)
         actor, target = _actor(tok), _target(tok)
+        if actor is not None and is_pronoun(actor) and att.verb is not None and att.speaker:
+            actor = att.speaker.split(",")[0]  # 'the army said it had taken X'
+
         story = st.unique.story
         et = trig.event_type
         return Claim(
@@ -373,7 +470,7 @@ class Extractor:
             sentence=st.body[sent.start:sent.end],
             sentence_start=sent.start,
             sentence_end=sent.end,
-            category=category,  # type: ignore[arg-type]
+            category=category,
             event_type=et.name if category == et.category else "attempt",
             cameo=et.cameo if category == et.category else "190",
             acled=et.acled_for(actor) if category == et.category else "Battles / Armed clash",
@@ -385,46 +482,58 @@ class Extractor:
             time=when.iso if when else None,
             time_text=when.text if when else None,
             quantity=quantity,
-            polarity=polarity,  # type: ignore[arg-type]
-            modality=modality,  # type: ignore[arg-type]
+            polarity=polarity,
+            modality=modality,
             attributed_to=speaker,
             extracted_at=utcnow(),
         )
 
-    def _location(self, st: _Story, doc: Doc, tok: Token, places: list[Place], att: Attribution,
-                  category: str) -> Place | None:
-        usable = [p for p in places if not (att.speaker_span and att.speaker_span[0] <= p.start < att.speaker_span[1])]
+    def _location(self, st: _Story, sent_start: int, doc: Doc, trig: Trigger, places: list[Place],
+                  att: Attribution, category: str) -> tuple[Place | None, int]:
+        """The place the event is about, and how sure: attached > argument > anaphor > sentence > story."""
+        tok, rule = trig.token, trig.rule
+        usable = [p for p in places
+                  if not (att.speaker_span and att.speaker_span[0] <= p.start < att.speaker_span[1])]
         attached: list[tuple[Place, bool]] = []
         for p in usable:
             span = doc.char_span(p.start, p.end, alignment_mode="expand")
             if span is None:
                 continue
+            if span.root.dep_ in ("nsubj", "poss") and span.root.head == tok \
+                    and "place_subject" not in rule.require:
+                continue  # 'Damascus and its allies closed in on X': the actor, not the place
             hit = _attached(span.root, tok, allow_conj=category == "displacement")
             if hit is not None:
                 attached.append((p, hit))
-        chosen: Place | None = None
         if attached:
             if category == "displacement" and any(dest for _, dest in attached):
                 attached = [(p, d) for p, d in attached if d]
             best = max(p.rank for p, _ in attached)
-            chosen = next(p for p, _ in attached if p.rank == best)
-        elif self._anaphoric_argument(tok) and st.last_location is not None:
-            return st.last_location
-        elif usable:
-            chosen = usable[0]
-        elif st.last_location is not None and any(
-                t.lemma_.lower() in _ANAPHOR_NOUNS and any(c.lower_ in ("the", "this", "that") for c in t.children)
-                or t.lower_ in ("there",) for t in doc):
-            return st.last_location
-        else:
-            return st.dominant
-        if chosen is not None:
-            st.last_location = chosen
-        return chosen
+            return next(p for p, _ in attached if p.rank == best), _ATTACHED
+        arg = _argument_place(tok)
+        if arg is not None:
+            return arg, _ARGUMENT
+        if self._anaphoric_argument(tok):
+            before = [p for p in st.mentions if p.end <= sent_start]
+            if st.last_location is not None or before:
+                return st.last_location or before[-1], _ANAPHOR
+        # the place that is the actor ('Damascus and its allies', 'Russia says') is not where it happened
+        inside = [p for p in usable if not _is_subject(doc, p)]
+        if inside:
+            return inside[0], _SENTENCE
+        if any(_refers_back(t, category) for t in doc):
+            before = [p for p in st.mentions if p.end <= sent_start]
+            if st.last_location is not None:
+                return st.last_location, _ANAPHOR
+            if before:
+                return before[-1], _ANAPHOR
+        return st.dominant, _STORY
 
     def _anaphoric_argument(self, tok: Token) -> bool:
         """The trigger's object or subject points back to a place: 'the area', 'the village', 'it'."""
         args: list[Token] = []
+        if tok.pos_ == "ADP":  # "it's still WITH the rebels"
+            args.extend(c for c in tok.head.children if c.dep_ in ("nsubj", "nsubjpass"))
         for c in tok.children:
             if c.dep_ in ("dobj", "nsubjpass", "nsubj", "attr"):
                 args.append(c)
@@ -435,11 +544,9 @@ class Extractor:
                 if p.dep_ == "prep" and p.lower_ == "of":
                     args.extend(x for x in p.children if x.dep_ == "pobj")
         for a in args:
-            if a.lower_ == "it" and tok.pos_ != "NOUN":
+            if a.lower_ == "it" and tok.pos_ in ("VERB", "AUX", "ADP"):
                 return True
-            if a.lemma_.lower() in _ANAPHOR_NOUNS and any(
-                    c.dep_ == "det" and c.lower_ in ("the", "this", "that") for c in a.children) \
-                    and not any(c.pos_ == "PROPN" or c.dep_ == "compound" for c in a.children):
+            if _is_anaphor(a):
                 return True
         return False
 
@@ -447,7 +554,8 @@ class Extractor:
         """Inside a quote that a later '..., he said' closes in the same paragraph."""
         pa, pb = st.paragraphs[sent.para]
         before = st.body[pa:sent.start]
-        inside = sum(before.count(q) for q in _QUOTES) % 2 == 1 or st.body[sent.start:sent.start + 1] in _QUOTES
+        inside = (sum(before.count(q) for q in _QUOTES) % 2 == 1
+                  or st.body[sent.start:sent.start + 1] in _QUOTES)
         if not inside:
             return None
         m = _TAIL_SPEAKER.search(st.body, sent.start, pb)
@@ -482,7 +590,7 @@ class Extractor:
                 continue
             root = span.root
             # 'the United Nations said last week': when it was said, not when it happened
-            if root.head.lemma_ in ("say", "tell") and root.head is not tok or any(
+            if (root.head.lemma_ in ("say", "tell") and root.head != tok) or any(
                     a.lemma_ in ("say", "tell") and a.is_ancestor(root) and not a.is_ancestor(tok) for a in
                     root.ancestors if a.pos_ == "VERB"):
                 continue
@@ -502,6 +610,12 @@ class Extractor:
         found = find_quantities(doc.text, people, skip)
         if not found:
             return None
+        # 'Two soldiers were killed and five wounded': the count of the trigger's own argument first
+        for arg in [c for c in tok.children if c.dep_ in ("nsubj", "nsubjpass", "dobj")]:
+            lo, hi = arg.left_edge.idx, arg.right_edge.idx + len(arg.right_edge)
+            own = [f for f in found if lo <= f.start < hi]
+            if own:
+                return own[0].quantity
         trig_at = tok.idx
         with_unit = [f for f in found if f.quantity.unit]
         pool = with_unit or found
@@ -509,6 +623,28 @@ class Extractor:
 
 
 # ---------------------------------------------------------------------- helpers
+def _chunks(sentences: list[_Sentence], body: str, limit: int) -> list[list[_Sentence]]:
+    """Groups of consecutive sentences whose joined text stays under ``limit`` characters."""
+    out: list[list[_Sentence]] = []
+    size = 0
+    for s in sentences:
+        n = s.end - s.start + 1
+        if not out or size + n > limit:
+            out.append([])
+            size = 0
+        out[-1].append(s)
+        size += n
+    return out
+
+
+def _after_first_name(body: str, start: int) -> bool:
+    """'Lewis Hamilton', 'Keke Rosberg': the place name follows a capitalised word that is a first name."""
+    m = _FIRST_NAME.search(body, max(0, start - 30), start)
+    if m is None or m.group(1).lower() in STOP_WORDS or m.group(1).lower() in DIRECTIONS:
+        return False
+    return not (m.start() == 0 or _SENTENCE_START.search(body[max(0, m.start() - 3):m.start()]))
+
+
 def _overlaps(start: int, end: int, spans: list[tuple[int, int]] | None) -> bool:
     if spans is None:
         return True
@@ -527,20 +663,83 @@ def _dominant(mentions: list[Place]) -> Place | None:
     return next(p for p in mentions if p.text == text)
 
 
+def _speaker_subject(verb: Token) -> Token | None:
+    subjects = [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")]
+    return min(subjects, key=lambda c: abs(c.i - verb.i)) if subjects else None
+
+
+def _name_like(t: Token) -> bool:
+    """A capitalised name that may be a place: not a date or number, not part of a longer person's name.
+
+    The small model calls unknown towns ORG, NORP or even PERSON ('Aleppo'), and tags some as ADJ
+    ('Sakhour has not fallen'): a capitalised 'adjective' that is a subject or object is a name.
+    """
+    if not t.text[:1].isupper():
+        return False
+    if t.pos_ != "PROPN" and not (t.pos_ == "ADJ" and t.dep_ in ("nsubj", "nsubjpass", "dobj", "pobj")):
+        return False
+    if t.ent_type_ == "PERSON":
+        return t.ent_iob_ == "B" and not (t.i + 1 < len(t.doc) and t.doc[t.i + 1].ent_iob_ == "I")
+    return t.ent_type_ not in _NOT_PLACE_ENTS
+
+
+def _is_anaphor(t: Token) -> bool:
+    """'the area', 'the village', 'this district' -- but not 'the eastern neighbourhoods' or 'the X area'."""
+    return (t.lemma_.lower() in _ANAPHOR_NOUNS
+            and any(c.dep_ == "det" and c.lower_ in ("the", "this", "that") for c in t.children)
+            and not any(c.dep_ in ("amod", "compound", "nmod") or c.pos_ == "PROPN" for c in t.children)
+            and not any(c.dep_ == "prep" and c.lower_ == "of" for c in t.children))
+
+
+def _refers_back(t: Token, category: str) -> bool:
+    """A word that points at the place of the previous report ('the village'; 'the dead' for casualties)."""
+    if t.lemma_.lower() in ("dead", "victim", "wounded", "toll") and category != "casualties":
+        return False
+    return _is_anaphor(t)
+
+
+def _is_subject(doc: Doc, p: Place) -> bool:
+    span = doc.char_span(p.start, p.end, alignment_mode="expand")
+    return (span is not None and span.root.dep_ in ("nsubj", "poss")
+            and span.root.head.pos_ in ("VERB", "AUX", "NOUN"))
+
+
+def _argument_place(tok: Token) -> Place | None:
+    """An unknown proper name the trigger is about ('Sakhour has not fallen'), as a place."""
+    args = [c for c in tok.children if c.dep_ in ("dobj", "nsubjpass", "nsubj")]
+    for c in tok.children:
+        if c.dep_ == "prep" and c.lower_ in ("of", "into", "on", "in", "to"):
+            args.extend(x for x in c.children if x.dep_ == "pobj")
+    for a in args:
+        if a.pos_ == "NOUN" and any(c.dep_ == "compound" and c.pos_ == "PROPN" for c in a.children):
+            pass  # 'Hodeidah airport'
+        elif not _name_like(a):
+            continue
+        toks = [x for x in a.subtree if (x.dep_ in ("compound", "flat") and x.head == a) or x.i == a.i]
+        lo, hi = min(x.i for x in toks), max(x.i for x in toks)
+        span = a.doc[lo:hi + 1]
+        return Place(span.start_char, span.end_char, span.text, place_key(span.text), RANK_LOCAL)
+    return None
+
+
 def _attached(place_root: Token, trigger: Token, allow_conj: bool) -> bool | None:
     """Whether the place hangs off the trigger (None if not); True if it is a destination ('fled to X')."""
     dest = False
     node = place_root
     linked = {trigger}
+    if trigger.pos_ == "ADP" or trigger.dep_ == "pobj":
+        # 'Minian is still WITH the rebels', 'in rebel HANDS': the clause's subject is the place
+        head = trigger.head if trigger.pos_ == "ADP" else trigger.head.head
+        linked.add(head)
     if allow_conj:
         linked |= {c for c in trigger.children if c.dep_ == "conj"}
         if trigger.dep_ == "conj":
             linked.add(trigger.head)
     for _ in range(8):
-        if node.dep_ == "pobj" and node.head.lower_ in _DEST_PREPS:
+        if node.dep_ == "pobj" and node.head.lower_ in _DEST_PREPS and node.head.head in linked:
             dest = True
         parent = node.head
-        if parent is node:
+        if parent == node:
             return None
         if parent in linked:
             return dest
@@ -572,7 +771,7 @@ def _actor(tok: Token) -> str | None:
                 objs = [x for x in c.children if x.dep_ == "pobj"]
                 if objs:
                     return _np_text(objs[0])
-        if tok.dep_ in ("xcomp", "conj", "advcl") and tok.head is not tok:
+        if tok.dep_ in ("xcomp", "conj", "advcl") and tok.head != tok:
             return _actor(tok.head)
         return None
     for c in tok.children:
@@ -594,9 +793,13 @@ def _target(tok: Token) -> str | None:
             if c.lower_ in ("which", "that", "who") and tok.dep_ == "relcl":
                 return _np_text(tok.head)
             return _np_text(c)
+    if tok.pos_ == "NOUN":
+        preps: tuple[str, ...] = ("of", "on", "against", "at", "into")
+    else:
+        preps = ("on", "against", "at", "into", "from")
     for c in tok.children:
-        if c.dep_ == "prep" and c.lower_ in ("of", "on", "against", "at", "into"):
-            objs = [x for x in c.children if x.dep_ == "pobj"]
+        if c.dep_ == "prep" and c.lower_ in preps:
+            objs = [x for x in c.children if x.dep_ == "pobj" and x.ent_type_ not in ("DATE", "TIME")]
             if objs:
                 return _np_text(objs[0])
     return None

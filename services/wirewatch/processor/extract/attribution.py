@@ -30,11 +30,12 @@ class Attribution:
 
 
 def _subject(verb: Token) -> Token | None:
-    for c in verb.children:
-        if c.dep_ in ("nsubj", "csubj"):
-            return c
+    """The verb's subject; with two (a misparse of 'X killed Y, officials said'), the one nearest the verb."""
+    subjects = [c for c in verb.children if c.dep_ in ("nsubj", "csubj")]
+    if subjects:
+        return min(subjects, key=lambda c: abs(c.i - verb.i))
     # 'X said ... and added that ...': a conjoined verb shares its head's subject
-    if verb.dep_ == "conj" and verb.head is not verb:
+    if verb.dep_ == "conj" and verb.head != verb:
         return _subject(verb.head)
     return None
 
@@ -51,8 +52,13 @@ def _np_span(head: Token, keep_appos: bool) -> Span:
     if keep_appos:
         for c in head.children:
             if c.dep_ == "appos":
-                sub = [x.i for x in c.subtree if x.dep_ != "punct" or x.i not in (c.left_edge.i, c.right_edge.i)]
-                span = head.doc[lo:max(hi, max(sub)) + 1]
+                # 'Saleh Muslim, joint head of the PYD party' -- up to the next comma
+                end = c.right_edge.i
+                for x in head.doc[c.i:c.right_edge.i + 1]:
+                    if x.text in (",", ";", "(", "-", "—"):
+                        end = x.i - 1
+                        break
+                span = head.doc[lo:max(hi, end) + 1]
                 break
     return span
 
@@ -76,7 +82,8 @@ def speaker_of(verb: Token) -> tuple[str | None, bool, tuple[int, int] | None]:
     subj = _subject(verb)
     if subj is None:
         return None, False, None
-    is_person = subj.ent_type_ == "PERSON" or (subj.pos_ == "PRON" and subj.lower_ in ("he", "she"))
+    is_person = subj.ent_type_ == "PERSON" or (subj.pos_ == "PRON" and subj.lower_ in ("he", "she")) or (
+        subj.pos_ == "PROPN" and subj.ent_type_ in ("", "PERSON") and subj.text[:1].isupper())
     span = _np_span(subj, keep_appos=is_person)
     text = _clean(span)
     # 'Citing a military source, Syrian state TV said ...'
@@ -109,15 +116,13 @@ def is_negated(tok: Token) -> bool:
         if any(c.lower_ in ("no", "zero") and c.dep_ == "det" for c in tok.children):
             return True
         head = tok.head
-        if tok.dep_ in ("dobj", "nsubj", "nsubjpass", "attr", "pobj") and head is not tok:
+        if tok.dep_ in ("dobj", "nsubj", "nsubjpass", "attr", "pobj") and head != tok:
             if tok.dep_ == "pobj":
                 head = head.head
-            negs = [c for c in head.children if c.dep_ == "neg"]
-            if negs:
+            if any(c.dep_ == "neg" for c in head.children):
                 # 'the battle was not over' says it goes on
-                if any(c.lower_ in _ONGOING for c in head.children if c.dep_ in ("acomp", "advmod", "prt")):
-                    return False
-                return True
+                return not any(c.lower_ in _ONGOING for c in head.children
+                               if c.dep_ in ("acomp", "advmod", "prt"))
     return False
 
 
@@ -127,9 +132,8 @@ def attribute(trigger: Token, reporting: frozenset[str], denial: frozenset[str])
     reported = False
     child = trigger
     for anc in trigger.ancestors:
-        path_dep = child.dep_
-        child = anc
-        if path_dep in SUBJECT_DEPS and anc.lemma_ in reporting:
+        below, child = child, anc
+        if below.dep_ in SUBJECT_DEPS and anc.lemma_ in reporting and _subject(anc) == below:
             break  # the trigger is in the speaker's phrase, not in what is said
         if anc.pos_ not in ("VERB", "AUX") or anc.lemma_ not in reporting:
             continue
@@ -146,7 +150,7 @@ def attribute(trigger: Token, reporting: frozenset[str], denial: frozenset[str])
     # '..., the Observatory said.' attached beside the trigger's clause rather than above it
     for t in doc:
         if t.pos_ == "VERB" and t.lemma_ in reporting and t.dep_ in ("parataxis", "advcl", "conj") \
-                and (t.head is trigger or t.head.is_ancestor(trigger)):
+                and (t.head == trigger or t.head.is_ancestor(trigger)):
             speaker, is_person, span = speaker_of(t)
             if speaker is not None:
                 return Attribution(speaker, is_person, t, denied or t.lemma_ in denial, True, span)

@@ -22,6 +22,7 @@ from ...errors import ExtractDataInvalid
 from ...models import CATEGORIES
 from .taxonomy import EventType
 
+_META, _EXCLUDE = "__meta__", "__exclude__"
 REQUIREMENTS = frozenset({"place", "place_subject", "context", "people"})
 
 # Irregular forms of verbs that trigger patterns use: the pre-filter runs on raw
@@ -44,6 +45,7 @@ class Rule:
     require: frozenset[str] = frozenset()
     preps: frozenset[str] = frozenset()
     lemmas: frozenset[str] = frozenset()
+    place_preps: frozenset[str] = frozenset()
     pos: frozenset[str] = frozenset()
     trigger: int = 0
     key: str = ""
@@ -96,9 +98,13 @@ def _str_list(path: Path, where: str, v: Any) -> frozenset[str]:
 def inflections(lemma: str) -> set[str]:
     """Surface forms a regular English verb or noun can take (a superset is fine: it only pre-filters)."""
     w = lemma.lower()
-    forms = {w, w + "s", w + "es", w + "ed", w + "d", w + "ing", w + "er", w + "ers"}
+    forms = {w, w + "s", w + "ing", w + "ings"}
     if w.endswith("e"):
-        forms |= {w[:-1] + "ing", w[:-1] + "ings"}
+        forms |= {w + "d", w[:-1] + "ing", w[:-1] + "ings"}
+    else:
+        forms.add(w + "ed")
+    if w.endswith(("s", "sh", "ch", "x", "z", "o")):
+        forms.add(w + "es")
     if w.endswith("y"):
         forms |= {w[:-1] + "ies", w[:-1] + "ied"}
     if len(w) > 2 and w[-1] not in "aeiouwxy" and w[-2] in "aeiou":
@@ -135,7 +141,8 @@ def load_patterns(path: Path | None = None) -> PatternSet:
     version = raw.get("version")
     if not isinstance(version, int):
         raise _fail(path, "'version' must be an integer")
-    lex_keys = ("context", "place_nouns", "part_nouns", "people_nouns", "hypothetical_heads", "attempt_heads",
+    lex_keys = ("context", "weak_context", "place_nouns", "part_nouns", "people_nouns", "hypothetical_heads",
+                "attempt_heads",
                 "cause_heads", "hypothetical_modals", "hedge_modals", "hedge_words", "reporting_verbs",
                 "denial_verbs")
     lexicon = {k: _str_list(path, k, raw.get(k)) for k in lex_keys}
@@ -175,6 +182,7 @@ def load_patterns(path: Path | None = None) -> PatternSet:
             if require - REQUIREMENTS:
                 raise _fail(path, f"{rw}: unknown requirement {sorted(require - REQUIREMENTS)[0]!r}")
             preps = _str_list(path, f"{rw}.preps", r.get("preps"))
+            place_preps = _str_list(path, f"{rw}.place_preps", r.get("place_preps"))
             prefilter |= _str_list(path, f"{rw}.forms", r.get("forms"))
             key = f"{name}:{j}"
             kinds = [k for k in ("lemmas", "pattern", "dependency") if k in r]
@@ -186,20 +194,22 @@ def load_patterns(path: Path | None = None) -> PatternSet:
             if kinds[0] == "lemmas":
                 lemmas = _str_list(path, f"{rw}.lemmas", r["lemmas"])
                 pos = frozenset(p.upper() for p in _str_list(path, f"{rw}.pos", r.get("pos")))
-                rule = Rule(et, require, preps, lemmas, pos, 0, key)
+                rule = Rule(et, require, preps, lemmas, place_preps, pos, 0, key)
                 for lem in lemmas:
+                    if "-" in lem or " " in lem:
+                        raise _fail(path, f"{rw}: lemma {lem!r} is several tokens; write it as a pattern")
                     prefilter |= inflections(lem)
-                    # hyphenated lemmas are split by the tokenizer: each part pre-filters
-                    prefilter |= set(lem.split("-"))
             elif kinds[0] == "pattern":
                 pat = r["pattern"]
                 if not isinstance(pat, list) or not all(isinstance(t, dict) for t in pat) or not pat:
                     raise _fail(path, f"{rw}: pattern must be a list of token mappings")
-                if not -len(pat) <= trig < len(pat):
-                    raise _fail(path, f"{rw}: trigger index {trig} is outside the pattern")
-                rule = Rule(et, require, preps, frozenset(), frozenset(), trig % len(pat), key)
+                filt = r.get("filter", trig)
+                n = len(pat)
+                if not isinstance(filt, int) or not (-n <= trig < n and -n <= filt < n):
+                    raise _fail(path, f"{rw}: trigger/filter index is outside the pattern")
+                rule = Rule(et, require, preps, frozenset(), place_preps, frozenset(), trig % len(pat), key)
                 token_patterns[key] = (rule, [pat])
-                words = _pattern_words([pat[trig]])
+                words = _pattern_words([pat[filt]])
                 if not words:
                     raise _fail(path, f"{rw}: the trigger token needs a literal LEMMA/LOWER/ORTH")
                 prefilter |= words
@@ -207,7 +217,7 @@ def load_patterns(path: Path | None = None) -> PatternSet:
                 pat = r["dependency"]
                 if not isinstance(pat, list) or not pat or not all(isinstance(t, dict) for t in pat):
                     raise _fail(path, f"{rw}: dependency must be a list of DependencyMatcher nodes")
-                rule = Rule(et, require, preps, frozenset(), frozenset(), 0, key)
+                rule = Rule(et, require, preps, frozenset(), place_preps, frozenset(), 0, key)
                 dep_patterns[key] = (rule, [pat])
                 words = _pattern_words([pat[0].get("RIGHT_ATTRS", {})])
                 if not words:
@@ -232,37 +242,44 @@ class TriggerFinder:
         for rule in patterns.rules:
             for lem in rule.lemmas:
                 self.by_lemma.setdefault(lem, []).append(rule)
+        # one Matcher for rules, meta and exclude patterns: a single pass over each sentence
         self.matcher = Matcher(vocab)
         self.rule_of: dict[str, Rule] = {}
         try:
             for key, (rule, pats) in patterns.token_patterns.items():
                 self.matcher.add(key, pats)
                 self.rule_of[key] = rule
+            if patterns.meta:
+                self.matcher.add(_META, patterns.meta)
+            if patterns.exclude:
+                self.matcher.add(_EXCLUDE, patterns.exclude)
             self.dep_matcher = DependencyMatcher(vocab)
             for key, (rule, pats) in patterns.dep_patterns.items():
                 self.dep_matcher.add(key, pats)
                 self.rule_of[key] = rule
-            self.meta = Matcher(vocab)
-            if patterns.meta:
-                self.meta.add("meta", patterns.meta)
-            self.exclude = Matcher(vocab)
-            if patterns.exclude:
-                self.exclude.add("exclude", patterns.exclude)
         except ValueError as exc:  # spaCy's pattern validation error (E154 etc.)
-            raise ExtractDataInvalid(f"invalid spaCy pattern in the patterns file: {str(exc).splitlines()[0]}") \
-                from exc
+            first = str(exc).splitlines()[0]
+            raise ExtractDataInvalid(f"invalid spaCy pattern in the patterns file: {first}") from exc
 
-    def is_meta(self, sent: Doc) -> bool:
-        """The sentence talks about the reports ('not immediately clear', 'could not verify')."""
-        return bool(self.patterns.meta) and bool(self.meta(sent))
-
-    def find(self, sent: Doc) -> list[Trigger]:
-        """Triggers in one parsed sentence (each sentence is its own Doc in the second pass)."""
+    def find(self, sent: Doc) -> tuple[list[Trigger], bool]:
+        """Triggers in one parsed sentence, and whether the sentence only talks about the reports
+        ('not immediately clear', 'could not verify').  Each sentence is its own Doc."""
         excluded: set[int] = set()
-        if self.patterns.exclude:
-            for _, s, e in self.exclude(sent):
-                excluded.update(range(s, e))
         found: dict[tuple[int, str], Trigger] = {}
+        meta = False
+        strings = sent.vocab.strings
+        for match_id, s, e in (self.matcher(sent) if len(self.matcher) else ()):
+            key = strings[match_id]
+            if key == _META:
+                meta = True
+            elif key == _EXCLUDE:
+                excluded.update(range(s, e))
+            else:
+                rule = self.rule_of[key]
+                tok = sent[s + rule.trigger] if rule.trigger < e - s else sent[s]
+                found.setdefault((tok.i, key), Trigger(tok, rule))
+        if meta:
+            return [], True
         for tok in sent:
             lemma = tok.lemma_.lower()
             rules = self.by_lemma.get(lemma, [])
@@ -272,14 +289,10 @@ class TriggerFinder:
                 if rule.pos and tok.pos_ not in rule.pos:
                     continue
                 found.setdefault((tok.i, rule.key), Trigger(tok, rule))
-        for match_id, s, e in self.matcher(sent):
-            key = sent.doc.vocab.strings[match_id]
-            rule = self.rule_of[key]
-            tok = sent[s + rule.trigger] if rule.trigger < e - s else sent[s]
-            found.setdefault((tok.i, key), Trigger(tok, rule))
         if self.patterns.dep_patterns:
             for match_id, token_ids in self.dep_matcher(sent):
-                key = sent.doc.vocab.strings[match_id]
+                key = strings[match_id]
                 tok = sent[token_ids[0]]
                 found.setdefault((tok.i, key), Trigger(tok, self.rule_of[key]))
-        return sorted((t for t in found.values() if t.token.i not in excluded), key=lambda t: t.token.i)
+        kept = [t for t in found.values() if t.token.i not in excluded]
+        return sorted(kept, key=lambda t: t.token.i), False

@@ -41,11 +41,11 @@ DIRECTIONS = frozenset({"eastern", "western", "northern", "southern", "central",
 _COMMON = frozenset("""
 police split nice mobile reading bath sale most of along opportunity hope marks victoria florence
 austin jackson hamilton mercedes lincoln washington franklin clinton charlotte orange corona
-independence liberty enterprise union providence concord paradise aurora temple chester march
-may june tampa bristol university college union progress dover deal worth surprise federal
-normal plain plains pleasant pride sandy gay bay hull wells bury wigan nelson stanford
-richmond columbia asia africa europe america central north south east west new early
-""".split())
+independence liberty enterprise union providence concord paradise aurora temple chester march may
+june tampa bristol university college union progress dover deal worth surprise federal normal plain
+plains pleasant pride sandy gay bay hull wells bury wigan nelson stanford richmond columbia asia
+africa europe america central north south east west new early
+""".split())  # noqa: SIM905
 
 _DIRECTION_KEYS = {"eastern": "east", "western": "west", "northern": "north", "southern": "south",
                    "central": "centre", "northeastern": "northeast", "northwestern": "northwest",
@@ -124,9 +124,12 @@ def _geonames() -> dict[str, PlaceInfo]:
         name = c["name"]
         if name.lower() in STOP_WORDS or name.lower() in _COMMON or len(name) < 3:
             continue
-        prev = out.get(name)
-        if prev is None or c["population"] > prev.population:
-            out[name] = PlaceInfo(name, place_key(name), RANK_CITY, int(c["population"]))
+        # 'Rafaḩ' is written 'Rafah' in English copy
+        folded = "".join(ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch))
+        for surface in {name, folded}:
+            prev = out.get(surface)
+            if prev is None or c["population"] > prev.population:
+                out[surface] = PlaceInfo(folded, place_key(name), RANK_CITY, int(c["population"]))
     for c in gc.get_countries().values():
         out[c["name"]] = PlaceInfo(c["name"], place_key(c["name"]), RANK_COUNTRY, int(c["population"]))
     return out
@@ -186,7 +189,7 @@ class Gazetteer:
             if doc[i].text[:1].isupper() or doc[i].text[:1].isdigit() or doc[i].lower_ in _PARTICLES:
                 for size in range(min(self.max_tokens, n - i), 0, -1):
                     text = doc[i:i + size].text
-                    info = (extra or {}).get(text) or self.names.get(text)
+                    info = self.names.get(text) or (extra or {}).get(text)
                     if info is None and text[:3].lower() in {"al-", "el-"}:
                         info = (extra or {}).get(text[3:])
                     if info is not None:
@@ -221,8 +224,8 @@ def merge_lists(places: list[Place], text: str, offset: int = 0) -> list[Place]:
             if re.fullmatch(r",[ ]|,?[ ]and[ ]|[ ]and[ ]the[ ]|,[ ]and[ ]", gap):
                 q = out[-1]
                 key = "+".join(sorted({*q.key.split("+"), p.key}))
-                out[-1] = Place(q.start, p.end, text[q.start - offset:p.end - offset], key, max(q.rank, p.rank),
-                                max(q.population, p.population))
+                out[-1] = Place(q.start, p.end, text[q.start - offset:p.end - offset], key,
+                                max(q.rank, p.rank), max(q.population, p.population))
                 continue
         out.append(p)
     return out

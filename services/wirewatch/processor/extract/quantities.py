@@ -9,6 +9,7 @@ the ledger's numbers module uses too.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ...models import Quantity
@@ -42,14 +43,17 @@ _VAGUE_RX = "|".join(f"(?:{p})" for p, _, _ in _VAGUE)
 
 _AT_LEAST = r"at[ ]least|more[ ]than|over|upwards[ ]of|in[ ]excess[ ]of|no[ ]fewer[ ]than|no[ ]less[ ]than"
 _AT_MOST = r"up[ ]to|at[ ]most|no[ ]more[ ]than|fewer[ ]than|less[ ]than"
-_ABOUT = r"about|around|some|roughly|approximately|an[ ]estimated|estimated|nearly|almost|close[ ]to|just[ ]over|" \
+_ABOUT = r"about|around|some|roughly|approximately|an[ ]estimated|estimated|nearly|almost|close[ ]to|" \
+         r"just[ ]over|" \
          r"just[ ]under|an[ ]estimate[ ]of"
 _MOD = rf"(?P<mod>{_AT_LEAST}|{_AT_MOST}|{_ABOUT})[ ]"
 
 _RANGE = re.compile(
     rf"\b(?:(?P<rmod>between|from)[ ])?(?P<lo>{_NUMBER})[ ]?(?:to|and|-|–|or)[ ]?(?P<hi>{_NUMBER})\b", re.I)
 _SINGLE = re.compile(rf"\b(?:{_MOD})?(?P<num>{_NUMBER}|{_VAGUE_RX})\b", re.I)
-_UNIT = re.compile(r"[ ](?:more[ ])?(?:of[ ](?:the[ ]|them[ ])?)?(?:[a-z-]+[ ])?(?P<unit>[a-z]+)", re.I)
+_UNIT = re.compile(r"[ ](?:more[ ])?(?:of[ ](?:the[ ]|them[ ])?)?(?P<unit>[a-z]+)", re.I)
+_UNIT_ADJ = re.compile(r"[ ](?:more[ ])?(?:of[ ](?:the[ ]|them[ ])?)?[a-z-]+[ ](?P<unit>[a-z]+)", re.I)
+_IRREGULAR_PLURALS = {"people": "people", "children": "child", "men": "man", "women": "woman", "dead": "dead"}
 
 
 @dataclass(frozen=True)
@@ -94,14 +98,28 @@ def _vague(text: str) -> tuple[float, float | None] | None:
     return None
 
 
+def singular(word: str) -> str:
+    w = word.lower()
+    if w in _IRREGULAR_PLURALS:
+        return _IRREGULAR_PLURALS[w]
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    if w.endswith("s") and not w.endswith("ss"):
+        return w[:-1]
+    return w
+
+
 def _unit_after(text: str, end: int, unit_words: frozenset[str]) -> str | None:
-    m = _UNIT.match(text, end)
-    if m and m.group("unit").lower() in unit_words:
-        return m.group("unit").lower()
+    """The counted noun: '45 civilians', 'hundreds of families', '21 young men' (as written, lower case)."""
+    for rx in (_UNIT, _UNIT_ADJ):
+        m = rx.match(text, end)
+        if m and (m.group("unit").lower() in unit_words or singular(m.group("unit")) in unit_words):
+            return m.group("unit").lower()
     return None
 
 
-def find_quantities(text: str, unit_words: frozenset[str], skip: list[tuple[int, int]] = ()) -> list[Found]:  # type: ignore[assignment]
+def find_quantities(text: str, unit_words: frozenset[str],
+                    skip: Sequence[tuple[int, int]] = ()) -> list[Found]:
     """Quantities in ``text`` not inside ``skip`` ranges (dates, place names)."""
     out: list[Found] = []
     taken: list[tuple[int, int]] = list(skip)
@@ -133,7 +151,8 @@ def find_quantities(text: str, unit_words: frozenset[str], skip: list[tuple[int,
         if vague is not None:
             if unit is None and raw.lower() in ("many", "several", "a number", "a few", "a handful"):
                 continue  # 'many' alone is not a count of anything
-            q = Quantity(low=vague[0], high=vague[1], unit=unit, text=text[m.start():m.end()], approximate=True)
+            q = Quantity(low=vague[0], high=vague[1], unit=unit, text=text[m.start():m.end()],
+                         approximate=True)
         else:
             value = parse_number(raw)
             if value is None:

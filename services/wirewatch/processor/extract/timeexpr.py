@@ -20,15 +20,17 @@ _MONTH = (r"(?:Jan(?:uary|\.)?|Feb(?:ruary|\.)?|Mar(?:ch|\.)?|Apr(?:il|\.)?|May|
           r"Sep(?:t(?:ember|\.)?|\.)?|Oct(?:ober|\.)?|Nov(?:ember|\.)?|Dec(?:ember|\.)?)")
 _PREP = r"(?:(?P<prep>on|since|by|from|until|till|before|after|late|early|last|this|in|throughout|over)[ ])?"
 
+_YEAR = r"(?:,?[ ](?P<year>\d{4}))?"
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("md", re.compile(rf"\b{_PREP}(?P<mon>{_MONTH})[ ](?P<day>\d{{1,2}})(?:st|nd|rd|th)?(?:,?[ ](?P<year>\d{{4}}))?\b")),
-    ("dm", re.compile(rf"\b{_PREP}(?P<day>\d{{1,2}})(?:st|nd|rd|th)?[ ](?P<mon>{_MONTH})(?:,?[ ](?P<year>\d{{4}}))?\b")),
+    ("md", re.compile(rf"\b{_PREP}(?P<mon>{_MONTH})[ ](?P<day>\d{{1,2}})(?:st|nd|rd|th)?{_YEAR}\b")),
+    ("dm", re.compile(rf"\b{_PREP}(?P<day>\d{{1,2}})(?:st|nd|rd|th)?[ ](?P<mon>{_MONTH}){_YEAR}\b")),
     ("wd", re.compile(rf"\b{_PREP}(?P<wd>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
                       r"(?:[ ](?:night|evening|morning|afternoon))?\b")),
-    ("rel", re.compile(r"\b(?P<rel>yesterday|today|tonight|last[ ]night|this[ ]morning|earlier[ ]today)\b", re.I)),
-    ("mon", re.compile(rf"\b(?P<prep>in|since|by|from|until|during|early|late|last|this|throughout)[ ]"
-                       rf"(?P<mon>January|February|March|April|May|June|July|August|September|October|November|"
-                       rf"December)(?:[ ](?P<year>\d{{4}}))?\b")),
+    ("rel", re.compile(r"\b(?P<rel>yesterday|today|tonight|last[ ]night|this[ ]morning|earlier[ ]today)\b",
+                       re.I)),
+    ("mon", re.compile(r"\b(?P<prep>in|since|by|from|until|during|early|late|last|this|throughout)[ ]"
+                       r"(?P<mon>January|February|March|April|May|June|July|August|September|October|November|"
+                       r"December)(?:[ ](?P<year>\d{4}))?\b")),
     ("year", re.compile(r"\b(?P<prep>in|since|during|this|last)[ ](?P<year>year|(?:19|20)\d\d)\b")),
     ("vague", re.compile(r"\b(?:in[ ]recent[ ](?:days|weeks|months)|(?:last|this|next)[ ](?:week|month)|"
                          r"(?:over|since|at)[ ]the[ ]weekend|since[ ]the[ ](?:summer|spring|autumn|winter)|"
@@ -91,9 +93,6 @@ def find_times(text: str, published: datetime) -> list[TimeExpr]:
         for m in rx.finditer(text):
             if any(not (m.end() <= a or m.start() >= b) for a, b in taken):
                 continue
-            if kind == "mon" and m.group("mon") == "May" and (m.group("prep") or "") in ("", "in"):
-                # 'in May' is a month, but 'may' in lower case is a modal -- the pattern is case-sensitive
-                pass
             out.append(TimeExpr(m.start(), m.end(), m.group(0), _resolve(kind, m, pub)))
             taken.append((m.start(), m.end()))
     return sorted(out, key=lambda t: t.start)

@@ -1,0 +1,84 @@
+"""Claim extraction throughput: the Extractor against the plain full spaCy pipeline, same run.
+
+    .venv/bin/python benchmarks/bench_extract.py [--feeds DIR] [--repeat N] [--batch N]
+
+Both sides get the same story bodies (the feed items, repeated N times so the run is
+long enough to time).  The baseline is what extraction would cost without the
+two-pass design: the whole model (tagger, parser, lemmatizer, NER) over every
+sentence of every story with ``nlp.pipe``.  The Extractor runs the cheap pass on
+everything and the full model only on sentences with a trigger word, then its rules.
+Words are whitespace tokens of the bodies.  Prints one table; the ratio is
+extractor / baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from wirewatch.models import FeedRecord, UniqueStory
+from wirewatch.poller.parse import parse_feed
+from wirewatch.processor.extract import Extractor, load_model
+
+DEFAULT_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev" / "feeds"
+
+
+def stories(feeds: Path) -> list[UniqueStory]:
+    out: list[UniqueStory] = []
+    now = datetime.now(UTC)
+    for f in sorted(glob.glob(str(feeds / "*.xml"))):
+        name = Path(f).stem
+        rec = FeedRecord(feed_id=name, url=f"file://{f}", outlet=name, updated_at=now)
+        for item in parse_feed(Path(f).read_bytes(), rec).items:
+            out.append(UniqueStory(story=item, cluster_id=item.story_id, status="unique"))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--feeds", type=Path,
+                    default=Path(os.environ.get("WIREWATCH_BENCH_FEEDS", DEFAULT_FEEDS)))
+    ap.add_argument("--repeat", type=int, default=20, help="how many times to repeat the stories")
+    ap.add_argument("--batch", type=int, default=16, help="stories per extract_many call")
+    args = ap.parse_args()
+
+    base = stories(args.feeds)
+    if not base:
+        raise SystemExit(f"no feed items under {args.feeds}")
+    corpus = base * args.repeat
+    words = sum(len(s.story.body.split()) for s in corpus)
+    nlp = load_model()
+    extractor = Extractor(nlp=nlp)
+    extractor.extract_many(base)  # warm up both paths (lazy tables, tokenizer cache)
+    list(nlp.pipe([s.story.body for s in base], batch_size=32))
+
+    t0 = time.perf_counter()
+    for doc in nlp.pipe((s.story.body for s in corpus), batch_size=32):
+        list(doc.sents)
+    t_full = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    claims = 0
+    for i in range(0, len(corpus), args.batch):
+        claims += sum(len(c) for c in extractor.extract_many(corpus[i:i + args.batch]))
+    t_ext = time.perf_counter() - t0
+
+    prepared = [extractor._prepare(s) for s in base]
+    n_sent = sum(len(p.sentences) for p in prepared)
+    n_parsed = sum(len(p.candidates) for p in prepared)
+    print(f"{len(corpus)} stories ({len(base)} distinct x {args.repeat}), {words} words, "
+          f"{n_parsed}/{n_sent} sentences parsed ({n_parsed / max(n_sent, 1):.0%}), "
+          f"{claims // args.repeat} claims per pass, cores={os.cpu_count()}")
+    print(f"{'pipeline':<38}{'seconds':>9}{'words/s':>10}{'stories/s':>11}")
+    rows = (("full spaCy pipeline, every sentence", t_full), ("Extractor (two-pass + rules)", t_ext))
+    for name, t in rows:
+        print(f"{name:<38}{t:>9.2f}{words / t:>10.0f}{len(corpus) / t:>11.1f}")
+    print(f"{'ratio extractor / full':<38}{'':>9}{t_full / t_ext:>9.2f}x{t_full / t_ext:>10.2f}x")
+
+
+if __name__ == "__main__":
+    main()
