@@ -20,6 +20,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from spacy.language import Language
+
 from wirewatch.models import FeedRecord, UniqueStory
 from wirewatch.poller.parse import parse_feed
 from wirewatch.processor.extract import Extractor, load_model
@@ -44,40 +46,54 @@ def main() -> None:
                     default=Path(os.environ.get("WIREWATCH_BENCH_FEEDS", DEFAULT_FEEDS)))
     ap.add_argument("--repeat", type=int, default=20, help="how many times to repeat the stories")
     ap.add_argument("--batch", type=int, default=16, help="stories per extract_many call")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds; the best of each side counts")
     args = ap.parse_args()
 
     base = stories(args.feeds)
     if not base:
         raise SystemExit(f"no feed items under {args.feeds}")
-    corpus = base * args.repeat
-    words = sum(len(s.story.body.split()) for s in corpus)
     nlp = load_model()
     extractor = Extractor(nlp=nlp)
     extractor.extract_many(base)  # warm up both paths (lazy tables, tokenizer cache)
     list(nlp.pipe([s.story.body for s in base], batch_size=32))
+    # the same run over all stories, and over the ones with no events (sport, business,
+    # culture, weather), where few sentences carry a trigger word: the usual news mix
+    quiet = [s for s, claims in zip(base, extractor.extract_many(base), strict=True) if not claims]
+    print(f"cores={os.cpu_count()}, {args.repeat} repeats, best of {args.rounds} alternating rounds")
+    print(f"{'corpus':<12}{'pipeline':<38}{'parsed':>8}{'seconds':>9}{'words/s':>10}{'stories/s':>11}")
+    for label, subset in (("all", base), ("no-event", quiet)):
+        if subset:
+            measure(label, subset, args, nlp, extractor)
 
-    t0 = time.perf_counter()
-    for doc in nlp.pipe((s.story.body for s in corpus), batch_size=32):
-        list(doc.sents)
-    t_full = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    claims = 0
-    for i in range(0, len(corpus), args.batch):
-        claims += sum(len(c) for c in extractor.extract_many(corpus[i:i + args.batch]))
-    t_ext = time.perf_counter() - t0
-
+def measure(label: str, base: list[UniqueStory], args: argparse.Namespace, nlp: Language,
+            extractor: Extractor) -> None:
+    corpus = base * args.repeat
+    words = sum(len(s.story.body.split()) for s in corpus)
+    # alternate the two sides and keep each one's best round: the machine is shared, and a
+    # neighbour's burst should not decide the ratio
+    t_full = t_ext = float("inf")
+    for _ in range(args.rounds):
+        t0 = time.perf_counter()
+        for doc in nlp.pipe((s.story.body for s in corpus), batch_size=32):
+            list(doc.sents)
+        t_full = min(t_full, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        for i in range(0, len(corpus), args.batch):
+            extractor.extract_many(corpus[i:i + args.batch])
+        t_ext = min(t_ext, time.perf_counter() - t0)
     prepared = [extractor._prepare(s) for s in base]
     n_sent = sum(len(p.sentences) for p in prepared)
     n_parsed = sum(len(p.candidates) for p in prepared)
-    print(f"{len(corpus)} stories ({len(base)} distinct x {args.repeat}), {words} words, "
-          f"{n_parsed}/{n_sent} sentences parsed ({n_parsed / max(n_sent, 1):.0%}), "
-          f"{claims // args.repeat} claims per pass, cores={os.cpu_count()}")
-    print(f"{'pipeline':<38}{'seconds':>9}{'words/s':>10}{'stories/s':>11}")
-    rows = (("full spaCy pipeline, every sentence", t_full), ("Extractor (two-pass + rules)", t_ext))
-    for name, t in rows:
-        print(f"{name:<38}{t:>9.2f}{words / t:>10.0f}{len(corpus) / t:>11.1f}")
-    print(f"{'ratio extractor / full':<38}{'':>9}{t_full / t_ext:>9.2f}x{t_full / t_ext:>10.2f}x")
+    frac = f"{n_parsed / max(n_sent, 1):.0%}"
+    name = f"{label} ({len(base)} stories, {words // args.repeat} words)"
+    print(name)
+    for pipe_name, t, parsed in (("  full spaCy pipeline, every sentence", t_full, "100%"),
+                                 ("  Extractor (two-pass + rules)", t_ext, frac)):
+        rate = f"{words / t:>10.0f}{len(corpus) / t:>11.1f}"
+        print(f"{'':<12}{pipe_name.strip():<38}{parsed:>8}{t:>9.2f}{rate}")
+    ratio = t_full / t_ext
+    print(f"{'':<12}{'ratio extractor / full':<38}{'':>8}{'':>9}{ratio:>9.2f}x{ratio:>10.2f}x")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ class Service:
         e["WIREWATCH_DATA_DIR"] = str(workdir / f"{name}-data")
         e["WIREWATCH_METRICS_PORT"] = str(self.metrics_port)
         self._log = self.log_path.open("ab")
-        self.proc = subprocess.Popen([str(WIREWATCH), command], env=e, cwd=workdir, stdout=self._log,
+        self.proc = subprocess.Popen([str(WIREWATCH), *command.split()], env=e, cwd=workdir, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
 
     def log(self) -> str:
@@ -75,6 +75,9 @@ def service_env(bootstrap: str, prefix: str, partitions: int = 4, **extra: str) 
         "WIREWATCH_ALLOW_HOSTS": "127.0.0.1",
         # Tansu has no idempotent producer (it drops the connection on InitProducerId).
         "WIREWATCH_KAFKA_IDEMPOTENT": "false",
+        # Tansu completes a join only when the rebalance timeout runs out.
+        "WIREWATCH_CONSUMER_REBALANCE_TIMEOUT_SECONDS": "3",
+        "WIREWATCH_CONSUMER_SESSION_TIMEOUT_SECONDS": "10",
     }
     env.update(extra)
     return env

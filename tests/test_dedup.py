@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from wirewatch import metrics
-from wirewatch.errors import DedupStateError
+from wirewatch.errors import ConfigError, DedupStateError
 from wirewatch.models import RawStory
 from wirewatch.poller.urls import canonical_url
 from wirewatch.processor.dedup import Deduplicator
@@ -331,3 +331,43 @@ def test_reload_rebuilds_the_cache_from_a_store_changed_underneath() -> None:
     assert len(d) == 2
     v = d.check(story("g:3", ORIGINAL[:8], guid="3", url="https://o.example/x"))
     assert (v.status, v.duplicate_of_id) == ("duplicate", "g:1")
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"window_seconds": 0}, {"near_threshold": 0}, {"cluster_threshold": 1.5},
+    {"containment_threshold": -1}, {"num_perm": 100},
+])
+def test_bad_settings_are_refused_with_a_config_error(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ConfigError):
+        Deduplicator(**kwargs)  # type: ignore[arg-type]
+
+
+def test_same_event_from_two_outlets_shares_a_cluster_but_is_not_a_duplicate() -> None:
+    d = Deduplicator()
+    a = d.check(story("g:a", [
+        "Shelling killed 45 displaced people sheltering in a school in the Dorvan district of Velna on "
+        "Wednesday, the Civil Defence rescue service said.",
+        "Rescue workers pulled bodies from the rubble for hours, said Iro Mattis, a volunteer with the "
+        "service, adding that many of the dead were children.",
+        "The opposition blamed government artillery positioned on the hills south of the city.",
+    ], guid="a", feed="dispatch", title="Shelling kills 45 in Velna's Dorvan"))
+    b = d.check(story("g:b", [
+        "At least 21 people were killed when shells hit a school housing families in Velna's Dorvan "
+        "neighbourhood, the Independent Monitoring Group said on Wednesday.",
+        "It was not immediately clear who fired the shells. The monitor said government forces were pushing "
+        "into the nearby Kessa area at the time.",
+    ], guid="b", feed="monitor", published=T0 + timedelta(hours=2), title="21 killed in Velna shelling"))
+    c = d.check(story("g:c", [
+        "Farmers in the Brask valley began the olive harvest on Wednesday, weeks later than usual because "
+        "of the drought, the Brask agricultural cooperative said.",
+        "Prices at the Karstad wholesale market rose by a tenth, traders said.",
+    ], guid="c", feed="monitor", published=T0 + timedelta(hours=3), title="Late olive harvest in Brask"))
+    assert a.status == b.status == c.status == "unique"
+    assert b.cluster_id == a.cluster_id
+    assert c.cluster_id != a.cluster_id
+    # The same names two weeks later are another event.
+    later = d.check(story("g:d", [
+        "Shelling hit the Dorvan district of Velna again on Monday, killing three people in a school, "
+        "the Civil Defence rescue service said."], guid="d", feed="dispatch",
+        published=T0 + timedelta(days=14)))
+    assert later.cluster_id != a.cluster_id

@@ -6,7 +6,7 @@ import pytest
 
 from wirewatch.poller.urls import canonical_url
 from wirewatch.processor.boilerplate import content_paragraphs, is_boilerplate
-from wirewatch.processor.shingles import TokenStream, sentences, tokens, uncovered
+from wirewatch.processor.shingles import SentenceSketch, TokenStream, sentences, tokens, uncovered
 
 
 @pytest.mark.parametrize("variant", [
@@ -72,17 +72,19 @@ def test_datelines_are_cut_from_the_first_paragraph(dateline: str) -> None:
 
 
 def test_sentences_keep_offsets_and_skip_abbreviations() -> None:
-    body = 'He said U.S. officials met Mr. Smith on Oct. 29 in the city. "It was hard," he said. Then 3 left.'
+    body = ('He said U.S. officials met Mr. Smith on Oct. 29 in the city. "It was hard," he said. '
+            '"Velna has not fallen." Then 3 left.')
     spans = sentences(content_paragraphs(body)[0])
     assert [body[s.start:s.end] for s in spans] == [
         "He said U.S. officials met Mr. Smith on Oct. 29 in the city.",
         '"It was hard," he said.',
+        '"Velna has not fallen."',
         "Then 3 left.",
     ]
 
 
-def _sk(*sents: str) -> list:  # type: ignore[type-arg]
-    stream, _ = TokenStream.from_tokens([tokens(s) for s in sents])
+def _sk(*sents: str) -> list[SentenceSketch]:
+    stream = TokenStream.from_tokens([tokens(s) for s in sents])
     return TokenStream.decode(stream.encode()).sketches()
 
 

@@ -25,6 +25,7 @@ WED = datetime(2016, 11, 30, 13, 10, tzinfo=UTC)  # a Wednesday
 @pytest.mark.parametrize(("text", "value"), [
     ("21", 21), ("6,000", 6000), ("nine", 9), ("twenty-one", 21), ("two hundred", 200),
     ("a thousand", 1000), ("1.5 million", 1_500_000), ("three thousand five hundred", 3500),
+    ("two dozen", 24),
 ])
 def test_parse_number_digits_and_words(text: str, value: float) -> None:
     assert parse_number(text) == value
@@ -176,9 +177,7 @@ def _story(body: str) -> UniqueStory:
     return UniqueStory(story=raw, cluster_id="c1", status="unique")
 
 
-def test_user_added_event_type_needs_no_python(tmp_path: Path) -> None:
-    f = tmp_path / "events.yaml"
-    f.write_text(
+ABDUCTION_YAML = (
         "version: 7\n"
         "event_types:\n"
         "  - name: abduction\n"
@@ -187,6 +186,11 @@ def test_user_added_event_type_needs_no_python(tmp_path: Path) -> None:
         "    acled: \"Violence against civilians / Abduction/forced disappearance\"\n"
         "    rules:\n"
         "      - lemmas: [abducted]\n")
+
+
+def test_user_added_event_type_needs_no_python(tmp_path: Path) -> None:
+    f = tmp_path / "events.yaml"
+    f.write_text(ABDUCTION_YAML)
     ex = Extractor(nlp=spacy.blank("en"), patterns=f)
     body = "Gunmen abducted 12 aid workers near Goma on Wednesday.\n\nThe weather was fine."
     [claim] = ex.extract(_story(body))
@@ -208,3 +212,12 @@ def test_missing_model_names_both_and_how_to_install(monkeypatch: pytest.MonkeyP
 def test_explicit_model_name_is_used() -> None:
     with pytest.raises(ModelNotFound, match="xx_custom_model"):
         nlp_mod.load_model("xx_custom_model")
+
+
+def test_empty_and_boilerplate_bodies_yield_no_claims(tmp_path: Path) -> None:
+    f = tmp_path / "events.yaml"
+    f.write_text(ABDUCTION_YAML)
+    ex = Extractor(nlp=spacy.blank("en"), patterns=f)
+    assert ex.extract(_story("Gunmen abducted 12 aid workers.")) != []
+    assert ex.extract_many([_story(""), _story("   \n\n  ")]) == [[], []]
+    assert ex.extract(_story("Editor's note: an earlier version said the army had abducted no one.")) == []

@@ -19,9 +19,9 @@ from wirewatch import metrics
 from wirewatch.models import FeedRecord, RawStory
 from wirewatch.poller.parse import parse_feed
 
-DEV_FEEDS = sorted(Path("/work/shared/eval/dev/feeds").glob("*.xml")) or sorted(
-    (Path(metrics.__file__).parent / "demo" / "feeds").glob("*.xml")
-)
+from .conftest import SHARED
+
+DEV_FEEDS = sorted((SHARED / "eval" / "dev" / "feeds").glob("*.xml"))
 
 
 def _declared() -> list[MetricWrapperBase]:

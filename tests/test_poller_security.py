@@ -108,6 +108,9 @@ def test_allow_list_permits_on_purpose() -> None:
     assert error_code_of(lambda: check_url("http://127.0.0.1:8080/f", policy)) == "ok"
     assert error_code_of(lambda: check_url("http://10.2.3.4/f", policy)) == "ok"
     assert error_code_of(lambda: check_url("http://127.0.0.2/f", policy)) == "ssrf_blocked"
+    assert error_code_of(lambda: check_url("http://localhost:8080/f", policy)) == "ok"  # 127.0.0.1 is allowed
+    assert error_code_of(lambda: check_url("http://localhost:8080/f", AddressPolicy(["10.0.0.0/8"]))) == (
+        "ssrf_blocked")
 
 
 # -- SSRF at connect time --------------------------------------------------------------

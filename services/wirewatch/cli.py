@@ -175,9 +175,21 @@ def poller(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) ->
         asyncio.run(publish_feeds(settings, bootstrap, [f for f in feeds if f.feed_id not in known]))
     if settings.metrics_port:
         metrics.serve(settings.metrics_port)
-    runner = PollerRunner(settings, bootstrap, state_path=settings.data_dir / "poller-state.json")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(runner.run())
+    async def main() -> None:
+        import signal
+
+        # aiokafka clients must be created inside the running loop
+        runner = PollerRunner(settings, bootstrap, state_path=settings.data_dir / "poller-state.json")
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            # A stop request cancels the runner, which closes clients and saves state.
+            loop.add_signal_handler(sig, task.cancel)  # type: ignore[union-attr]
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner.run()
+        log.info("poller stopped")
+
+    asyncio.run(main())
 
 
 @app.command()

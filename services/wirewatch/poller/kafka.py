@@ -145,8 +145,9 @@ class PollerRunner:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=200,
-            session_timeout_ms=10_000,
-            heartbeat_interval_ms=1_000,
+            session_timeout_ms=int(settings.session_timeout * 1000),
+            heartbeat_interval_ms=int(min(3.0, settings.session_timeout / 5) * 1000),
+            rebalance_timeout_ms=int(settings.rebalance_timeout * 1000),
         )
         self.by_partition: dict[int, set[str]] = {}
 

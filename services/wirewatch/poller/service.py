@@ -414,9 +414,11 @@ class Poller:
             st.etag, st.last_modified, st.url = res.etag, res.last_modified, feed.url
             if unconditional:
                 st.last_unconditional = now
-        if res.permanent_url:
-            log.info("feed %s permanently redirects to %s (kept the configured URL)", feed.feed_id,
-                     res.permanent_url[:300])
+        if res.permanent_url != st.moved_to:
+            st.moved_to = res.permanent_url
+            if res.permanent_url:
+                log.info("feed %s permanently redirects to %s (the configured URL is kept)", feed.feed_id,
+                         res.permanent_url[:300])
         self.breaker.record(now, host_key(feed.url), ok=True)
         st.last_success = now
         st.consecutive_failures = 0

@@ -143,9 +143,15 @@ def check_url(url: str, policy: AddressPolicy) -> str:
     ip = parse_ip(host)
     if ip is not None:
         policy.check_ip(ip, host)
-    elif host.rstrip(".") in ("localhost",) or host.endswith(".localhost"):
-        raise SSRFBlocked(f"{host} is loopback; add it to allow_hosts to permit")
+    elif _is_localhost(host) and not policy.ip_allowed(ipaddress.ip_address("127.0.0.1")):
+        # Loopback by definition; allowed only when the loopback address itself is.
+        raise SSRFBlocked(f"{host} is loopback; allow it with allow_hosts")
     return host
+
+
+def _is_localhost(host: str) -> bool:
+    h = host.rstrip(".").lower()
+    return h == "localhost" or h.endswith(".localhost")
 
 
 async def system_resolver(host: str, port: int) -> list[str]:

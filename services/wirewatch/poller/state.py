@@ -54,6 +54,7 @@ class FeedState:
     next_poll: float = 0.0
     interval: float | None = None
     url: str | None = None  # the URL the validators belong to
+    moved_to: str | None = None  # target of a permanent redirect, reported once
     seen: dict[str, str] = field(default_factory=dict)  # story_id -> fingerprint, oldest first
     item_times: list[float] = field(default_factory=list)
 

@@ -113,7 +113,7 @@ class ParsePool:
         self.memory_bytes = memory_bytes
         self.wall_seconds = wall_seconds
         self._ctx = mp.get_context("spawn")  # forking a process that runs asyncio and threads is unsafe
-        self._idle: asyncio.Queue[_Worker] | None = None
+        self._idle: asyncio.Queue[_Worker | None] | None = None  # None: spawn when needed
         self._all: list[_Worker] = []
         self._threads: ThreadPoolExecutor | None = None
         self.restarts = 0
@@ -128,7 +128,7 @@ class ParsePool:
         self._all.append(w)
         return w
 
-    def _ensure(self) -> asyncio.Queue[_Worker]:
+    def _ensure(self) -> asyncio.Queue[_Worker | None]:
         if self._idle is None:
             self._idle = asyncio.Queue()
             self._threads = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="parse-io")
@@ -164,7 +164,7 @@ class ParsePool:
 
     async def _submit(self, msg: tuple[Any, ...]) -> tuple[Any, ...]:
         idle = self._ensure()
-        worker = await idle.get()
+        worker = await idle.get() or self._spawn()
         done = False
         try:
             loop = asyncio.get_running_loop()
@@ -173,7 +173,9 @@ class ParsePool:
         finally:
             # A worker that failed, or whose caller was cancelled mid-task (its reply
             # would reach the next caller), is replaced rather than reused.
-            idle.put_nowait(worker if done else self._replace(worker))
+            if not done:
+                self._retire(worker)
+            idle.put_nowait(worker if done else None)
         return reply
 
     def _roundtrip(self, worker: _Worker, msg: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -186,12 +188,11 @@ class ParsePool:
         except (EOFError, OSError, BrokenPipeError):
             raise ParseLimit("parse worker died (CPU-time or memory limit)") from None
 
-    def _replace(self, worker: _Worker) -> _Worker:
+    def _retire(self, worker: _Worker) -> None:
         self._kill(worker)
         self.restarts += 1
         PARSE_WORKER_RESTARTS.inc()
         log.warning("parse worker replaced (pid %s, exit %s)", worker.proc.pid, worker.proc.exitcode)
-        return self._spawn()
 
     def _kill(self, worker: _Worker) -> None:
         with contextlib.suppress(Exception):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -118,9 +119,9 @@ class WirewatchApp:
             producer_acks=-1,
             # Tansu waits the whole rebalance timeout before completing a join;
             # a real Kafka keeps its usual, safer timeouts.
-            broker_rebalance_timeout=3.0 if embedded else 60.0,
-            broker_session_timeout=10.0 if embedded else 45.0,
-            broker_heartbeat_interval=1.0 if embedded else 3.0,
+            broker_rebalance_timeout=settings.rebalance_timeout,
+            broker_session_timeout=settings.session_timeout,
+            broker_heartbeat_interval=min(3.0, settings.session_timeout / 5),
             broker_request_timeout=30.0 if embedded else 90.0,
             broker_commit_interval=1.0,
             web_enabled=False,
@@ -136,13 +137,19 @@ class WirewatchApp:
         self.new_claim_topic = self._topic(t.new_claim)
         self.contradiction_topic = self._topic(t.contradiction)
         self.deadletter_topic = self._topic(t.deadletter)
-        # Tables are co-partitioned with the topic whose agent writes them.
-        self.dedup_table = self.app.Table("dedup", default=None, partitions=t.raw.partitions)
-        self.ledger_table = self.app.Table("ledger", default=None, partitions=t.claims.partitions)
+        # Tables are co-partitioned with the topic whose agent writes them.  Writes
+        # find their changelog partition from the key (use_partitioner), so the
+        # eviction timer may delete outside stream iteration; the ledger's keys are
+        # the claims topic's keys, so both land on the same partition number.
+        self.dedup_table = self.app.Table("dedup", default=None, partitions=t.raw.partitions,
+                                          use_partitioner=True)
+        self.ledger_table = self.app.Table("ledger", default=None, partitions=t.claims.partitions,
+                                           use_partitioner=True)
         factory = pipeline_factory or (
             lambda dstore, lstore: Pipeline(settings, dedup_store=dstore, ledger_store=lstore)
         )
         self.pipeline = factory(self.dedup_table, self.ledger_table)
+        self._ledger_clock: datetime | None = None
         self._register_agents()
         for task in extra_tasks:
             self.app.task(task)
@@ -172,9 +179,11 @@ class WirewatchApp:
 
         @app.timer(interval=60.0)
         async def evict() -> None:
-            now = utcnow()
-            pipeline.dedup.evict(now)
-            pipeline.ledger.evict(now)
+            pipeline.dedup.evict(utcnow())
+            # The ledger's clock is the claims' own time (a replayed archive must not
+            # be forgotten the minute it arrives), so it evicts by stream time.
+            if self._ledger_clock is not None:
+                pipeline.ledger.evict(self._ledger_clock)
 
     async def _guard(self, stage: str, event: faust.EventT, handler: Callable[[bytes], Awaitable[None]]) -> None:
         msg = event.message
@@ -237,6 +246,8 @@ class WirewatchApp:
 
     async def _ledger_one(self, value: bytes) -> None:
         claim = decode(Claim, value)
+        if self._ledger_clock is None or claim.published > self._ledger_clock:
+            self._ledger_clock = min(claim.published, utcnow())
         result = self.pipeline.ledger_stage(claim)
         for update in result.updates:
             await self.updates_topic.send(key=update.ledger_key.encode(), value=update.to_json_bytes())

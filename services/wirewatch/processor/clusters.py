@@ -60,10 +60,8 @@ class ClusterIndex:
         counts: dict[str, int] = {}
         # Candidates come from the rarest terms only: they carry the evidence, and common
         # ones would make the cost grow with the window.
-        rare = sorted((len(self.postings.get(t, ())), t) for t in mine)[: self.max_terms]
-        for df, t in rare:
-            if df == 0:
-                continue
+        known = [(len(self.postings[t]), t) for t in mine if t in self.postings]
+        for _df, t in sorted(known)[: self.max_terms]:
             for sid in islice(reversed(self.postings[t]), self.max_scan):
                 counts[sid] = counts.get(sid, 0) + 1
         idf = {t: self._idf(t) for t in mine}

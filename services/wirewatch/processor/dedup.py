@@ -27,7 +27,6 @@ from the store on first use, so a restarted worker behaves exactly like the one 
 
 from __future__ import annotations
 
-import base64
 import heapq
 import time
 from collections.abc import MutableMapping
@@ -39,7 +38,7 @@ import numpy as np
 from rensa import RMinHash, RMinHashLSH
 
 from .. import metrics
-from ..errors import DedupStateError
+from ..errors import ConfigError, DedupStateError
 from ..models import DedupVerdict, DuplicateKind, RawStory
 from .boilerplate import Span, content_paragraphs
 from .clusters import ClusterIndex
@@ -54,7 +53,7 @@ from .shingles import (
     uncovered,
 )
 
-_FORMAT = 1
+_FORMAT = 2
 SEED = 20161128  # part of the stored state: changing it invalidates every stored signature
 
 DEFAULT_NEAR_THRESHOLD = 0.5
@@ -92,24 +91,17 @@ class _Features:
     terms: list[str]
 
 
-def _encode_mh(mh: RMinHash) -> str:
-    return base64.b64encode(mh.__getstate__()).decode("ascii")
-
-
-def _decode_mh(data: str, num_perm: int) -> RMinHash:
-    mh = RMinHash(num_perm, SEED)
-    try:
-        mh.__setstate__(base64.b64decode(data))
-    except Exception as exc:  # rensa raises plain ValueError on a foreign state
-        raise DedupStateError(f"dedup store holds an unreadable MinHash signature: {exc}") from exc
-    return mh
-
-
 def _decode_stream(data: str) -> TokenStream:
     try:
         return TokenStream.decode(data)
     except (ValueError, IndexError, TypeError) as exc:
         raise DedupStateError(f"dedup store holds an unreadable token stream: {exc}") from exc
+
+
+def _stream_of(rec: dict[str, Any]) -> TokenStream:
+    """Every sentence a story's group has published: its own text plus what updates added."""
+    own = _decode_stream(rec["k"])
+    return own.extend(_decode_stream(rec["g"])) if rec.get("g") else own
 
 
 class _Index:
@@ -120,12 +112,13 @@ class _Index:
         self.lsh = RMinHashLSH(0.5, num_perm, bands)
         self.sig = np.zeros((1024, num_perm), dtype=np.uint32)
         self.ts = np.zeros(1024, dtype=np.float64)
+        self.n = np.zeros(1024, dtype=np.float64)  # shingles per story, for containment
         self.ids: list[str | None] = [None] * 1024
         self.row: dict[str, int] = {}
         self.free: list[int] = []
         self.next = 0
 
-    def add(self, story_id: str, mh: RMinHash, ts: float) -> None:
+    def add(self, story_id: str, mh: RMinHash, ts: float, n: int) -> None:
         if story_id in self.row:
             self.remove(story_id)
         if self.free:
@@ -137,9 +130,11 @@ class _Index:
                 grow = len(self.ids)
                 self.sig = np.vstack([self.sig, np.zeros((grow, self.num_perm), dtype=np.uint32)])
                 self.ts = np.concatenate([self.ts, np.zeros(grow, dtype=np.float64)])
+                self.n = np.concatenate([self.n, np.zeros(grow, dtype=np.float64)])
                 self.ids.extend([None] * grow)
         self.sig[r] = mh.digest()
         self.ts[r] = ts
+        self.n[r] = n
         self.ids[r] = story_id
         self.row[story_id] = r
         self.lsh.insert(r, mh)
@@ -152,14 +147,21 @@ class _Index:
         self.ids[r] = None
         self.free.append(r)
 
-    def candidates(self, mh: RMinHash) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """Stored stories sharing a band with ``mh``: ids, estimated Jaccard, timestamps."""
+    def similarity(self, story_id: str, mh: RMinHash) -> float | None:
+        r = self.row.get(story_id)
+        if r is None:
+            return None
+        return float((self.sig[r] == np.asarray(mh.digest(), dtype=np.uint32)).mean())
+
+    def candidates(self, mh: RMinHash) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """Stored stories sharing a band with ``mh``: ids, estimated Jaccard, times, sizes."""
         rows = [r for r in self.lsh.query(mh) if self.ids[r] is not None]
         if not rows:
-            return [], np.zeros(0), np.zeros(0)
+            empty = np.zeros(0)
+            return [], empty, empty, empty
         rows.sort()
         sims = (self.sig[rows] == np.asarray(mh.digest(), dtype=np.uint32)).mean(axis=1)
-        return [self.ids[r] or "" for r in rows], sims, self.ts[rows]
+        return [self.ids[r] or "" for r in rows], sims, self.ts[rows], self.n[rows]
 
 
 class Deduplicator:
@@ -176,11 +178,13 @@ class Deduplicator:
         containment_threshold: float = DEFAULT_CONTAINMENT_THRESHOLD,
     ) -> None:
         if window_seconds <= 0:
-            raise ValueError("window_seconds must be positive")
-        if not 0 < near_threshold <= 1 or not 0 < cluster_threshold <= 1:
-            raise ValueError("thresholds must be in (0, 1]")
-        if num_perm % NEAR_BANDS:
-            raise ValueError(f"num_perm must be a multiple of {NEAR_BANDS}")
+            raise ConfigError(f"dedup window must be positive, got {window_seconds}")
+        for name, value in (("near_threshold", near_threshold), ("cluster_threshold", cluster_threshold),
+                            ("containment_threshold", containment_threshold)):
+            if not 0 < value <= 1:
+                raise ConfigError(f"dedup {name} must be in (0, 1], got {value}")
+        if num_perm <= 0 or num_perm % NEAR_BANDS:
+            raise ConfigError(f"dedup num_perm must be a positive multiple of {NEAR_BANDS}, got {num_perm}")
         self.store: MutableMapping[str, Any] = {} if store is None else store
         self.window_seconds = float(window_seconds)
         self.near_threshold = near_threshold
@@ -233,8 +237,11 @@ class Deduplicator:
     def _index_record(self, sid: str, rec: dict[str, Any]) -> None:
         heapq.heappush(self._heap, (float(rec["x"]), sid))
         self._count += 1
-        if rec.get("m"):
-            self._near.add(sid, _decode_mh(rec["m"], self.num_perm), float(rec["t"]))
+        if rec.get("k"):
+            # The signature is not stored: it is a function of the token stream, which is.
+            mh = self._minhash(_decode_stream(rec["k"]))
+            if mh is not None:
+                self._near.add(sid, mh, float(rec["t"]), int(rec.get("n") or 0))
         if rec.get("e"):
             self._clusters.add(sid, list(rec["e"]), float(rec["t"]))
 
@@ -243,14 +250,9 @@ class Deduplicator:
         paras = content_paragraphs(story.body)
         sents: list[Span] = [s for p in paras for s in sentences(p)]
         raw = [tokens(s.text) for s in sents]
-        stream, h32 = TokenStream.from_tokens(raw)
+        stream = TokenStream.from_tokens(raw)
         n_words = [len(r) for r in raw]
         text = " ".join(w for r in raw for w in r).lower()
-        grams = shingle_hashes(h32)
-        mh: RMinHash | None = None
-        if len(grams) >= MIN_NEAR_SHINGLES:
-            mh = RMinHash(self.num_perm, SEED)
-            mh.update(grams)
         lead_key = None
         if sents and n_words[0] >= LEAD_MIN_WORDS:
             lead_key = digest([" ".join(raw[0]).lower()])
@@ -260,10 +262,18 @@ class Deduplicator:
             n_words=n_words,
             body_hash=digest([text]) if text else None,
             lead_key=lead_key,
-            minhash=mh,
-            n_shingles=len(grams),
+            minhash=self._minhash(stream),
+            n_shingles=max(0, len(stream.h16) - 2),
             terms=event_terms(raw, CLUSTER_LEAD_WORDS),
         )
+
+    def _minhash(self, stream: TokenStream) -> RMinHash | None:
+        grams = shingle_hashes(stream.h16)
+        if len(grams) < MIN_NEAR_SHINGLES:
+            return None
+        mh = RMinHash(self.num_perm, SEED)
+        mh.update(grams)
+        return mh
 
     # ------------------------------------------------------------------ matching
     def _record(self, sid: str) -> dict[str, Any] | None:
@@ -274,15 +284,19 @@ class Deduplicator:
         """The best earlier story this one nearly copies, and the similarity."""
         if f.minhash is None:
             return None
-        ids, sims, _ = self._near.candidates(f.minhash)
+        ids, sims, tss, ns = self._near.candidates(f.minhash)
         scored: list[tuple[float, float, str]] = []
-        for sid, sim in zip(ids, sims.tolist(), strict=True):
-            rec = self._record(sid)
-            if rec is None:
-                continue
-            score = self._match_score(sim, f.n_shingles, int(rec.get("n", 0)))
-            if score is not None:
-                scored.append((-score, float(rec["t"]), sid))
+        if ids:
+            # Score every candidate at once; most LSH candidates fail and never reach Python.
+            small = np.minimum(ns, f.n_shingles)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                contain = np.minimum(1.0, sims * (ns + f.n_shingles) / (1 + sims) / small)
+            contain = np.where((small >= MIN_CONTAINMENT_SHINGLES) & (sims > 0), contain, 0.0)
+            scores = np.where(sims >= self.near_threshold, sims,
+                              np.where(contain >= self.containment_threshold, contain, 0.0))
+            for i in np.flatnonzero(scores > 0).tolist():
+                if self._record(ids[i]) is not None:  # the store is the truth, not the cache
+                    scored.append((-float(scores[i]), float(tss[i]), ids[i]))
         if f.lead_key is not None:
             # Same opening sentence: a copy cut to its first paragraphs, or the full story
             # after a brief.  MinHash is too coarse for texts that different in length, so
@@ -290,7 +304,7 @@ class Deduplicator:
             lsid = self.store.get("l:" + f.lead_key)
             rec = self._record(lsid) if isinstance(lsid, str) else None
             if rec is not None and lsid is not None and rec.get("k") and all(x[2] != lsid for x in scored):
-                score = self._lead_coverage(f, _decode_stream(rec["k"]))
+                score = self._lead_coverage(f, _stream_of(rec))
                 if score >= self.containment_threshold:
                     scored.append((-score, float(rec["t"]), lsid))
         if not scored:
@@ -310,16 +324,6 @@ class Deduplicator:
             lengths, total = old.lengths.tolist(), old_words
         return 1.0 - sum(lengths[i] for i in missing) / total if total else 0.0
 
-    def _match_score(self, jaccard: float, n_new: int, n_old: int) -> float | None:
-        if jaccard >= self.near_threshold:
-            return jaccard
-        small = min(n_new, n_old)
-        if small < MIN_CONTAINMENT_SHINGLES or jaccard <= 0:
-            return None
-        # |A∩B| = J(|A|+|B|)/(1+J): how much of the shorter text the longer one contains.
-        containment = min(1.0, jaccard * (n_new + n_old) / (1 + jaccard) / small)
-        return containment if containment >= self.containment_threshold else None
-
     def _new_sentences(self, f: _Features, seen: list[SentenceSketch]) -> list[int]:
         return uncovered(f.stream.sketches(), seen, SENTENCE_CONTAINMENT)
 
@@ -332,7 +336,7 @@ class Deduplicator:
             done.add(sid)
             rec = self._record(sid)
             if rec is not None and rec.get("k"):
-                seen.extend(_decode_stream(rec["k"]).sketches())
+                seen.extend(_stream_of(rec).sketches())
         return seen
 
     # ------------------------------------------------------------------ public
@@ -366,11 +370,9 @@ class Deduplicator:
             match, similarity = near
             kind = "near"
 
-        if match is None:
+        mrec = self._record(match) if match is not None else None
+        if match is None or mrec is None:
             return self._unique(story, f, ts)
-
-        mrec = self._record(match)
-        assert mrec is not None
         root = str(mrec.get("r") or match)
         root_url = str(mrec.get("ru") or mrec["u"])
         cluster = str(mrec["cl"])
@@ -380,8 +382,8 @@ class Deduplicator:
             new = self._new_sentences(f, self._group_sketches(root, match))
             if sum(f.n_words[i] for i in new) < MIN_NEW_WORDS:
                 new = []
-        if similarity is None and f.minhash is not None and mrec.get("m"):
-            similarity = f.minhash.jaccard(_decode_mh(mrec["m"], self.num_perm))
+        if similarity is None and f.minhash is not None:
+            similarity = self._near.similarity(match, f.minhash)
 
         status: Literal["update", "duplicate"]
         vkind: DuplicateKind
@@ -429,8 +431,8 @@ class Deduplicator:
         self.store["s:" + sid] = rec
         # The cache indexes exactly what the record holds, so a rebuild from the store
         # (after a restart) gives the same indexes.
-        if rec.get("m") and f.minhash is not None:
-            self._near.add(sid, f.minhash, float(rec["t"]))
+        if rec.get("k") and f.minhash is not None:
+            self._near.add(sid, f.minhash, float(rec["t"]), f.n_shingles)
         if rec.get("e"):
             self._clusters.add(sid, list(rec["e"]), float(rec["t"]))
 
@@ -451,7 +453,6 @@ class Deduplicator:
             metrics.DEDUP_CLUSTERS.inc()
         rec = self._base(story, f, ts) | {
             "r": None, "ru": None, "cl": cluster, "l": f.lead_key, "n": f.n_shingles,
-            "m": _encode_mh(f.minhash) if f.minhash is not None else None,
             "e": f.terms,
             "k": f.stream.encode(),
         }
@@ -484,9 +485,9 @@ class Deduplicator:
         # The group remembers every sentence it has published, so a second update only
         # passes on what neither the original nor the first update said.
         root_rec = self._record(root)
-        if root_rec is not None:
-            group = _decode_stream(root_rec["k"]).extend(added) if root_rec.get("k") else added
-            self.store["s:" + root] = root_rec | {"k": group.encode()}
+        if root_rec is not None and root != story.story_id:
+            extra = _decode_stream(root_rec["g"]).extend(added) if root_rec.get("g") else added
+            self.store["s:" + root] = root_rec | {"g": extra.encode()}
         sid = story.story_id
         old = self._record(sid)
         rec = self._base(story, f, old["t"] if old is not None else ts)
@@ -495,21 +496,21 @@ class Deduplicator:
         rec |= {
             "r": root if root != sid else None, "ru": root_url if root != sid else None, "cl": cluster,
             "l": f.lead_key, "n": f.n_shingles,
-            "m": _encode_mh(f.minhash) if f.minhash is not None else None,
             "e": None,
             "k": f.stream.encode(),
         }
-        if root == sid:
+        if root == sid and old is not None:
             # The original was edited in place (same guid or link): it stays the group's
-            # root, with its group memory and its place among the clusters.
-            rec["k"] = (self._record(sid) or {}).get("k")
+            # root and its place among the clusters; what it said before joins the group's
+            # memory ("g"), so that text coming back is not new either.
+            before = _stream_of(old) if old.get("k") else None
+            rec["g"] = before.encode() if before is not None else None
             rec["e"] = f.terms
         self._put(sid, rec, f, index_body=True)
 
     # ------------------------------------------------------------------ window
     def evict(self, now: datetime) -> int:
         """Forget stories last seen before ``now - window``; returns how many."""
-        started = time.perf_counter()
         self._ensure_loaded()
         cutoff = now.timestamp() - self.window_seconds
         n = 0
@@ -527,7 +528,6 @@ class Deduplicator:
             self._count -= 1
             n += 1
         metrics.DEDUP_WINDOW.set(self._count)
-        metrics.DEDUP_SECONDS.observe(time.perf_counter() - started)
         return n
 
     def __len__(self) -> int:

@@ -53,7 +53,7 @@ STOPWORDS = _wordset(
 
 # Where one sentence ends: ., ! or ? (optionally closed by a quote or bracket), a space,
 # then something that can open a sentence.
-_SENT_BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+_SENT_BOUNDARY = re.compile(r"(?<=[.!?])([\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 _NO_BREAK_AFTER = _wordset(
     "mr mrs ms dr st gen lt col maj sgt capt cmdr adm gov sen rep rev prof jr sr no vs etc "
     "jan feb mar apr jun jul aug sep sept oct nov dec inc corp ltd co u.s u.n u.k e.g i.e"
@@ -87,18 +87,19 @@ def sentences(span: Span) -> list[Span]:
     text = span.text
     start = 0
     for m in _SENT_BOUNDARY.finditer(text):
-        head = text[start:m.start()].rstrip("\"'”’)]")
-        last = head.rsplit(None, 1)[-1].rstrip(".").lower() if head.split() else ""
+        stop = m.start()
+        # The last word before the dot, from a short window: abbreviations are short.
+        window = text[max(start, stop - 12):stop].split()
+        last = window[-1].rstrip(".").lower() if window else ""
         # "Mr. Smith", "Oct. 29", "U.S. officials": a dot that ends an abbreviation.
         if last in _NO_BREAK_AFTER or (len(last) == 1 and last.isalpha()):
             continue
-        piece = text[start:m.start()]
-        if piece.strip():
-            out.append(Span(span.start + start, span.start + m.start(), piece))
+        end = stop + len(m.group(1))  # a closing quote or bracket belongs to the sentence
+        if text[start:end].strip():
+            out.append(Span(span.start + start, span.start + end, text[start:end]))
         start = m.end()
-    piece = text[start:]
-    if piece.strip():
-        out.append(Span(span.start + start, span.start + len(text), piece))
+    if text[start:].strip():
+        out.append(Span(span.start + start, span.start + len(text), text[start:]))
     return out
 
 
@@ -154,8 +155,8 @@ class TokenStream:
         self.sig = sig.astype(bool)
 
     @classmethod
-    def from_tokens(cls, sentence_tokens: Sequence[Sequence[str]]) -> tuple[TokenStream, np.ndarray]:
-        """The stream, and the 32-bit token hashes of the whole text (for shingling)."""
+    def from_tokens(cls, sentence_tokens: Sequence[Sequence[str]]) -> TokenStream:
+        """The stream of a story's sentences, each a list of :func:`tokens`."""
         cache = _TOKEN_CACHE
         codes = [cache.get(w) or _token_code(w) for r in sentence_tokens for w in r]
         v = np.array(codes, dtype=np.uint64)
@@ -166,7 +167,7 @@ class TokenStream:
         starts = np.cumsum(lengths) - lengths
         cap[starts[lengths > 0]] = False
         sig = cap | ((v & np.uint64(_SPECIAL)) != 0)
-        return cls(lengths, (h32 & np.uint64(0xFFFF)), sig), h32
+        return cls(lengths, (h32 & np.uint64(0xFFFF)), sig)
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -215,10 +216,11 @@ class TokenStream:
         return out
 
 
-def shingle_hashes(h32: np.ndarray) -> list[bytes]:
+def shingle_hashes(h16: np.ndarray) -> list[bytes]:
     """Word 3-gram hashes of a text as 8-byte tokens for MinHash (a short text gives one
-    gram).  Repeats are left in: MinHash ignores them."""
-    h = h32.astype(np.uint64)
+    gram).  Repeats are left in: MinHash ignores them.  Built from the stored 16-bit token
+    hashes, so a signature can always be recomputed from the store (48 bits a trigram)."""
+    h = h16.astype(np.uint64)
     if len(h) == 0:
         return []
     if len(h) < 3:

@@ -15,7 +15,6 @@ place, time and quantity extraction.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -31,6 +30,15 @@ from ... import metrics
 from ...models import Claim, Quantity, UniqueStory, utcnow
 from ...settings import get_settings
 from .attribution import Attribution, attribute, is_negated, is_pronoun
+from .location import (
+    argument_place,
+    attached_to,
+    dominant_place,
+    is_anaphor,
+    is_subject,
+    name_like,
+    refers_back,
+)
 from .nlp import load_model
 from .patterns import PatternSet, Trigger, TriggerFinder, inflections, load_patterns
 from .places import DIRECTIONS, RANK_LOCAL, Gazetteer, Place, PlaceInfo, merge_lists, place_key, story_places
@@ -39,10 +47,14 @@ from .timeexpr import TimeExpr, find_times
 
 __all__ = ["Extractor", "load_model"]
 
-# 'BEIRUT (Reuters) - ', 'Aleppo, ONA - ', 'KYIV - ': where the story was filed, not where it happened
+# 'BEIRUT (Reuters) - ', 'MOSCOW, March 3 (Reuters) - ', 'Aleppo, ONA - ', 'KYIV — ': where the
+# story was filed, not where it happened.  A capitalised place needs an agency or date after it.
 _DATELINE = re.compile(
-    r"^[A-Z][A-Za-z.'’ -]{1,40}?(?:,[ ][A-Za-z.]{2,20}|[ ]\([A-Za-z. ]{2,30}\))?[ ][-–—][ ]+")
+    r"^(?:[A-Z][A-Z.'’ -]{1,40}?(?:,[ ][A-Za-z0-9.,' ]{2,30}?)?(?:[ ]\([A-Za-z. ]{2,30}\))?"
+    r"|[A-Z][A-Za-z.'’ -]{1,40}?(?:,[ ][A-Za-z0-9.,' ]{2,30}?|[ ]\([A-Za-z. ]{2,30}\)))"
+    r"[ ]?[-–—:][ ]+")
 _BOILERPLATE = re.compile(r"^\(?(?:Reporting by|Editing by|Writing by|Additional reporting|Read more|"
+                          r"Editor'?s note|This (?:story|article) (?:has been|was) (?:updated|corrected)|"
                           r"SEE ALSO|"
                           r"Related:|Join |Follow |Subscribe|Sign up|Click here|Copyright)", re.I)
 _QUOTES = "\"“”"
@@ -54,20 +66,19 @@ _TAIL_SPEAKER = re.compile(
 _MAX_DOC_CHARS = 100_000
 _FIRST_NAME = re.compile(r"\b([A-Z][a-z]+)[ ]$")
 _SENTENCE_START = re.compile(r"(?:^|[.!?\"”]\s+|\n)$")
+_WEAPON_HEADS = frozenset({"fire", "round", "attack", "strike", "shell", "barrage", "bombardment", "raid",
+                           "shelling", "salvo", "volley", "bomb", "agreement", "deal", "accord"})
+_CLAUSAL = frozenset({"xcomp", "ccomp", "advcl", "acl", "pcomp", "relcl", "csubj"})
+_FEAR_VERBS = frozenset({"fear", "expect", "threaten", "warn", "plan", "predict", "anticipate"})
 _FACTUAL_MARKS = frozenset({"after", "before", "since", "as", "when", "while", "because"})
 _STATE_LEMMAS = frozenset({"control", "hold", "hand", "with", "under", "remain"})
-_DEST_PREPS = frozenset({"to", "towards", "toward", "into", "for"})
-_ANAPHOR_NOUNS = frozenset({"area", "district", "village", "town", "city", "neighbourhood", "neighborhood",
-                            "region", "enclave", "place", "site", "dead", "victim", "wounded", "toll"})
-_ATTACHED_STOP = frozenset({"VERB", "AUX"})
 # How sure a claim's place is; a weaker one borrows its sentence's strongest.
 _STORY, _SENTENCE, _ANAPHOR, _ARGUMENT, _ATTACHED = range(5)
 _STRONG = _ARGUMENT
-# 'captured around half of X': the parser takes the approximator for a preposition
-_NOT_PLACE_ENTS = frozenset({"PERSON", "DATE", "TIME", "MONEY", "PERCENT", "CARDINAL", "ORDINAL", "QUANTITY",
-                             "WORK_OF_ART", "LAW", "EVENT", "PRODUCT", "LANGUAGE"})
+# a capitalised name after one of these is a place even if no gazetteer knows it ('shelters in Jibreen')
 _LOCATIVE = frozenset({"in", "into", "to", "from", "near", "at", "towards", "toward", "outside", "inside",
                        "around"})
+# 'captured around half of X': the parser takes the approximator for a preposition
 _APPROX_PREPS = frozenset({"around", "about", "nearly", "almost", "roughly"})
 
 
@@ -162,7 +173,7 @@ class Extractor:
         dateline_end = 0
         if paragraphs:
             m = _DATELINE.match(body, paragraphs[0][0])
-            if m and len(m.group(0).split()) <= 7:
+            if m and len(m.group(0).split()) <= 9:
                 dateline_end = m.end()
         local = story_places(body)
         sentences: list[_Sentence] = []
@@ -214,7 +225,7 @@ class Extractor:
         person_names = {p.text for p in mentions if _after_first_name(body, p.start)}
         mentions = [p for p in mentions if p.text not in person_names]
         return _Story(unique, body, paragraphs, sentences, local, mentions, context_paras, story_context,
-                      _dominant(mentions), dateline_end, candidates, person_names=person_names)
+                      dominant_place(mentions), dateline_end, candidates, person_names=person_names)
 
     # ------------------------------------------------------------------ pass 2
     def _claims(self, st: _Story) -> list[Claim]:
@@ -226,7 +237,7 @@ class Extractor:
                  for s, _, places in parsed for p in places]
         seen = [(p.start, p.end) for p in st.mentions]
         merged = st.mentions + [p for p in extra if not any(a < p.end and p.start < b for a, b in seen)]
-        st.dominant = _dominant(sorted(merged, key=lambda p: p.start))
+        st.dominant = dominant_place(sorted(merged, key=lambda p: p.start))
         for sent, doc, places in parsed:
             out.extend(self._sentence_claims(st, sent, doc, places))
         return out
@@ -266,8 +277,9 @@ class Extractor:
         """(category, hedged) when the trigger asserts or denies an event, None when it does not."""
         tok, rule = trig.token, trig.rule
         category = rule.event_type.category
-        if tok.dep_ in ("amod", "compound") and rule.lemmas:
-            return None  # 'rebel-held', 'besieged enclave', 'refugee agency'
+        if tok.dep_ in ("amod", "compound") and rule.lemmas and not (
+                tok.dep_ == "compound" and tok.head.lemma_.lower() in _WEAPON_HEADS):
+            return None  # 'rebel-held', 'besieged enclave', 'refugee agency' (but 'artillery fire')
         req = rule.require
         if "context" in req and sent.para not in st.context_paras and st.story_context < 6:
             return None
@@ -279,11 +291,18 @@ class Extractor:
             return None
         if "people" in req and not self._has_people(tok):
             return None
+        if "people_object" in req and not self._has_people(tok, ("dobj", "nsubjpass")):
+            return None
+        if "people_subject" in req and not self._has_people(tok, ("nsubj",)):
+            return None
         # the definite event noun that only causes another ('fled the fighting')
         if (tok.pos_ == "NOUN" and tok.dep_ in ("nsubj", "dobj")
                 and any(c.dep_ == "det" and c.lower_ in ("the", "this", "that") for c in tok.children)
                 and tok.head.lemma_ in self.patterns.words("cause_heads")):
             return None
+        if tok.dep_ == "pobj" and tok.head.head.pos_ == "NOUN" \
+                and tok.head.head.lemma_.lower() in self.patterns.words("plan_nouns"):
+            return None  # 'talks on a ceasefire', 'calls for a truce', 'fears of an offensive'
         if category != "ceasefire" and any(
                 a.lemma_.lower() in self._ceasefire_words
                 for a in list(tok.ancestors)[:3] if a.pos_ == "NOUN"):
@@ -311,9 +330,11 @@ class Extractor:
                         return None
             if any(c.dep_ == "mark" and c.lower_ in ("if", "unless", "whether") for c in node.children):
                 return None
-            if node != tok and node.lemma_ in words("hypothetical_heads") and child is not None \
-                    and child.dep_ != "prep":
-                return None  # 'preparing to launch an offensive' (but 'agreed to a ceasefire' happened)
+            if node != tok and node.lemma_ in words("hypothetical_heads") and child is not None and (
+                    child.dep_ in _CLAUSAL or (child.dep_ == "dobj" and node.lemma_ in _FEAR_VERBS)):
+                # 'preparing to launch an offensive', 'fear attacks' (but 'agreed to a ceasefire'
+                # and 'sought refuge' happened)
+                return None
             if node != tok and node.lemma_ in words("attempt_heads") and category == "territory_control":
                 category = "attack"
             relative = node.dep_ == "relcl" or (node.dep_ in ("ccomp", "acl") and any(
@@ -344,7 +365,7 @@ class Extractor:
             return True
         # unknown towns come out of the small model as ORG, NORP or even PERSON ('Aleppo'); a lone
         # capitalised name is taken as a place unless it is part of a longer person's name
-        if _name_like(t):
+        if name_like(t):
             return True
         if t.lower_ == "it":
             return True  # 'trying to take it': the place named before
@@ -357,7 +378,8 @@ class Extractor:
                         if obj.dep_ == "pobj" and self._place_like(obj, places, depth + 1):
                             return True
         # 'the Haidariya and Sheikh Khodr districts', 'X and Y'
-        return any(c.dep_ == "conj" and self._place_like(c, places, depth + 1) for c in t.children)
+        return t.pos_ == "PROPN" and any(
+            c.dep_ == "conj" and self._place_like(c, places, depth + 1) for c in t.children)
 
     def _object_is_place(self, tok: Token, places: list[Place], preps: frozenset[str],
                          place_preps: frozenset[str] = frozenset()) -> bool:
@@ -386,13 +408,13 @@ class Extractor:
         # 'the fall of Minian'
         return tok.pos_ == "NOUN" and self._object_is_place(tok, places, frozenset({"of"}))
 
-    def _has_people(self, tok: Token) -> bool:
+    def _has_people(self, tok: Token, deps: tuple[str, ...] = ("nsubj", "nsubjpass", "dobj")) -> bool:
         people = self.patterns.words("people_nouns")
-        args = [c for c in tok.children if c.dep_ in ("nsubj", "nsubjpass", "dobj")]
-        if tok.dep_ == "relcl":
+        args = [c for c in tok.children if c.dep_ in deps]
+        if tok.dep_ == "relcl" and "nsubj" in deps:
             args.append(tok.head)
         if tok.dep_ in ("xcomp", "conj") and not any(c.dep_.startswith("nsubj") for c in tok.children):
-            args.extend(c for c in tok.head.children if c.dep_ in ("nsubj", "nsubjpass", "dobj"))
+            args.extend(c for c in tok.head.children if c.dep_ in deps)
         for a in args:
             if a.lemma_.lower() in people or a.lower_ in people or a.like_num:
                 return True
@@ -426,7 +448,7 @@ class Extractor:
                     text = doc.text[start:ent.end_char]
                 keep.append(Place(start, ent.end_char, text, place_key(text), 2))
         for t in doc:
-            if (t.dep_ == "pobj" and t.head.lower_ in _LOCATIVE and _name_like(t)
+            if (t.dep_ == "pobj" and t.head.lower_ in _LOCATIVE and name_like(t)
                     and not any(p.start <= t.idx < p.end for p in keep)):
                 toks = [x for x in t.subtree if x.dep_ in ("compound", "flat") or x.i == t.i]
                 span = doc[min(x.i for x in toks):max(x.i for x in toks) + 1]
@@ -454,7 +476,7 @@ class Extractor:
         when = self._pick_time(doc, tok, times)
         quantity = self._quantity(doc, tok, category, places, times)
         actor, target = _actor(tok), _target(tok)
-        if actor is not None and is_pronoun(actor) and att.verb is not None and att.speaker:
+        if actor is not None and actor.lower() in ("it", "we") and att.verb is not None and att.speaker:
             actor = att.speaker.split(",")[0]  # 'the army said it had taken X'
 
         story = st.unique.story
@@ -494,7 +516,7 @@ class Extractor:
         tok, rule = trig.token, trig.rule
         usable = [p for p in places
                   if not (att.speaker_span and att.speaker_span[0] <= p.start < att.speaker_span[1])]
-        attached: list[tuple[Place, bool]] = []
+        attached: list[tuple[Place, bool, int]] = []
         for p in usable:
             span = doc.char_span(p.start, p.end, alignment_mode="expand")
             if span is None:
@@ -502,15 +524,15 @@ class Extractor:
             if span.root.dep_ in ("nsubj", "poss") and span.root.head == tok \
                     and "place_subject" not in rule.require:
                 continue  # 'Damascus and its allies closed in on X': the actor, not the place
-            hit = _attached(span.root, tok, allow_conj=category == "displacement")
+            hit = attached_to(span.root, tok, allow_conj=category == "displacement", phrase=rule.trigger > 0)
             if hit is not None:
-                attached.append((p, hit))
+                attached.append((p, *hit))
         if attached:
-            if category == "displacement" and any(dest for _, dest in attached):
-                attached = [(p, d) for p, d in attached if d]
-            best = max(p.rank for p, _ in attached)
-            return next(p for p, _ in attached if p.rank == best), _ATTACHED
-        arg = _argument_place(tok)
+            if category == "displacement" and any(dest for _, dest, _ in attached):
+                attached = [a for a in attached if a[1]]
+            # the closest in the parse, then the most specific ('the X district of eastern Aleppo')
+            return min(attached, key=lambda a: (a[2], -a[0].rank))[0], _ATTACHED
+        arg = argument_place(tok)
         if arg is not None:
             return arg, _ARGUMENT
         if self._anaphoric_argument(tok):
@@ -518,10 +540,10 @@ class Extractor:
             if st.last_location is not None or before:
                 return st.last_location or before[-1], _ANAPHOR
         # the place that is the actor ('Damascus and its allies', 'Russia says') is not where it happened
-        inside = [p for p in usable if not _is_subject(doc, p)]
+        inside = [p for p in usable if not is_subject(doc, p)]
         if inside:
             return inside[0], _SENTENCE
-        if any(_refers_back(t, category) for t in doc):
+        if any(refers_back(t, category) for t in doc):
             before = [p for p in st.mentions if p.end <= sent_start]
             if st.last_location is not None:
                 return st.last_location, _ANAPHOR
@@ -546,7 +568,7 @@ class Extractor:
         for a in args:
             if a.lower_ == "it" and tok.pos_ in ("VERB", "AUX", "ADP"):
                 return True
-            if _is_anaphor(a):
+            if is_anaphor(a):
                 return True
         return False
 
@@ -560,7 +582,11 @@ class Extractor:
             return None
         m = _TAIL_SPEAKER.search(st.body, sent.start, pb)
         if not m:
-            return None
+            # '"X," he said. "Y."': the quote goes on after its attribution
+            earlier = list(_TAIL_SPEAKER.finditer(st.body, pa, sent.start))
+            if not earlier:
+                return None
+            m = earlier[-1]
         who = (m.group("who1") or m.group("who2") or "").strip()
         who = re.sub(r"^(?:the|The)[ ]", "", who)
         return who or None
@@ -589,12 +615,9 @@ class Extractor:
             if span is None:
                 continue
             root = span.root
-            # 'the United Nations said last week': when it was said, not when it happened
-            if (root.head.lemma_ in ("say", "tell") and root.head != tok) or any(
-                    a.lemma_ in ("say", "tell") and a.is_ancestor(root) and not a.is_ancestor(tok) for a in
-                    root.ancestors if a.pos_ == "VERB"):
-                continue
-            if root.head.lemma_ in ("say", "tell") and not root.head.is_ancestor(tok):
+            # 'the United Nations said last week': it dates the saying, not the event
+            verb = next((a for a in root.ancestors if a.pos_ in ("VERB", "AUX")), None)
+            if verb is not None and verb != tok and verb.lemma_ in ("say", "tell"):
                 continue
             score = 0 if tok.is_ancestor(root) else abs(root.i - tok.i) + 1
             if best is None or score < best[0]:
@@ -651,102 +674,9 @@ def _overlaps(start: int, end: int, spans: list[tuple[int, int]] | None) -> bool
     return any(start < b and a < end for a, b in spans)
 
 
-def _dominant(mentions: list[Place]) -> Place | None:
-    """The story's main place: the most mentioned base name ('Aleppo' counts 'eastern Aleppo')."""
-    if not mentions:
-        return None
-    bases = Counter(p.key.split(":")[0] for p in mentions)
-    top = max(bases.values())
-    base = next(p.key.split(":")[0] for p in mentions if bases[p.key.split(":")[0]] == top)
-    forms = Counter(p.text for p in mentions if p.key.split(":")[0] == base)
-    text = forms.most_common(1)[0][0]
-    return next(p for p in mentions if p.text == text)
-
-
 def _speaker_subject(verb: Token) -> Token | None:
     subjects = [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")]
     return min(subjects, key=lambda c: abs(c.i - verb.i)) if subjects else None
-
-
-def _name_like(t: Token) -> bool:
-    """A capitalised name that may be a place: not a date or number, not part of a longer person's name.
-
-    The small model calls unknown towns ORG, NORP or even PERSON ('Aleppo'), and tags some as ADJ
-    ('Sakhour has not fallen'): a capitalised 'adjective' that is a subject or object is a name.
-    """
-    if not t.text[:1].isupper():
-        return False
-    if t.pos_ != "PROPN" and not (t.pos_ == "ADJ" and t.dep_ in ("nsubj", "nsubjpass", "dobj", "pobj")):
-        return False
-    if t.ent_type_ == "PERSON":
-        return t.ent_iob_ == "B" and not (t.i + 1 < len(t.doc) and t.doc[t.i + 1].ent_iob_ == "I")
-    return t.ent_type_ not in _NOT_PLACE_ENTS
-
-
-def _is_anaphor(t: Token) -> bool:
-    """'the area', 'the village', 'this district' -- but not 'the eastern neighbourhoods' or 'the X area'."""
-    return (t.lemma_.lower() in _ANAPHOR_NOUNS
-            and any(c.dep_ == "det" and c.lower_ in ("the", "this", "that") for c in t.children)
-            and not any(c.dep_ in ("amod", "compound", "nmod") or c.pos_ == "PROPN" for c in t.children)
-            and not any(c.dep_ == "prep" and c.lower_ == "of" for c in t.children))
-
-
-def _refers_back(t: Token, category: str) -> bool:
-    """A word that points at the place of the previous report ('the village'; 'the dead' for casualties)."""
-    if t.lemma_.lower() in ("dead", "victim", "wounded", "toll") and category != "casualties":
-        return False
-    return _is_anaphor(t)
-
-
-def _is_subject(doc: Doc, p: Place) -> bool:
-    span = doc.char_span(p.start, p.end, alignment_mode="expand")
-    return (span is not None and span.root.dep_ in ("nsubj", "poss")
-            and span.root.head.pos_ in ("VERB", "AUX", "NOUN"))
-
-
-def _argument_place(tok: Token) -> Place | None:
-    """An unknown proper name the trigger is about ('Sakhour has not fallen'), as a place."""
-    args = [c for c in tok.children if c.dep_ in ("dobj", "nsubjpass", "nsubj")]
-    for c in tok.children:
-        if c.dep_ == "prep" and c.lower_ in ("of", "into", "on", "in", "to"):
-            args.extend(x for x in c.children if x.dep_ == "pobj")
-    for a in args:
-        if a.pos_ == "NOUN" and any(c.dep_ == "compound" and c.pos_ == "PROPN" for c in a.children):
-            pass  # 'Hodeidah airport'
-        elif not _name_like(a):
-            continue
-        toks = [x for x in a.subtree if (x.dep_ in ("compound", "flat") and x.head == a) or x.i == a.i]
-        lo, hi = min(x.i for x in toks), max(x.i for x in toks)
-        span = a.doc[lo:hi + 1]
-        return Place(span.start_char, span.end_char, span.text, place_key(span.text), RANK_LOCAL)
-    return None
-
-
-def _attached(place_root: Token, trigger: Token, allow_conj: bool) -> bool | None:
-    """Whether the place hangs off the trigger (None if not); True if it is a destination ('fled to X')."""
-    dest = False
-    node = place_root
-    linked = {trigger}
-    if trigger.pos_ == "ADP" or trigger.dep_ == "pobj":
-        # 'Minian is still WITH the rebels', 'in rebel HANDS': the clause's subject is the place
-        head = trigger.head if trigger.pos_ == "ADP" else trigger.head.head
-        linked.add(head)
-    if allow_conj:
-        linked |= {c for c in trigger.children if c.dep_ == "conj"}
-        if trigger.dep_ == "conj":
-            linked.add(trigger.head)
-    for _ in range(8):
-        if node.dep_ == "pobj" and node.head.lower_ in _DEST_PREPS and node.head.head in linked:
-            dest = True
-        parent = node.head
-        if parent == node:
-            return None
-        if parent in linked:
-            return dest
-        if parent.pos_ in _ATTACHED_STOP:
-            return None
-        node = parent
-    return None
 
 
 def _np_text(t: Token) -> str:

@@ -23,7 +23,7 @@ from ...models import CATEGORIES
 from .taxonomy import EventType
 
 _META, _EXCLUDE = "__meta__", "__exclude__"
-REQUIREMENTS = frozenset({"place", "place_subject", "context", "people"})
+REQUIREMENTS = frozenset({"place", "place_subject", "context", "people", "people_object", "people_subject"})
 
 # Irregular forms of verbs that trigger patterns use: the pre-filter runs on raw
 # tokens (no lemmatizer), so it has to know that 'took' is 'take'.
@@ -142,7 +142,7 @@ def load_patterns(path: Path | None = None) -> PatternSet:
     if not isinstance(version, int):
         raise _fail(path, "'version' must be an integer")
     lex_keys = ("context", "weak_context", "place_nouns", "part_nouns", "people_nouns", "hypothetical_heads",
-                "attempt_heads",
+                "attempt_heads", "plan_nouns",
                 "cause_heads", "hypothetical_modals", "hedge_modals", "hedge_words", "reporting_verbs",
                 "denial_verbs")
     lexicon = {k: _str_list(path, k, raw.get(k)) for k in lex_keys}

@@ -179,14 +179,23 @@ class Gazetteer:
         self.names: dict[str, PlaceInfo] = dict(_geonames()) if use_geonames else {}
         self.names.update(_load_user_places(places_file or default_places_path()))
         self.max_tokens = 5
+        # first word of every name -> the most words a name starting with it has (a cheap gate)
+        self._first: dict[str, int] = {}
+        for name in self.names:
+            words = name.replace("-", " - ").split()
+            self._first[words[0]] = max(self._first.get(words[0], 0), min(len(words) + 2, self.max_tokens))
 
     def find(self, doc: Doc, extra: dict[str, PlaceInfo] | None = None, offset: int = 0) -> list[Place]:
         """Places in ``doc`` (longest match first); character offsets are ``offset`` + doc offsets."""
         out: list[Place] = []
         i, n = 0, len(doc)
+        extra = extra or {}
+        first = self._first
+        extra_first = {name.replace("-", " - ").split()[0] for name in extra}
         while i < n:
             hit: tuple[int, PlaceInfo] | None = None
-            if doc[i].text[:1].isupper() or doc[i].text[:1].isdigit() or doc[i].lower_ in _PARTICLES:
+            word = doc[i].text
+            if word in first or word in extra_first or word[:1].isdigit() or doc[i].lower_ in _PARTICLES:
                 for size in range(min(self.max_tokens, n - i), 0, -1):
                     text = doc[i:i + size].text
                     info = self.names.get(text) or (extra or {}).get(text)

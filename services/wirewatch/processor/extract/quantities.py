@@ -22,7 +22,8 @@ _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "sev
 _SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000}
 
 _NUMWORD = "|".join(sorted([*_UNITS_1, *_TENS], key=len, reverse=True))
-_WORDNUM = (rf"(?:(?:{_NUMWORD})(?:[- ](?:{_NUMWORD}))?(?:[ ](?:hundred|thousand|million))*"
+_WORDNUM = (rf"(?:(?:{_NUMWORD})[ ]dozen"
+            rf"|(?:{_NUMWORD})(?:[- ](?:{_NUMWORD}))?(?:[ ](?:hundred|thousand|million))*"
             rf"(?:[ ](?:and[ ])?(?:{_NUMWORD})(?:-(?:{_NUMWORD}))?)?|a[ ](?:hundred|thousand|million))")
 _DIGITS = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:[ ](?:million|thousand))?"
 _NUMBER = rf"(?:{_DIGITS}|{_WORDNUM})"
@@ -82,6 +83,8 @@ def parse_number(text: str) -> float | None:
             current += _TENS[w]
         elif w == "hundred":
             current = (current or 1) * 100
+        elif w == "dozen":  # 'two dozen'
+            current = (current or 1) * 12
         elif w in ("thousand", "million"):
             total += (current or 1) * _SCALES[w]
             current = 0
