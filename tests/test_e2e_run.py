@@ -2,8 +2,8 @@
 served over HTTP on 127.0.0.1, poller, faust processor) read back with aiokafka.
 
 Checks the walking skeleton's promises: new_claim and contradiction alerts arrive
-within 60 s, every message on every topic validates against its schema, and
-Ctrl-C stops everything, the broker included.
+within 60 s, every message on every topic validates against its schema, kcat can
+subscribe to the contradictions, and Ctrl-C stops everything, the broker included.
 """
 
 from __future__ import annotations
@@ -111,6 +111,14 @@ def test_run_demo_alerts_schemas_and_clean_exit(tmp_path: Path) -> None:
         assert got[topics.raw.name] and got[topics.unique.name] and got[topics.claims.name]
         assert len(got[topics.unique.name]) < len(got[topics.raw.name]), "the syndicated copy was not deduplicated"
         assert checked >= 10
+        # Any Kafka client can subscribe: Debian's kcat, through the documented script,
+        # prints the contradiction alert of this running `wirewatch run`.
+        script = Path(__file__).resolve().parents[1] / "deploy" / "kcat-subscribe.sh"
+        kcat = subprocess.run(["bash", str(script), "-c", "1"], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60)
+        assert kcat.returncode == 0, kcat.stderr
+        first = orjson.loads(kcat.stdout.splitlines()[0])
+        assert first["type"] == "contradiction" and first["claim"]["sentence"] and first["contradicts"]["sentence"]
         # Ctrl-C: a clean exit, and no broker left behind
         os.killpg(proc.pid, signal.SIGINT)
         rc = proc.wait(timeout=30)

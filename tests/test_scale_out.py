@@ -12,7 +12,7 @@ import asyncio
 import random
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -28,10 +28,14 @@ from .harness import Service, read_values, service_env, settings_for, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.model]
 
-WORDS = ("harbour council budget river festival engineers museum grain tariff orchard railway vaccine "
-         "satellite library tournament election drought bridge ferry market copper textile orchestra "
-         "glacier telescope vineyard airline pension reservoir startup quarry lighthouse bakery census "
-         "monsoon archive stadium turbine clinic ballot canal forest algorithm mural ceramics").split()
+WORDS = (
+    "harbour", "council", "budget", "river", "festival", "engineers", "museum", "grain", "tariff",
+    "orchard", "railway", "vaccine", "satellite", "library", "tournament", "election", "drought",
+    "bridge", "ferry", "market", "copper", "textile", "orchestra", "glacier", "telescope", "vineyard",
+    "airline", "pension", "reservoir", "startup", "quarry", "lighthouse", "bakery", "census", "monsoon",
+    "archive", "stadium", "turbine", "clinic", "ballot", "canal", "forest", "algorithm", "mural",
+    "ceramics"
+)
 
 
 def _story(rng: random.Random, n_words: int = 160) -> str:
@@ -48,7 +52,7 @@ def _story(rng: random.Random, n_words: int = 160) -> str:
 def _write_feeds(directory: Path, first: int, count: int, items: int, rng: random.Random) -> list[str]:
     """Feeds ``first..first+count`` with ``items`` distinct stories each; returns their item guids."""
     guids = []
-    t0 = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    t0 = datetime(2024, 5, 1, tzinfo=UTC)
     for f in range(first, first + count):
         entries = []
         for i in range(items):

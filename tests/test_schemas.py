@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from wirewatch.models import MODELS, Claim, ContradictionAlert, NewClaimAlert
 from wirewatch.schemas import REPO_SCHEMAS, check_schemas, validate
 from wirewatch.topics import Topics
 
-T0 = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+T0 = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def _claim(**kw: object) -> Claim:

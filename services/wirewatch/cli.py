@@ -36,6 +36,7 @@ log = logging.getLogger("wirewatch")
 # Where `wirewatch run` records the address of its embedded broker, so that
 # `wirewatch tail` and `wirewatch feeds` in another terminal find it.
 BROKER_FILE = "embedded-broker"
+_USE_RUN = "(use `wirewatch run` for the embedded broker)"
 
 
 def _settings() -> Settings:
@@ -108,7 +109,8 @@ def _run_worker(wapp: Any, settings: Settings) -> None:
 # ---------------------------------------------------------------------- run
 @app.command()
 def run(
-    feeds_file: Annotated[Path | None, typer.Option("--feeds", help="YAML/TOML feed list (default: demo feeds)")] = None,
+    feeds_file: Annotated[
+        Path | None, typer.Option("--feeds", help="YAML/TOML feed list (default: demo feeds)")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run everything: the embedded broker if no Kafka is set, the pollers and the processor (Ctrl-C stops)."""
@@ -163,7 +165,7 @@ def poller(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) ->
     settings = _settings()
     _setup_logging(settings, verbose)
     if not settings.kafka_bootstrap:
-        raise ConfigError("`wirewatch poller` needs WIREWATCH_KAFKA_BOOTSTRAP (use `wirewatch run` for the embedded broker)")
+        raise ConfigError(f"`wirewatch poller` needs WIREWATCH_KAFKA_BOOTSTRAP {_USE_RUN}")
     from . import metrics
     from .poller.feedsfile import load_feeds
     from .poller.kafka import PollerRunner, publish_feeds, read_feeds
@@ -198,7 +200,7 @@ def processor(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False)
     settings = _settings()
     _setup_logging(settings, verbose)
     if not settings.kafka_bootstrap:
-        raise ConfigError("`wirewatch processor` needs WIREWATCH_KAFKA_BOOTSTRAP (use `wirewatch run` for the embedded broker)")
+        raise ConfigError(f"`wirewatch processor` needs WIREWATCH_KAFKA_BOOTSTRAP {_USE_RUN}")
     from . import metrics
     from .processor.app import WirewatchApp
 
@@ -345,7 +347,7 @@ def _state_word(st: dict[str, Any]) -> str:
     if st.get("consecutive_failures"):
         return "failing"
     if st.get("last_success"):
-        st["last_success"] = dt.datetime.fromtimestamp(float(st["last_success"]), dt.timezone.utc).strftime(
+        st["last_success"] = dt.datetime.fromtimestamp(float(st["last_success"]), dt.UTC).strftime(
             "%Y-%m-%d %H:%M:%SZ")
         return "ok"
     return "pending"

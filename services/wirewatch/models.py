@@ -9,7 +9,7 @@ in a producer fails loudly instead of shipping a field nobody reads.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,7 +31,7 @@ UTCDateTime = Annotated[datetime, Field(description="RFC 3339 timestamp in UTC")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def stable_id(*parts: object, size: int = 16) -> str:

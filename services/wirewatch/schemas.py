@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ def check_schemas(out: Path) -> list[str]:
     return stale
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(name: str, directory: Path = REPO_SCHEMAS) -> Draft202012Validator:
     schema = json.loads((directory / f"{name}.schema.json").read_text())
     Draft202012Validator.check_schema(schema)

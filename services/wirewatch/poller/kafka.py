@@ -114,7 +114,7 @@ def _apply(feeds: dict[str, FeedRecord], key: bytes | None, value: bytes | None)
     return feed.feed_id
 
 
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+class _Rebalance(ConsumerRebalanceListener):
     def __init__(self, runner: PollerRunner) -> None:
         self.runner = runner
 
