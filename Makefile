@@ -6,12 +6,12 @@ STAMP  := $(VENV)/.wirewatch-installed
 
 .PHONY: setup run test lint typecheck tools lock schemas bench clean
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements-dev.lock pyproject.toml
 	@test -n "$(PYTHON)" || { echo "make: Python 3.11 not found (set PYTHON=...)"; exit 2; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade "pip>=24"
-	@echo "installing pinned dependencies from requirements.lock (hash-checked)..."
-	@$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
+	@echo "installing pinned dependencies from requirements-dev.lock (hash-checked)..."
+	@$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	@$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
 	@touch $@
 
@@ -37,9 +37,12 @@ typecheck: setup
 	$(BIN)/mypy
 
 ## make lock: re-pin every dependency (with hashes) after editing pyproject.toml
+## (requirements.lock: what the image runs; requirements-dev.lock: that plus the test tools)
 lock:
-	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+	uv pip compile pyproject.toml --generate-hashes --python-version 3.11 \
 	  --python-platform x86_64-unknown-linux-gnu -o requirements.lock
+	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+	  --python-platform x86_64-unknown-linux-gnu -o requirements-dev.lock
 
 schemas: setup
 	$(BIN)/wirewatch schemas --out schemas

@@ -15,7 +15,7 @@ from itertools import islice
 class ClusterIndex:
     """Inverted index of event terms over the stories in the window."""
 
-    def __init__(self, *, span_seconds: float, max_scan: int = 50, max_candidates: int = 10,
+    def __init__(self, *, span_seconds: float, max_scan: int = 50, max_candidates: int = 5,
                  max_terms: int = 8) -> None:
         self.span_seconds = span_seconds
         # Per term, only its latest stories propose candidates: coverage of one event is
