@@ -367,7 +367,8 @@ def run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 
 def _run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    res: dict[str, Any] = {"stories": a.stories, "workers": a.workers}
+    # The load average is printed with the table: on a shared box it explains a slow run.
+    res: dict[str, Any] = {"stories": a.stories, "workers": a.workers, "load_start": os.getloadavg()[0]}
     # Dates near now: the dedup and ledger windows are relative to the clock.
     start = utcnow().replace(microsecond=0) - timedelta(seconds=20 * a.stories + 3600)
     items = corpus.build(a.stories, a.seed, start=start)
@@ -469,6 +470,8 @@ def _run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "duplicates": raw_n - to_nlp, "claims": state["wirewatch_extract_claims_total"],
             "seconds": t_done - t_first, "dedup_seconds": state["t_dedup"] - t_first,
             "cpu": sum(w.total_cpu() for w in pw) - pc0, "to_nlp": to_nlp,
+            "nlp_ms": 1000 * metric(procs, "wirewatch_extract_nlp_duration_seconds_sum")
+            / max(1.0, metric(procs, "wirewatch_extract_nlp_duration_seconds_count")),
             "sentences_parsed": metric(procs, "wirewatch_extract_sentences_total", outcome="parsed"),
             "sentences_skipped": metric(procs, "wirewatch_extract_sentences_total", outcome="skipped"),
         }
@@ -560,6 +563,7 @@ def _run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     # -- baseline, same corpus (every item, duplicates included), same number of processes
     say(f"baseline: full spaCy pipeline over {len(raw)} bodies, n_process={a.workers}")
     res["baseline"] = run_baseline([s.body for s in raw], workdir, a.workers, a.sample)
+    res["load_end"] = os.getloadavg()[0]
     if a.window:
         say(f"window: dedup pre-filled with {a.window} stories")
         res["window"] = window_row(a.window, raw, a.seed)
@@ -583,10 +587,10 @@ def table(r: dict[str, Any]) -> str:
         f"{r['peak_mb']['poller']:.0f}", f"{pol['items']} items, {pol['seconds']:.1f}s")
     row("processor: raw stories/s (backlog)", f"{rate:.1f}", f"{p['cpu']:.1f}s",
         f"{r['peak_mb']['processor']:.0f}",
-        f"{p['raw']} raw in {p['seconds']:.1f}s")
+        f"{p['raw']} raw in {p['seconds']:.1f}s; {p['raw'] / p['cpu']:.1f} per CPU-second")
     row("processor: unique stories/s", f"{urate:.1f}", "", "",
-        f"{p['unique']:.0f} unique + {p['updates']:.0f} updates to NLP")
-    row("processor: duplicate stories/s", f"{drate:.0f}", f"{d['cpu']:.1f}s", "",
+        f"{p['unique']:.0f} unique + {p['updates']:.0f} updates to NLP; extract {p['nlp_ms']:.0f} ms/story")
+    row("processor: duplicate stories/s", f"{drate:.0f}", f"{d['cpu']:.1f}s", f"{d['n'] / d['cpu']:.0f}/CPU-s",
         f"burst of {d['n']} ({d['flagged']:.0f} flagged) in {d['seconds']:.1f}s, produced in "
         f"{d['produce_seconds']:.1f}s; dedup {d['dedup_mean_ms']:.2f} ms/story")
     row("latency p50/p95/p99 (s)", f"{lat['p50']:.2f}/{lat['p95']:.2f}/{lat['p99']:.2f}",
@@ -615,7 +619,8 @@ def table(r: dict[str, Any]) -> str:
                     f"{mix['syndicated']} syndicated, {mix['update']} updates, {mix['repoll']} re-polls; "
                     f"{mix['words']} words); workers={r['workers']}; cpus={os.cpu_count()}; "
                     f"sentences parsed/skipped {p['sentences_parsed']:.0f}/{p['sentences_skipped']:.0f}; "
-                    f"claims {p['claims']:.0f}, alerts {r['alerts_phase2']}")
+                    f"claims {p['claims']:.0f}, alerts {r['alerts_phase2']}; "
+                    f"load average {r['load_start']:.1f} at start, {r['load_end']:.1f} at end")
     return "\n".join(lines)
 
 

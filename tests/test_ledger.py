@@ -17,7 +17,13 @@ from prometheus_client import REGISTRY
 
 from wirewatch.errors import LedgerStateError
 from wirewatch.models import Claim, ContradictionAlert, NewClaimAlert, Quantity
-from wirewatch.processor.ledger import ClaimLedger, LedgerResult, ledger_key, normalise_place
+from wirewatch.processor.ledger import (
+    ClaimLedger,
+    LedgerResult,
+    claim_places,
+    ledger_key,
+    normalise_place,
+)
 from wirewatch.processor.render import format_alert
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)  # a Monday
@@ -557,7 +563,9 @@ def test_key_uses_the_extractors_place_key_and_the_first_named_place_of_a_list()
     east = mk("x", "attack", "eastern Aleppo").model_copy(update={"location_key": "aleppo:east"})
     assert ledger_key(one) == "place:sakhour"
     assert ledger_key(listed) == ledger_key(mk("x", "attack", "Haidariya")) == "place:haidariya"
-    assert ledger_key(east) == ledger_key(mk("x", "casualties", "eastern Aleppo")) == "place:aleppo east"
+    # the key is the head word (directions dropped); the place itself keeps the direction
+    assert ledger_key(east) == ledger_key(mk("x", "casualties", "eastern Aleppo")) == "place:aleppo"
+    assert claim_places(east) == ["aleppo east"]
 
 
 def test_fallen_to_names_the_holder_and_a_place_is_never_the_actor() -> None:

@@ -32,7 +32,14 @@ def test_words_to_number(text: str, value: float | None) -> None:
         (Quantity(text="dozens"), 24, 149),
         (Quantity(text="hundreds"), 200, 1999),
         (Quantity(text="tens of thousands"), 20_000, 199_999),
-        (Quantity(text="at least a dozen"), 10, math.inf),
+        # 'at least a dozen' is twelve or more, whatever bounds the extractor filled in
+        (Quantity(text="at least a dozen"), 12, math.inf),
+        (Quantity(text="at least a dozen", low=10, high=14, approximate=True), 12, math.inf),
+        (Quantity(text="more than a dozen"), 12, math.inf),
+        (Quantity(text="a dozen", low=10, high=14, approximate=True), 10, 14),
+        (Quantity(text="several thousand", low=2000, high=9000), 2000, 9000),
+        (Quantity(text="at least 40", low=40, at_least=True, approximate=True), 40, math.inf),
+        (Quantity(text="between ten and fifteen", low=10, high=15), 10, 15),
         (Quantity(text="nine"), 9, 9),
     ],
 )
@@ -45,6 +52,9 @@ def test_interval(q: Quantity, lo: float, hi: float) -> None:
 def test_no_figure_is_no_interval() -> None:
     assert interval(None) is None
     assert interval(Quantity(text="many")) is None
+    # the extractor may give 'how many' or 'large numbers' a nominal low bound; still no figure
+    assert interval(Quantity(text="many", low=2, approximate=True)) is None
+    assert interval(Quantity(text="large numbers", low=2)) is None
 
 
 def test_compatible_is_overlap() -> None:
@@ -52,3 +62,9 @@ def test_compatible_is_overlap() -> None:
     assert not compatible((21, 21), (45, 45))
     assert compatible((24, 149), (45, 45))
     assert not compatible((12, 12), (40, math.inf))
+    # a point outside a range ('five' vs 'between ten and fifteen'), inside one ('twelve')
+    assert not compatible((5, 5), (10, 15))
+    assert compatible((12, 12), (10, 15))
+    # 'fourteen' is 'at least a dozen'; 'eleven' is not
+    assert compatible((14, 14), (12, math.inf))
+    assert not compatible((11, 11), (12, math.inf))

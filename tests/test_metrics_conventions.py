@@ -189,7 +189,7 @@ def test_faust_sensor_installs_once_and_feeds_the_lag_gauge() -> None:
 
     apps = [faust.App(f"lag-{i}", broker="kafka://127.0.0.1:1") for i in range(2)]
     for app in apps:  # a second app in one process must not register faust_* twice
-        metrics.install_faust_sensor(app)
+        metrics.install_faust_sensor(app, topics=["t.faust.raw"])
     app = apps[0]
     tp = TP("t.faust.raw", 0)
     app.monitor.track_tp_end_offset(tp, 12)
@@ -198,6 +198,9 @@ def test_faust_sensor_installs_once_and_feeds_the_lag_gauge() -> None:
     assert metrics.CONSUMER_LAG.labels(topic="t.faust.raw")._value.get() == 7
     text = generate_latest(REGISTRY).decode()
     assert 'faust_topic_partition_end_offset{partition="0",topic="t.faust.raw"} 12.0' in text
+    # Per-topic counters exist at 0 before the first message, so rate() sees the first burst.
+    assert 'faust_messages_received_per_topic_total{topic="t.faust.raw"} 0.0' in text
+    assert 'faust_topic_messages_sent_total{topic="t.faust.raw"} 0.0' in text
 
 
 def test_init_outlets_creates_the_outlet_series_at_zero() -> None:

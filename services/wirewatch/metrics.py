@@ -215,19 +215,23 @@ def init_outlets(outlets: Iterable[str]) -> None:
 _faust_metrics: Any = None
 
 
-def install_faust_sensor(app: Any) -> None:
+def install_faust_sensor(app: Any, topics: Iterable[str] = ()) -> None:
     """Give a faust app faust's Prometheus monitor, registering ``faust_*`` in REGISTRY once.
 
     The same as ``faust.sensors.prometheus.setup_prometheus_sensors(app, name_prefix="faust")``
     minus its /metrics page (``serve`` already exposes REGISTRY), and safe to call for
     several apps in one process (tests), where the faust helper would register every
-    metric twice and fail.
+    metric twice and fail.  ``topics``: the app's topic names, whose per-topic message
+    counters are created at 0 so that the first burst after a start shows in rate().
     """
     from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 
     global _faust_metrics
     if _faust_metrics is None:
         _faust_metrics = FaustMetrics.create(REGISTRY, "faust")
+    for topic in topics:
+        _faust_metrics.messages_received_per_topics.labels(topic=topic)
+        _faust_metrics.topic_messages_sent.labels(topic=topic)
     app.monitor = PrometheusMonitor(metrics=_faust_metrics)
 
 

@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     )
     dedup_window_days: float = Field(7.0, gt=0)
     dedup_near_threshold: float = Field(
-        0.5, gt=0, le=1, description="estimated Jaccard of body shingles above which a story is a copy")
+        0.4, gt=0, le=1, description="estimated Jaccard of body shingles above which a story is a copy")
     dedup_containment_threshold: float = Field(
         0.8, gt=0, le=1, description="share of a shorter text inside a longer one above which it is a copy")
     dedup_cluster_threshold: float = Field(

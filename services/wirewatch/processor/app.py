@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -85,6 +85,67 @@ def decode(model: type[BaseModel], value: bytes | None) -> Any:
         raise SchemaInvalid(f"invalid {model.__name__}: {where}: {first.get('msg')}") from None
 
 
+_DELETED = object()
+
+
+class StagedStore(MutableMapping[str, Any]):
+    """A table seen through a write buffer that is applied only by :meth:`commit`.
+
+    Dedup and the ledger write their state while deciding; the agent commits it
+    only after what they decided (a unique story, an alert) is acknowledged by
+    the broker.  A worker killed in between then re-decides the same way after a
+    restart (same deterministic ids) instead of remembering a decision whose
+    output was never sent.
+    """
+
+    def __init__(self, table: MutableMapping[str, Any]) -> None:
+        self.table = table
+        self.pending: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self.pending:
+            value = self.pending[key]
+            if value is _DELETED:
+                raise KeyError(key)
+            return value
+        return self.table[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.pending[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self:
+            raise KeyError(key)
+        self.pending[key] = _DELETED
+
+    def __contains__(self, key: object) -> bool:
+        if key in self.pending:
+            return self.pending[key] is not _DELETED
+        return key in self.table
+
+    def __iter__(self) -> Iterator[str]:
+        for key in self.table:
+            if key not in self.pending:
+                yield key
+        for key, value in list(self.pending.items()):
+            if value is not _DELETED:
+                yield key
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def commit(self) -> None:
+        pending, self.pending = self.pending, {}
+        for key, value in pending.items():
+            if value is _DELETED:
+                self.table.pop(key, None)
+            else:
+                self.table[key] = value
+
+    def rollback(self) -> None:
+        self.pending = {}
+
+
 class WirewatchApp:
     """A faust app wired to a :class:`Pipeline`.
 
@@ -148,9 +209,12 @@ class WirewatchApp:
         factory = pipeline_factory or (
             lambda dstore, lstore: Pipeline(settings, dedup_store=dstore, ledger_store=lstore)
         )
-        self.pipeline = factory(self.dedup_table, self.ledger_table)
+        self.dedup_store = StagedStore(self.dedup_table)
+        self.ledger_store = StagedStore(self.ledger_table)
+        self.pipeline = factory(self.dedup_store, self.ledger_store)
         self._ledger_clock: datetime | None = None
         self._register_agents()
+        _install_faust_sensor(self.app)
         for task in extra_tasks:
             self.app.task(task)
 
@@ -177,6 +241,10 @@ class WirewatchApp:
             async for event in stream.events():
                 await self._guard("ledger", event, self._ledger_one)
 
+        @app.timer(interval=5.0)
+        async def consumer_lag() -> None:
+            self.update_consumer_lag()
+
         @app.timer(interval=60.0)
         async def evict() -> None:
             pipeline.dedup.evict(utcnow())
@@ -184,6 +252,24 @@ class WirewatchApp:
             # be forgotten the minute it arrives), so it evicts by stream time.
             if self._ledger_clock is not None:
                 pipeline.ledger.evict(self._ledger_clock)
+
+    def update_consumer_lag(self) -> None:
+        """Messages not yet read on the stage topics this worker owns (0 for the others)."""
+        consumer: Any = self.app.consumer
+        lag = dict.fromkeys((t.name for t in (self.topics.raw, self.topics.unique, self.topics.claims)), 0)
+        try:
+            for tp in consumer.assignment():
+                if tp.topic not in lag:
+                    continue
+                highwater = consumer.highwater(tp)
+                read = consumer._read_offset.get(tp)
+                if highwater is not None:
+                    lag[tp.topic] += max(0, highwater - (read + 1 if read is not None else 0))
+        except Exception as exc:  # lag is best effort: never take a worker down for it
+            log.debug("consumer lag unavailable: %s", exc)
+            return
+        for topic, n in lag.items():
+            metrics.CONSUMER_LAG.labels(topic=topic).set(n)
 
     async def _guard(self, stage: str, event: faust.EventT, handler: Callable[[bytes], Awaitable[None]]) -> None:
         msg = event.message
@@ -231,8 +317,15 @@ class WirewatchApp:
         raw = decode(RawStory, value)
         t_verdict = self.pipeline.dedup_stage(raw)
         _verdict, unique = t_verdict
-        if unique is not None:
-            await self.unique_topic.send(key=raw.story_id.encode(), value=unique.to_json_bytes())
+        try:
+            if unique is not None:
+                sent = await self.unique_topic.send(key=raw.story_id.encode(), value=unique.to_json_bytes())
+                await sent  # acknowledged before dedup remembers the story
+        except BaseException:
+            self.dedup_store.rollback()
+            self.pipeline.dedup.reload()
+            raise
+        self.dedup_store.commit()
 
     async def _extract_one(self, value: bytes) -> None:
         unique = decode(UniqueStory, value)
@@ -249,15 +342,21 @@ class WirewatchApp:
         if self._ledger_clock is None or claim.published > self._ledger_clock:
             self._ledger_clock = min(claim.published, utcnow())
         result = self.pipeline.ledger_stage(claim)
-        for update in result.updates:
-            await self.updates_topic.send(key=update.ledger_key.encode(), value=update.to_json_bytes())
-        for alert in result.alerts:
-            await self.publish_alert(alert)
+        try:
+            pending = [await self.updates_topic.send(key=u.ledger_key.encode(), value=u.to_json_bytes())
+                       for u in result.updates]
+            pending += [await self.publish_alert(alert) for alert in result.alerts]
+            for fut in pending:
+                await fut  # every alert acknowledged before the ledger remembers the claim
+        except BaseException:
+            self.ledger_store.rollback()
+            raise
+        self.ledger_store.commit()
 
-    async def publish_alert(self, alert: NewClaimAlert | ContradictionAlert) -> None:
+    async def publish_alert(self, alert: NewClaimAlert | ContradictionAlert) -> Awaitable[Any]:
         topic = self.new_claim_topic if alert.type == "new_claim" else self.contradiction_topic
-        await topic.send(key=alert.ledger_key.encode(), value=alert.to_json_bytes(),
-                         headers={"wirewatch-alert-id": alert.alert_id.encode()})
+        sent = await topic.send(key=alert.ledger_key.encode(), value=alert.to_json_bytes(),
+                                headers={"wirewatch-alert-id": alert.alert_id.encode()})
         metrics.ALERTS.labels(type=alert.type).inc()
         now = utcnow()
         metrics.FRESHNESS_PUBLISHED.labels(type=alert.type).observe(
@@ -265,3 +364,23 @@ class WirewatchApp:
         if alert.claim.fetched_at is not None:
             metrics.FRESHNESS_FETCHED.labels(type=alert.type).observe(
                 max(0.0, (now - alert.claim.fetched_at).total_seconds()))
+        return sent
+
+
+_FAUST_METRICS: Any = None
+
+
+def _install_faust_sensor(app: faust.App) -> None:
+    """faust's own stream metrics (events, offsets, rebalances, send latency) as ``faust_*``.
+
+    Installed as a monitor only: they are served by wirewatch's /metrics, not by
+    faust's web server (which is off).  Their names predate Prometheus conventions
+    (milliseconds, ``total`` in names); our own metrics are in ``wirewatch.metrics``.
+    """
+    global _FAUST_METRICS
+    from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+    from prometheus_client import REGISTRY
+
+    if _FAUST_METRICS is None:  # one registration per process
+        _FAUST_METRICS = FaustMetrics.create(REGISTRY, "faust")
+    app.monitor = PrometheusMonitor(metrics=_FAUST_METRICS)

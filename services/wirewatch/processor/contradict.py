@@ -56,8 +56,22 @@ _NAMED_ARMY = re.compile(
     r"\b(?:Free|Liberation|Revolutionary|People'?s|Resistance|Salvation|Islamic|National\s+Liberation)"
     r"(?:\s+[A-Z][\w'-]*)*\s+Army\b|\b[A-Z][a-z]+\s+Army\b(?=.*\brebels?\b)"
 )
-# A nationality adjective ('Russian', 'Iraqi', 'Sudanese', 'Turkish', 'French').
-_NATION = re.compile(r"\b([A-Z][a-z]+(?:ian|ean|an|ese|i|ish|ch))\b")
+# A nationality adjective ('Russian', 'Iraqi', 'Sudanese', 'Turkish', 'French'), not a
+# country's possessive ("Sudan's").
+_NATION = re.compile(r"\b([A-Z][a-z]+(?:ian|ean|an|ese|i|ish|ch))\b(?!['\u2019]s)")
+# 'Rapid Support Forces', 'Syrian Democratic Forces': a proper name ending in Forces that is
+# more than a nation's armed forces ('Ukrainian Armed Forces').
+_FORCES_NAME = re.compile(r"((?:\b[A-Z][\w-]*\s+){1,4})Forces\b")
+_STATE_FORCES_WORDS = frozenset({"armed", "defence", "defense", "security", "special", "air", "naval", "land",
+                                 "ground", "government", "national", "the"})
+
+
+def _named_forces(text: str) -> bool:
+    for m in _FORCES_NAME.finditer(text):
+        words = m.group(1).split()
+        if any(w.lower() not in _STATE_FORCES_WORDS and not _NATION.fullmatch(w) for w in words):
+            return True
+    return False
 
 
 def side_of(text: str | None, *, nation_alone: bool = False) -> Side | None:
@@ -70,8 +84,8 @@ def side_of(text: str | None, *, nation_alone: bool = False) -> Side | None:
         return None
     if _ANTI_STATE.search(text):
         return "insurgent"
-    if _NAMED_ARMY.search(text):
-        return None  # 'Free Syrian Army', 'Arakan Army': a named group, camp unknown
+    if _NAMED_ARMY.search(text) or _named_forces(text):
+        return None  # 'Free Syrian Army', 'Rapid Support Forces': a named group, camp unknown
     state = bool(_STATE.search(text))
     insurgent = bool(_INSURGENT.search(text))
     nation = _NATION.search(text)
@@ -196,10 +210,31 @@ def _actor_before(sentence: str, verb: re.Pattern[str]) -> Side | None:
         side = side_of(" ".join(before[-k:]))
         if side:
             return side
+    if any(w.lower() in _PRONOUNS for w in before):
+        # 'M23 rebels said on Sunday they had captured X': the pronoun's antecedent is the
+        # camp named earlier in the sentence.
+        return _antecedent(sentence[: m.start()])
     return None
 
 
+_PRONOUNS = frozenset({"they", "it", "he", "she", "we", "its", "their", "our"})
+
+
+def _antecedent(text: str) -> Side | None:
+    words = re.findall(r"[\w'-]+", text)[-_ANTECEDENT_REACH:]
+    for k in range(1, len(words) + 1):
+        side = side_of(" ".join(words[-k:]))
+        if side:
+            return side
+    return None
+
+
+_ANTECEDENT_REACH = 14
+
+
 _PASSIVE_AUX = frozenset({"was", "were", "been", "be", "is", "are", "being"})
+_DENIED_REACH = 30  # characters after a denied trigger that still belong to what is denied
+_PLACE_NOUNS = _words("city town village area district camp base region province capital")
 
 
 def _holder_phrase(sentence: str) -> Side | None:
@@ -209,6 +244,41 @@ def _holder_phrase(sentence: str) -> Side | None:
             if side:
                 return side
     return None
+
+
+# '<who> remains in full control of X', '<who> still holds X': the holder is the subject.
+_SUBJECT_HOLD = re.compile(
+    r"\b(?:(?:remains?|remained|stays?|stayed|is|are|was|were)\s+(?:still\s+)?(?:in\s+)?"
+    r"(?:full|firm|complete|total|effective|overall)?\s*control\s+of|"
+    r"still\s+(?:holds?|held|holding|controls?|controlled|controlling|in\s+control\s+of))\b",
+    re.I,
+)
+_CONTINUING = re.compile(r"\b(?:still|remains?|remained|stays?|stayed|continues?\s+to\s+(?:hold|control))\b",
+                         re.I)
+_FIRST_PERSON = re.compile(r"\b(?:we|our|us)\b", re.I)
+
+
+def _subject_holder(
+    claim: Claim, sentence: str, speaker: tuple[str, ...], speaker_side: Side | None
+) -> tuple[Side | None, list[str], bool] | None:
+    """(holder, holder's name words, continuing) for 'The army remains in full control of X'.
+
+    None if the sentence is not so worded.  'Our fighters still hold X' is the speaker's side.
+    """
+    m = _SUBJECT_HOLD.search(sentence)
+    if m is None:
+        return None
+    subject = " ".join(re.findall(r"[\w'-]+", sentence[: m.start()])[-6:])
+    if _FIRST_PERSON.search(subject):
+        side, names = speaker_side, list(speaker)
+    else:
+        side = _antecedent(subject) or side_of(claim.actor)
+        names = [w for w in re.findall(r"[a-z0-9]+", subject.lower()) if w not in _STOP and w not in _PRONOUNS]
+    return side, names, bool(_CONTINUING.search(m.group()))
+
+
+# 'recaptured X from the RSF', 'took X from rebels': whom the place was taken from.
+_FROM = re.compile(r"\bfrom\s+(?:the\s+)?((?:[\w'-]+\s*){1,3})", re.I)
 
 
 # --------------------------------------------------------------------------- casualties
@@ -320,6 +390,23 @@ class Facts:
     means: list[str] = field(default_factory=list)
     rise: bool = False
     cumulative: bool = False
+    victims: str = "any"  # 'civilians', 'combatants' or 'any': who died, also for a toll denied
+    # territory: 'still holds', 'remains in control' (a claim that nothing changed hands)
+    continuing: bool = False
+    # the name words of whom a place was taken from ('recaptured X from the RSF')
+    taken_from: list[str] = field(default_factory=list)
+    # the name words of a holder that is in no known camp ('the RSF said it still controlled X')
+    holder_name: list[str] = field(default_factory=list)
+    # attack: a denial whose event is a definite reference ('killed in the strikes'):
+    # the strikes are presupposed, not denied
+    presupposed: bool = False
+    # normalised names of the places the claim is about (set by the ledger)
+    places: list[str] = field(default_factory=list)
+    # the sentence names the place itself (not 'X airport', not only an earlier sentence)
+    named: bool = True
+    # the sentence's words (set by the ledger), and whether it copies one already filed
+    words: list[str] = field(default_factory=list)
+    copy: bool = False
 
     def to_json(self) -> dict[str, Any]:
         # Not dataclasses.asdict: it deep-copies every value and costs more than the tests.
@@ -327,6 +414,10 @@ class Facts:
         d["speaker"] = list(self.speaker)
         d["actor"] = list(self.actor)
         d["means"] = list(self.means)
+        d["taken_from"] = list(self.taken_from)
+        d["holder_name"] = list(self.holder_name)
+        d["places"] = list(self.places)
+        d["words"] = list(self.words)
         return d
 
     @classmethod
@@ -369,7 +460,21 @@ def _day_span(claim: Claim) -> tuple[date, date, bool]:
         except ValueError:
             pass  # a malformed date from upstream: fall back to the publication day
     pub = claim.published.date()
+    if claim.polarity == "denied" or _REFERS_BACK.search(claim.sentence):
+        # A denial answers reports already out ('rejected reports that civilians had been
+        # killed'): the event it denies may be a few days older than the denial.
+        return pub - timedelta(days=_DENIAL_REACH_DAYS), pub, False
     return pub - timedelta(days=1), pub, False
+
+
+_DENIAL_REACH_DAYS = 3
+# 'killed in the fighting at X': a definite reference to an event already reported, which
+# may be days older than the story (like a denial, which answers earlier reports).
+_REFERS_BACK = re.compile(
+    r"\b(?:in|during|after)\s+the\s+(?:\w+\s+)?(?:fighting|attacks?|strikes?|clashes|assault|battle|"
+    r"shelling|bombing|raids?|ambush|offensive)\b",
+    re.I,
+)
 
 
 _ADVANCE = re.compile(r"\b(?:advanc\w*|push\w*|pushing|march\w*|mov\w*|sweep\w*|swept|clos\w*|reach\w*|"
@@ -389,15 +494,33 @@ def _approach_only(claim: Claim) -> bool:
 
 
 def _territory(f: Facts, claim: Claim, verbs: str, main_verb: str) -> None:
-    held = _holder_phrase(claim.sentence)
+    sentence = claim.sentence
+    if claim.polarity == "denied" and claim.trigger and claim.trigger in sentence:
+        # 'denied that X had fallen, saying its soldiers were still holding it': what is denied
+        # is the event; a holding phrase after it is the denier's own counter-claim.
+        sentence = sentence[: sentence.find(claim.trigger) + len(claim.trigger) + _DENIED_REACH]
+    held = _holder_phrase(sentence)
     if held is not None:
         f.state, f.holder = True, held
+        f.continuing = bool(_CONTINUING.search(sentence))
+        return
+    subject_hold = _subject_holder(claim, sentence, f.speaker, f.speaker_side)
+    if subject_hold is not None:
+        f.state = True
+        f.holder, f.holder_name, f.continuing = subject_hold
+        if claim.polarity == "denied" and f.holder is None:
+            f.holder = other(f.speaker_side)
         return
     if _SIEGE.search(verbs) or _approach_only(claim):
         return  # 'besieged X', 'advanced towards X' say nothing about who holds X itself
     f.retake = bool(_RETAKE.search(verbs))
     f.loss = bool(_LOSS.search(verbs)) and not f.retake
     f.capture = bool(_CAPTURE.search(main_verb)) and not f.loss
+    if (f.capture or f.retake) and claim.trigger:
+        i = claim.sentence.find(claim.trigger)
+        taken = _FROM.search(claim.sentence[i:]) if i >= 0 else None
+        if taken:
+            f.taken_from = [w for w in re.findall(r"[a-z0-9]+", taken.group(1).lower()) if w not in _STOP]
     fell_to = _FALL_TO.search(claim.sentence)
     if fell_to and side_of(fell_to.group(1)) and not f.loss:
         f.capture, f.actor_side = True, side_of(fell_to.group(1))  # 'X fell to the army'
@@ -405,10 +528,13 @@ def _territory(f: Facts, claim: Claim, verbs: str, main_verb: str) -> None:
     # 'X had fallen': a parser may give the place itself as the actor; it is no one.
     actor_words = set(re.findall(r"\w+", (claim.actor or "").lower()))
     place_words = set(re.findall(r"\w+", (claim.location or "").lower()))
-    place_as_actor = bool(actor_words) and actor_words <= place_words
-    if actor_side is None and (claim.actor is None or place_as_actor):
-        fall = bool(_FALL.search(verbs))
-        verb = _LOSS if f.loss else _RETAKE if f.retake else _FALL if fall else _CAPTURE
+    # 'X had fallen', 'the city had fallen', 'they had captured X': no one the text names
+    no_actor = bool(actor_words) and (actor_words <= place_words or actor_words <= _PLACE_NOUNS
+                                      or actor_words <= _PRONOUNS)
+    fall = bool(_FALL.search(verbs)) and not fell_to
+    if actor_side is None and (claim.actor is None or no_actor) and not (fall and not (f.loss or f.retake)):
+        # The camp named before 'had fallen' is the speaker or the loser, never the taker.
+        verb = _LOSS if f.loss else _RETAKE if f.retake else _CAPTURE
         actor_side = f.actor_side = _actor_before(claim.sentence, verb)
     # 'rebels pulled back from X': the other camp holds X; 'the army took X' and
     # 'X fell to the army': the actor does.
@@ -427,6 +553,11 @@ def facts_of(claim: Claim, place: str, speaker: str | None = None) -> Facts:
     verbs = " ".join(x for x in (claim.trigger, claim.event_type) if x).replace("_", " ") or claim.sentence
     main_verb = claim.trigger or claim.event_type or claim.sentence
     actor_side = side_of(claim.actor)
+    actor = tuple(t for t in re.findall(r"[a-z0-9]+", (claim.actor or "").lower()) if t not in _STOP)
+    possessive = bool(re.match(r"\s*(?:its|their|our|his|her)\b", claim.actor or "", re.I))
+    if actor and (set(actor) <= _PRONOUNS or (possessive and set(actor) <= _FORCE_NOUNS)):
+        # '<speaker> said they had taken X', '<speaker> said its fighters took X': the speaker
+        actor = speaker_tokens(said_by)
     f = Facts(
         claim_id=claim.claim_id,
         story_id=claim.story_id,
@@ -438,7 +569,7 @@ def facts_of(claim: Claim, place: str, speaker: str | None = None) -> Facts:
         speaker=speaker_tokens(said_by),
         speaker_name=(said_by or "").split(",")[0].strip() or claim.source,
         speaker_side=side_of(said_by),
-        actor=tuple(t for t in re.findall(r"[a-z0-9]+", (claim.actor or "").lower()) if t not in _STOP),
+        actor=actor,
         actor_side=actor_side,
         published=claim.published.timestamp(),
         day_lo=lo.toordinal(),
@@ -448,6 +579,10 @@ def facts_of(claim: Claim, place: str, speaker: str | None = None) -> Facts:
     )
     if claim.category == "territory_control":
         _territory(f, claim, verbs, main_verb)
+    if not f.state and _irrealis(claim):
+        # 'no intention of capturing X', 'threatened to attack X': nothing happened yet, so
+        # it is treated as a hedge (neither news nor a conflict), whatever the extractor said.
+        f.hedged = True
     if claim.category == "casualties":
         iv = numbers.interval(claim.quantity)
         if iv is not None and claim.quantity is not None:
@@ -465,13 +600,78 @@ def facts_of(claim: Claim, place: str, speaker: str | None = None) -> Facts:
             killed, wounded = bool(_KILLED.search(verbs)), bool(_WOUNDED.search(verbs))
         f.measure = "killed" if killed and not wounded else "wounded" if wounded and not killed else None
         f.means = sorted(k for k, pat in _MEANS.items() if pat.search(claim.sentence))
+        f.victims = _victims(claim, f.unit_group)
     if claim.category == "attack":
         # What kind of attack: the trigger's own word first ('shelling', 'air_strike'); the
         # sentence only when the trigger is generic ('attack', 'assault').
         f.means = sorted(k for k, pat in _MEANS.items() if pat.search(verbs)) or sorted(
             k for k, pat in _MEANS.items() if pat.search(claim.sentence)
         )
+        f.presupposed = claim.polarity == "denied" and _definite(claim)
     return f
+
+
+# Words that make the event verb after them a plan, a threat or a possibility, not a report.
+_IRREALIS = re.compile(
+    r"\b(?:intention|intentions|intend\w*|plan|plans|planned|planning|aim|aims|aiming|threat\w*|"
+    r"vow\w*|pledg\w*|promis\w*|would|could|if|unless|ready|prepar\w*|attempt\w*|"
+    r"bid|seek\w*|sought|want\w*|hop\w*)\b",
+    re.I,
+)
+_IRREALIS_REACH = 4  # words before the trigger
+
+
+def _irrealis(claim: Claim) -> bool:
+    if not claim.trigger:
+        return False
+    i = claim.sentence.find(claim.trigger)
+    if i < 0:
+        return False
+    before = re.findall(r"[\w'-]+", claim.sentence[:i])[-_IRREALIS_REACH:]
+    text = " ".join(before)
+    # 'may' only in lower case: 'the May truce' is a month
+    return bool(_IRREALIS.search(text) or re.search(r"\b(?:may|might)\b", text))
+
+
+_DEFINITE = re.compile(r"\b(?:the|these|those)\s+(?:\w+\s+)?$", re.I)
+
+
+def _definite(claim: Claim) -> bool:
+    """'rejected reports that civilians were killed in the strikes': the strikes are taken as given.
+
+    A trigger that is a noun under a definite article refers back to an event already
+    reported; what such a sentence denies is something else (the deaths, the blame).
+    """
+    if not claim.trigger:
+        return False
+    i = claim.sentence.find(claim.trigger)
+    return i > 0 and bool(_DEFINITE.search(claim.sentence[:i]))
+
+
+_VICTIM_WORDS = {"civilians": _words("civilians civilian residents children women villagers displaced "
+                                     "patients worshippers shoppers passengers families"),
+                 "combatants": _COMBATANTS | _words("soldier fighter militant rebel insurgent terrorist "
+                                                    "combatant officer policeman")}
+
+
+def _victims(claim: Claim, unit_group: str) -> str:
+    """Whose deaths a casualty claim counts or denies: civilians, combatants, or anyone.
+
+    The figure's noun when there is one; else the words around the verb ('civilians had
+    been killed', 'killed soldiers').
+    """
+    if unit_group.startswith("combatants:"):
+        return "combatants"
+    unit = (claim.quantity.unit or "").lower() if claim.quantity else ""
+    words = re.findall(r"[a-z]+", unit)
+    if not words:
+        i = claim.sentence.find(claim.trigger) if claim.trigger else -1
+        if i < 0:
+            return "any"
+        around = claim.sentence[max(0, i - 60): i + len(claim.trigger or "") + 40].lower()
+        words = re.findall(r"[a-z]+", around)
+    found = {group for group, vocab in _VICTIM_WORDS.items() if set(words) & vocab}
+    return found.pop() if len(found) == 1 else "any"
 
 
 # --------------------------------------------------------------------------- tests
@@ -532,14 +732,29 @@ def _denial(d: Facts, a: Facts) -> bool:
                 return False
             # Denying that camp X took a place conflicts with a report that X holds it,
             # not with a report that the other camp does (that agrees with the denial).
-            return d.holder is None or a.holder is None or same_camp(d.holder, a.holder)
+            if d.holder is not None and a.holder is not None:
+                return same_camp(d.holder, a.holder)
+            # 'The army denies X fell' agrees with 'the army holds X' whoever says the latter.
+            return not (a.holder and d.speaker_side and same_camp(a.holder, d.speaker_side))
         if d.category == "attack":
+            if d.presupposed:
+                return False  # 'killed in the strikes': the strikes themselves are not denied
             # Denying air strikes is not denying shelling; denying one camp's strikes is not
             # denying the other's.
             if d.means and a.means and not set(d.means) & set(a.means):
                 return False
             return _same_actor(d, a)
+        if d.category == "casualties":
+            # Denying that civilians died is not denying that soldiers did; killed vs wounded.
+            if d.victims != "any" and a.victims != "any" and d.victims != a.victims:
+                return False
+            return not (d.measure and a.measure and d.measure != a.measure)
         return True
+    if d.category == "attack" and a.category == "casualties":
+        # 'X denied shelling the camp' vs 'X's shelling killed seven there': the same attack,
+        # named by its means and its actor on both sides.
+        return (not d.presupposed and bool(d.means) and bool(set(d.means) & set(a.means))
+                and bool(d.actor) and bool(a.actor) and _same_actor(d, a))
     # 'There was no fighting in X' cannot be true if someone advanced into or took X;
     # 'our aircraft did not strike X' can.
     return (
@@ -552,10 +767,39 @@ def _denial(d: Facts, a: Facts) -> bool:
     )
 
 
+_FORCE_NOUNS = _words("forces force fighters fighter troops units unit men soldiers militia militiamen group "
+                      "groups armed army military")
+
+
 def _control(a: Facts, b: Facts) -> bool:
+    if not (a.named and b.named):
+        # Who holds a place is said of a place by name; a place carried over from another
+        # sentence, or a part of it ('held out at X airport'), is too weak for an alert.
+        return False
     if a.retake or b.retake:
-        return False  # a place retaken is a change of hands, reported in order
-    return a.holder is not None and b.holder is not None and not same_camp(a.holder, b.holder)
+        # A place retaken is a change of hands, reported in order; but 'still holds it' on
+        # the same day says no change of hands happened.
+        held = b if a.retake else a
+        if not (held.state and held.continuing) or held.retake:
+            return False
+    if a.speaker_side and b.speaker_side and same_camp(a.speaker_side, b.speaker_side):
+        return False  # one side's statements through the day ('we hold X', later 'we withdrew')
+    if a.holder is not None and b.holder is not None:
+        return not same_camp(a.holder, b.holder)
+    # A holder in no known camp (a named group): 'X still holds P' says nobody took P, so it
+    # conflicts with a capture of P by anyone else the same day.
+    for taker, held in ((a, b), (b, a)):
+        if not ((taker.capture or taker.retake) and held.state and held.continuing):
+            continue
+        held_names = set(held.holder_name) | (set(held.actor) if held.holder is None else set())
+        if taker.taken_from and set(taker.taken_from) & (held_names | set(held.speaker)):
+            return True  # 'recaptured P from the RSF' vs 'the RSF still controls P'
+        # 'forces', 'fighters' name no one: 'the armed forces' and 'RSF forces' differ
+        taker_names = set(taker.actor) - _FORCE_NOUNS
+        held_names -= _FORCE_NOUNS
+        if (taker.holder or taker_names) and (held.holder or held_names) and not taker_names & held_names:
+            return True
+    return False
 
 
 def _numeric(a: Facts, b: Facts) -> bool:
@@ -568,6 +812,8 @@ def _numeric(a: Facts, b: Facts) -> bool:
         return False  # killed vs wounded, or a part of the dead ('eight of them children')
     if a.unit_group != b.unit_group or a.unit_group == "part":
         return False  # civilians vs fighters are separate counts
+    if a.victims != "any" and b.victims != "any" and a.victims != b.victims:
+        return False
     if a.means and b.means and not set(a.means) & set(b.means):
         return False  # an air strike and a car bomb in one place are two events
     if a.actor_side and b.actor_side and not same_camp(a.actor_side, b.actor_side):

@@ -56,12 +56,12 @@ from .shingles import (
 _FORMAT = 2
 SEED = 20161128  # part of the stored state: changing it invalidates every stored signature
 
-DEFAULT_NEAR_THRESHOLD = 0.5
+DEFAULT_NEAR_THRESHOLD = 0.4
 DEFAULT_CONTAINMENT_THRESHOLD = 0.8
 DEFAULT_CLUSTER_THRESHOLD = 0.15
 DEFAULT_NUM_PERM = 128
-# Bands of the near-duplicate LSH: r = num_perm / bands rows each.  32 x 4 makes a pair at
-# Jaccard 0.5 a candidate with p = 0.87 and at 0.6 with p = 0.99 (see docs/dedup.md).
+# Bands of the near-duplicate LSH: r = num_perm / bands rows each.  32 x 4 makes a pair a
+# candidate with p = 0.56 at Jaccard 0.4, 0.87 at 0.5 and 0.99 at 0.6 (see docs/dedup.md).
 NEAR_BANDS = 32
 # A sentence is old news when this share of its trigrams is in one sentence seen before
 # and it adds no number, negation or name.

@@ -50,7 +50,7 @@ _ARTICLE = re.compile(r"(?:^|(?<=[\s-]))(?:the\s+|a[lrsdtzn]-|ash-|ath-|adh-|e[l
 _OF = re.compile(r"^(?:city|town|village|district|province|region|governorate|neighbou?rhood)\s+of\s+", re.I)
 _GENERIC = re.compile(
     r"\s+(?:district|districts|neighbou?rhoods?|area|areas|quarter|village|town|city|suburb|"
-    r"region|province|governorate|municipality|sector|enclave)$",
+    r"region|province|governorate|municipality|sector|enclave|camp|displacement camp|refugee camp)$",
     re.I,
 )
 _LIST_SPLIT = re.compile(r",|;|/|\||\+|\s+and\s+|\s+&\s+", re.I)
@@ -63,6 +63,56 @@ _DIRECTION = {
 }
 
 
+# Bare directions too: 'South Kivu' is written 'kivu south', like 'southern Kivu'.
+_DIRECTION.update({d: d for d in ("east", "west", "north", "south", "northeast", "northwest", "southeast",
+                                  "southwest")})
+_DIRECTION_KEYS = frozenset(_DIRECTION.values())
+# A name that extends another by one of these is a different, smaller place ('Goma airport' is
+# not 'Goma'); by anything else it is the same place written in full ('Abu' for 'Abu Shouk').
+_SUBPLACE = frozenset({
+    "airport", "countryside", "outskirts", "suburbs", "suburb", "hills", "hill", "surroundings", "environs",
+    "base", "port", "road", "highway", "market", "centre", "center", "crossing", "border",
+    "bridge", "prison", "hospital", "university",
+})
+
+
+def _clean(text: str) -> str:
+    s = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in s if not unicodedata.combining(ch)).replace("\u2019", "'").casefold()
+
+
+def _one_place(part: str) -> str:
+    prev = None
+    while prev != part:
+        prev = part
+        part = _ARTICLE.sub("", part)
+        part = _OF.sub("", part)
+        part = _GENERIC.sub("", part).strip()
+    words = [w.replace("'", "") for w in re.findall(r"[\w']+", part.replace(":", " ").replace("-", " "))]
+    words = [w for w in words if w]
+    if len(words) > 1 and words[0] in _DIRECTION:
+        words = [*words[1:], _DIRECTION[words[0]]]
+    return " ".join(words)
+
+
+def place_names(text: str) -> list[str]:
+    """Every place a location names, normalised: 'North and South Kivu' -> ['kivu north', 'kivu south'].
+
+    A list member that is only a direction shares the name of the member after it.
+    """
+    parts = [p.strip() for p in _LIST_SPLIT.split(_clean(text)) if p.strip()]
+    names: list[str] = []
+    for i, part in enumerate(parts):
+        if part in _DIRECTION and i + 1 < len(parts):
+            tail = _one_place(parts[i + 1]).split()
+            core = [w for w in tail if w not in _DIRECTION_KEYS]
+            part = " ".join([part, *core]) if core else part
+        name = _one_place(part)
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
 def normalise_place(text: str) -> str:
     """'al-Sakhour neighbourhood' -> 'sakhour'; the first of several places ('A, B and C' -> 'a').
 
@@ -70,19 +120,76 @@ def normalise_place(text: str) -> str:
     accents or hyphens meet; directions are kept ('eastern Aleppo' -> 'aleppo east'),
     since eastern and western Aleppo are different places for a toll.
     """
-    s = unicodedata.normalize("NFKD", text)
-    s = "".join(ch for ch in s if not unicodedata.combining(ch)).replace("\u2019", "'").casefold()
-    first = next((p.strip() for p in _LIST_SPLIT.split(s) if p.strip()), "")
-    prev = None
-    while prev != first:
-        prev = first
-        first = _ARTICLE.sub("", first)
-        first = _OF.sub("", first)
-        first = _GENERIC.sub("", first).strip()
-    words = [w.replace("'", "") for w in re.findall(r"[\w']+", first.replace(":", " ").replace("-", " "))]
-    if len(words) > 1 and words[0] in _DIRECTION:
-        words = [*words[1:], _DIRECTION[words[0]]]
-    return " ".join(w for w in words if w)
+    names = place_names(text)
+    return names[0] if names else ""
+
+
+def _split(name: str) -> tuple[list[str], frozenset[str]]:
+    words = name.split()
+    return [w for w in words if w not in _DIRECTION_KEYS], frozenset(w for w in words if w in _DIRECTION_KEYS)
+
+
+def head(name: str) -> str:
+    """The first word of a place's name without directions: the ledger key ('kivu south' -> 'kivu')."""
+    core, _dirs = _split(name)
+    return core[0] if core else name.split()[0] if name else ""
+
+
+def same_place(a: str, b: str) -> bool:
+    """'abu shouk' ~ 'abu' (a name cut short), 'kivu south' !~ 'kivu north', 'goma' !~ 'goma airport'."""
+    if a == b:
+        return True
+    (ca, da), (cb, db) = _split(a), _split(b)
+    if da != db or not ca or not cb:
+        return False
+    short, long_ = (ca, cb) if len(ca) <= len(cb) else (cb, ca)
+    return long_[: len(short)] == short and not (set(long_[len(short):]) & _SUBPLACE)
+
+
+def places_meet(a: list[str], b: list[str]) -> bool:
+    """Two claims are about one place when any of their places is the same (unknown: assume so)."""
+    if not a or not b:
+        return True
+    return any(same_place(x, y) for x in a for y in b)
+
+
+_BACK_REFERENCE = re.compile(
+    r"\b(?:it|there|the\s+(?:town|city|village|area|district|neighbou?rhood|camp|base|region|province|"
+    r"capital|stronghold|enclave))\b",
+    re.I,
+)
+
+
+def named_in(sentence: str, places: list[str]) -> bool:
+    """The sentence is about the place itself: names it, or refers back to it ('it', 'the town').
+
+    Not when it names the place only as a part ('held out at X airport'), nor when it names
+    neither the place nor anything that refers back (a place carried over from another
+    sentence, while this one is about some other place).
+    """
+    words = [w.replace("'", "") for w in re.findall(r"[\w']+", _ARTICLE.sub(" ", _clean(sentence)).replace("-", " "))]
+    words = [w[:-1] if w.endswith("s") and w[:-1] in _SUBPLACE else w for w in words]
+    seen = False
+    for name in places:
+        core, _dirs = _split(name)
+        n = len(core)
+        for i in range(len(words) - n + 1):
+            if words[i:i + n] == core:
+                if i + n == len(words) or words[i + n] not in _SUBPLACE:
+                    return True
+                seen = True
+    return not seen and bool(_BACK_REFERENCE.search(sentence))
+
+
+def claim_places(claim: Claim) -> list[str]:
+    """The places a claim is about, the one it is filed under first."""
+    names: list[str] = []
+    first = place_of(claim)
+    key = (claim.location_key or "").replace("-", " ").replace("+", ",")
+    for n in [first, *place_names(claim.location or ""), *place_names(key)]:
+        if n and n not in names:
+            names.append(n)
+    return names
 
 
 def place_of(claim: Claim) -> str:
@@ -91,7 +198,8 @@ def place_of(claim: Claim) -> str:
     The extractor's key (aliases resolved) when it names one place; for a list of
     places the first one *named*, since its key lists them sorted.
     """
-    key = claim.location_key or ""
+    # the extractor's keys join words with '-' and list members with '+'
+    key = (claim.location_key or "").replace("-", " ").replace("+", ",")
     if key and not _LIST_SPLIT.search(key):
         return normalise_place(key)
     if claim.location:
@@ -100,12 +208,17 @@ def place_of(claim: Claim) -> str:
 
 
 def ledger_key(claim: Claim) -> str:
-    """The Kafka key of the claims topic and the store key: 'place:<normalised place>'.
+    """The Kafka key of the claims topic and the store key: 'place:<head word of the place>'.
+
+    Deliberately coarser than the place: 'North Kivu', 'South Kivu' and 'North and South
+    Kivu' all file under 'place:kivu', 'Abu' (a name cut short) and 'Abu Shouk' under
+    'place:abu', so that claims which may contradict always meet on one partition; within
+    the key, `places_meet` decides which claims are really about the same place.
 
     A claim that names no place cannot conflict with anything in a place, so it gets a
     key of its own category ('noplace:attack') and only meets its own kind.
     """
-    place = place_of(claim)
+    place = head(place_of(claim))
     return f"place:{place}" if place else f"noplace:{claim.category}"
 
 
@@ -207,6 +320,9 @@ class ClaimLedger:
             return result
         place = claim.location or claim.location_key or ""
         facts = facts_of(claim, place, speaker=self._quoted_speaker(claim, entry))
+        facts.places = claim_places(claim)
+        facts.named = named_in(claim.sentence, facts.places)
+        facts.words = sorted({w for w in re.findall(r"[a-z0-9]+", claim.sentence.lower()) if len(w) > 2})
         record: dict[str, Any] = {"claim": claim.model_dump(mode="json"), "facts": facts.to_json(), "t": t}
 
         if facts.hedged:
@@ -218,7 +334,12 @@ class ClaimLedger:
             self._save(key, entry, 1 - evicted)
             return result
 
-        earlier = [(cid, rec, self._facts_of(cid, rec)) for cid, rec in entry["claims"].items()]
+        # The key is coarser than the place ('place:kivu'): only claims about the same place meet.
+        earlier = [
+            (cid, rec, old)
+            for cid, rec in entry["claims"].items()
+            if places_meet(facts.places, (old := self._facts_of(cid, rec)).places)
+        ]
         fact_id = self._match_fact(facts, earlier)
         if fact_id is None:
             fact_id = claim.claim_id
@@ -247,7 +368,10 @@ class ClaimLedger:
         record["fact"] = fact_id
 
         # Two claims that name no place are not known to be about the same place.
-        rivals = earlier if key.startswith("place:") else []
+        # A syndicated copy of a sentence already filed (its own dateline, house style) is the
+        # same statement: the original raises the contradictions, once, and the copy none.
+        facts.copy = any(_copies(facts, old) for _cid, _rec, old in earlier)
+        rivals = [r for r in earlier if not r[2].copy] if key.startswith("place:") and not facts.copy else []
         for cid, rec, old in rivals:
             verdict = conflict(facts, old)
             if verdict is None:
@@ -366,6 +490,19 @@ class ClaimLedger:
         self._size = size
         metrics.LEDGER_SIZE.set(size)
         return removed
+
+
+_COPY_SIMILARITY = 0.6
+
+
+def _copies(new: Facts, old: Facts) -> bool:
+    """The same sentence in another story, give or take a dateline or a date in brackets."""
+    if new.story_id == old.story_id or new.category != old.category or new.polarity != old.polarity:
+        return False
+    if new.qty != old.qty:
+        return False  # 'killed 12' and 'killed 40' in one template are two reports
+    a, b = set(new.words), set(old.words)
+    return bool(a and b) and len(a & b) / len(a | b) >= _COPY_SIMILARITY
 
 
 def _same_source(a: str, b: str) -> bool:

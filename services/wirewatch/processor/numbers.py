@@ -16,18 +16,25 @@ from ..models import Quantity
 
 # Vague amounts.  Ranges are deliberately generous: a false alarm costs more than a
 # missed one, so 'dozens' reaches well past a hundred and 'hundreds' past a thousand.
-_VAGUE: tuple[tuple[re.Pattern[str], float, float], ...] = tuple(
-    (re.compile(p, re.I), lo, hi)
-    for p, lo, hi in (
-        (r"\btens of thousands\b", 20_000, 199_999),
-        (r"\bhundreds of thousands\b", 200_000, 1_999_999),
-        (r"\bthousands\b", 2_000, 19_999),
-        (r"\bhundreds\b", 200, 1_999),
-        (r"\bscores\b", 40, 299),
-        (r"\bdozens\b", 24, 149),
-        (r"\b(?:a|one) dozen\b", 10, 14),
-        (r"\b(?:a handful|a few|several|a number)\b", 2, 12),
+# The third bound is what 'at least <amount>' means: 'at least a dozen' is 12 or more.
+_VAGUE: tuple[tuple[re.Pattern[str], float, float, float], ...] = tuple(
+    (re.compile(p, re.I), lo, hi, floor)
+    for p, lo, hi, floor in (
+        (r"\btens of thousands\b", 20_000, 199_999, 20_000),
+        (r"\bhundreds of thousands\b", 200_000, 1_999_999, 200_000),
+        (r"\bthousands\b", 2_000, 19_999, 2_000),
+        (r"\bhundreds\b", 200, 1_999, 200),
+        (r"\bscores\b", 40, 299, 40),
+        (r"\bdozens\b", 24, 149, 24),
+        (r"\b(?:a|one) dozen\b", 10, 14, 12),
+        (r"\b(?:a handful|a few|several|a number)\b", 2, 12, 2),
     )
+)
+# Words that say there were some, not how many: no figure to compare.
+_NO_FIGURE = re.compile(
+    r"^\s*(?:how\s+)?(?:many|numerous|countless|large\s+numbers?|a\s+large\s+number|an?\s+(?:unknown|"
+    r"unspecified|undisclosed)\s+number)\b",
+    re.I,
 )
 
 _WORDS = {
@@ -87,10 +94,15 @@ def interval(q: Quantity | None) -> tuple[float, float] | None:
     at_least = q.at_least or bool(_AT_LEAST.search(text))
     at_most = bool(_AT_MOST.search(text)) and not at_least
     approximate = q.approximate or bool(_ABOUT.search(text))
+    if _NO_FIGURE.search(text) and not re.search(r"\d", text):
+        return None
+    # A vague amount is read here whatever bounds the extractor gave, so that every
+    # producer's 'a dozen' means the same range.
+    bare = " ".join(_ABOUT.sub(" ", _AT_LEAST.sub(" ", text)).split())
+    for pat, vlo, vhi, floor in _VAGUE:
+        if pat.fullmatch(bare) or (lo is None and hi is None and pat.search(text)):
+            return (floor, math.inf) if at_least else (vlo, vhi)
     if lo is None and hi is None:
-        for pat, vlo, vhi in _VAGUE:
-            if pat.search(text):
-                return (vlo, math.inf) if at_least else (vlo, vhi)
         n = words_to_number(text)
         if n is None:
             return None
@@ -104,6 +116,8 @@ def interval(q: Quantity | None) -> tuple[float, float] | None:
         hi = math.inf
     if at_most:
         lo = 0.0 if not approximate else lo * (1 - APPROX)
+    elif at_least:
+        pass  # 'at least 40' is 40 or more, even if a producer also marked it approximate
     elif approximate:
         lo, hi = lo * (1 - APPROX), hi * (1 + APPROX)
     return (min(lo, hi), max(lo, hi))

@@ -15,6 +15,7 @@ place, time and quantity extraction.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -31,12 +32,16 @@ from ...models import Claim, Quantity, UniqueStory, utcnow
 from ...settings import get_settings
 from .attribution import Attribution, attribute, is_negated, is_pronoun
 from .location import (
+    PLACE_HEADS,
     argument_place,
     attached_to,
     dominant_place,
+    is_acronym,
     is_anaphor,
+    is_landmark,
     is_subject,
     name_like,
+    name_span,
     refers_back,
 )
 from .nlp import load_model
@@ -50,8 +55,8 @@ __all__ = ["Extractor", "load_model"]
 # 'BEIRUT (Reuters) - ', 'MOSCOW, March 3 (Reuters) - ', 'Aleppo, ONA - ', 'KYIV — ': where the
 # story was filed, not where it happened.  A capitalised place needs an agency or date after it.
 _DATELINE = re.compile(
-    r"^(?:[A-Z][A-Z.'’ -]{1,40}?(?:,[ ][A-Za-z0-9.,' ]{2,30}?)?(?:[ ]\([A-Za-z. ]{2,30}\))?"
-    r"|[A-Z][A-Za-z.'’ -]{1,40}?(?:,[ ][A-Za-z0-9.,' ]{2,30}?|[ ]\([A-Za-z. ]{2,30}\)))"
+    r"^(?:[A-Z][A-Z.'’ -]{1,40}?(?:,[ ][A-Za-z0-9.,' ]{2,60}?)?(?:[ ]\([A-Za-z. ]{2,30}\))?"
+    r"|[A-Z][A-Za-z.'’ -]{1,40}?(?:,[ ][A-Za-z0-9.,' ]{2,60}?|[ ]\([A-Za-z. ]{2,30}\)))"
     r"[ ]?[-–—:][ ]+")
 _BOILERPLATE = re.compile(r"^\(?(?:Reporting by|Editing by|Writing by|Additional reporting|Read more|"
                           r"Editor'?s note|This (?:story|article) (?:has been|was) (?:updated|corrected)|"
@@ -71,6 +76,17 @@ _WEAPON_HEADS = frozenset({"fire", "round", "attack", "strike", "shell", "barrag
 _CLAUSAL = frozenset({"xcomp", "ccomp", "advcl", "acl", "pcomp", "relcl", "csubj"})
 _FEAR_VERBS = frozenset({"fear", "expect", "threaten", "warn", "plan", "predict", "anticipate"})
 _FACTUAL_MARKS = frozenset({"after", "before", "since", "as", "when", "while", "because"})
+_CIVILIANS = frozenset({"civilian", "resident", "family", "child", "woman", "villager", "inhabitant", "people",
+                        "patient", "refugee", "student", "worker", "person"})
+_MILITARY = frozenset({"troop", "soldier", "force", "diplomat", "ambassador", "envoy", "peacekeeper",
+                       "mercenary", "contingent", "mission", "official"})
+# speakers that only point back at one named before
+_GENERIC_SPEAKERS = frozenset({"statement", "report", "communique", "communiqué", "release", "alliance", "group",
+                               "coalition", "movement", "ministry", "agency", "committee", "mission",
+                               "spokesman", "spokeswoman", "spokesperson", "commander", "official", "staff",
+                               "general staff", "volunteer group", "organisation", "organization"})
+_WH = frozenset({"how", "what", "whether", "why", "who", "which"})
+_TIME_PREPS = frozenset({"since", "after", "before", "until", "till", "following", "during"})
 _STATE_LEMMAS = frozenset({"control", "hold", "hand", "with", "under", "remain"})
 # How sure a claim's place is; a weaker one borrows its sentence's strongest.
 _STORY, _SENTENCE, _ANAPHOR, _ARGUMENT, _ATTACHED = range(5)
@@ -98,13 +114,14 @@ class _Story:
     sentences: list[_Sentence]
     local: dict[str, PlaceInfo]
     mentions: list[Place]
-    context_paras: set[int]
-    story_context: int
+    context_paras: dict[int, Counter[str]]  # paragraph -> the conflict words in it (weak ones count 1, strong 3)
+    story_context: Counter[str]
     dominant: Place | None
     dateline_end: int = 0
     candidates: list[_Sentence] = field(default_factory=list)
     last_location: Place | None = None
     persons: list[str] = field(default_factory=list)
+    speakers: list[str] = field(default_factory=list)  # every named speaker so far, in order
     person_names: set[str] = field(default_factory=set)
 
 
@@ -130,6 +147,9 @@ class Extractor:
         self._weak_forms = frozenset(f for w in self.patterns.words("weak_context") for f in inflections(w))
         self._reporting = self.patterns.words("reporting_verbs")
         self._denial = self.patterns.words("denial_verbs")
+        self._ceasefire_forms = frozenset({"ceasefire", "ceasefires", "truce", "truces", "armistice"})
+        self._territory_lemmas = frozenset(
+            lem for r in self.patterns.rules if r.event_type.category == "territory_control" for lem in r.lemmas)
         self._ceasefire_words = frozenset(
             lem for r in self.patterns.rules if r.event_type.category == "ceasefire" for lem in r.lemmas)
 
@@ -173,27 +193,29 @@ class Extractor:
         dateline_end = 0
         if paragraphs:
             m = _DATELINE.match(body, paragraphs[0][0])
-            if m and len(m.group(0).split()) <= 9:
+            if m and len(m.group(0).split()) <= 14:
                 dateline_end = m.end()
         local = story_places(body)
         sentences: list[_Sentence] = []
         candidates: list[_Sentence] = []
         mentions: list[Place] = []
-        context_paras: set[int] = set()
-        story_context = 0
+        context_paras: dict[int, Counter[str]] = {}
+        story_context: Counter[str] = Counter()
         prefilter = self.patterns.prefilter
         para_texts = [body[a:b] for a, b in paragraphs]
         tokenizer: Any = self.nlp.tokenizer  # spaCy types it as a plain callable; it has .pipe
         for pi, pdoc in enumerate(tokenizer.pipe(para_texts)):
             pstart = paragraphs[pi][0]
             # one strong word, or two weak ones, make a paragraph about armed conflict
-            words = [t.lower_ for t in pdoc]
+            # 'fought like soldiers', 'as a general': a simile is not armed conflict
+            words = [t.lower_ for t in pdoc if not (t.i > 0 and pdoc[t.i - 1].lower_ in ("like", "as"))]
             words += [f"{a} {b}" for a, b in pairwise(words)]
-            hits = 3 * sum(1 for w in words if w in self._context_forms) + len(
-                {w for w in words if w in self._weak_forms})
-            if hits >= 3:
-                context_paras.add(pi)
-            story_context += hits
+            found: Counter[str] = Counter({w: 3 for w in words if w in self._context_forms})
+            found.update({w: 1 for w in words if w in self._weak_forms and w not in found})
+            context_paras[pi] = found
+            # only strong words make the whole story about conflict: business has its 'battles'
+            # and 'offensives' in every paragraph
+            story_context.update({w: 1 for w in words if w in self._context_forms})
             mentions.extend(p for p in self.gazetteer.find(pdoc, local, offset=pstart)
                             if p.start >= dateline_end)
             if _BOILERPLATE.match(para_texts[pi].strip()):
@@ -231,6 +253,17 @@ class Extractor:
     def _claims(self, st: _Story) -> list[Claim]:
         out: list[Claim] = []
         parsed = [(s, s.doc, self._places(st, s.doc)) for s in st.candidates if s.doc is not None]
+        # a name found as a place by syntax in one sentence ('control of Wad Madani') is a place in
+        # every sentence of the story ('Wad Madani had become a refuge')
+        learned = {p.text: PlaceInfo(p.text, p.key, p.rank) for _, _, places in parsed for p in places
+                   if p.rank == RANK_LOCAL and p.text not in st.local and p.text[:1].isupper()
+                   and "+" not in p.key and p.text not in st.person_names}
+        if learned:
+            st.local.update(learned)
+            parsed = [(s, d, self._places(st, d)) for s, d, _ in parsed]
+            body_doc: Any = self.nlp.tokenizer(st.body)
+            st.mentions = [p for p in self.gazetteer.find(body_doc, st.local)
+                           if p.start >= st.dateline_end and p.text not in st.person_names]
         # places only the parsed sentences reveal ('in Rafah' that no gazetteer knows) count too
         # when choosing the story's main place
         extra = [Place(s.start + p.start, s.start + p.end, p.text, p.key, p.rank, p.population)
@@ -277,11 +310,12 @@ class Extractor:
         """(category, hedged) when the trigger asserts or denies an event, None when it does not."""
         tok, rule = trig.token, trig.rule
         category = rule.event_type.category
-        if tok.dep_ in ("amod", "compound") and rule.lemmas and not (
+        # (a 'modifier' after its noun is a misparse: 'RSF shelling killed seven')
+        if tok.dep_ in ("amod", "compound") and rule.lemmas and tok.i < tok.head.i and not (
                 tok.dep_ == "compound" and tok.head.lemma_.lower() in _WEAPON_HEADS):
             return None  # 'rebel-held', 'besieged enclave', 'refugee agency' (but 'artillery fire')
         req = rule.require
-        if "context" in req and sent.para not in st.context_paras and st.story_context < 6:
+        if "context" in req and not self._conflict(st, sent.para, tok):
             return None
         if rule.preps and not self._has_prep(tok, rule.preps):
             return None
@@ -289,20 +323,27 @@ class Extractor:
             return None
         if "place_subject" in req and not self._subject_is_place(tok, places):
             return None
-        if "people" in req and not self._has_people(tok):
+        if "people" in req and not self._has_people(tok, civilians=category == "displacement"):
             return None
         if "people_object" in req and not self._has_people(tok, ("dobj", "nsubjpass")):
             return None
         if "people_subject" in req and not self._has_people(tok, ("nsubj",)):
             return None
+        if "subject" in req and not any(c.dep_ in ("nsubj", "agent") for c in tok.children):
+            return None  # 'forces destroyed X' (not a gerund tacked on: 'after ... destroying their weapons')
         # the definite event noun that only causes another ('fled the fighting')
         if (tok.pos_ == "NOUN" and tok.dep_ in ("nsubj", "dobj")
                 and any(c.dep_ == "det" and c.lower_ in ("the", "this", "that") for c in tok.children)
                 and tok.head.lemma_ in self.patterns.words("cause_heads")):
             return None
-        if tok.dep_ == "pobj" and tok.head.head.pos_ == "NOUN" \
+        if tok.dep_ in ("pobj", "pcomp") and tok.head.head.pos_ == "NOUN" \
                 and tok.head.head.lemma_.lower() in self.patterns.words("plan_nouns"):
             return None  # 'talks on a ceasefire', 'calls for a truce', 'fears of an offensive'
+        if self._background(tok, category):
+            return None
+        if category == "territory_control" and any(
+                c.dep_ in ("nsubjpass", "dobj") and c.lemma_.lower() in _CIVILIANS for c in tok.children):
+            return None  # 'residents were evacuated from X' moves people, not a front line
         if category != "ceasefire" and any(
                 a.lemma_.lower() in self._ceasefire_words
                 for a in list(tok.ancestors)[:3] if a.pos_ == "NOUN"):
@@ -316,7 +357,7 @@ class Extractor:
                     c.dep_ == "mark" and c.lower_ in _FACTUAL_MARKS
                     for c in child.children):
                 break  # 'after forces overran X': a fact presupposed, whatever the main clause says
-            if child is not None and child.dep_ in ("nsubj", "nsubjpass") and node.lemma_ in self._reporting \
+            if child is not None and child.dep_ == "nsubj" and node.lemma_ in self._reporting \
                     and _speaker_subject(node) == child:
                 return None  # inside the speaker's phrase ('officials in two rebel groups fighting in X')
             auxes = [c for c in node.children if c.dep_ == "aux"]
@@ -330,6 +371,13 @@ class Extractor:
                         return None
             if any(c.dep_ == "mark" and c.lower_ in ("if", "unless", "whether") for c in node.children):
                 return None
+            if node.pos_ in ("VERB", "AUX") and node.dep_ != "relcl" and any(
+                    c.dep_ in ("nsubj", "nsubjpass", "dobj", "advmod") and c.left_edge.lower_ in _WH
+                    for c in node.children):
+                return None  # an indirect question ('did not say how many had been killed') asserts nothing
+            if any(c.dep_ == "advcl" and c.lemma_ in ("confirm", "verify", "true", "accurate") and any(
+                    m.lower_ == "if" for m in c.children) for c in node.children):
+                hedged = True  # 'X fell, if confirmed, ...'
             if node != tok and node.lemma_ in words("hypothetical_heads") and child is not None and (
                     child.dep_ in _CLAUSAL or (child.dep_ == "dobj" and node.lemma_ in _FEAR_VERBS)):
                 # 'preparing to launch an offensive', 'fear attacks' (but 'agreed to a ceasefire'
@@ -350,6 +398,36 @@ class Extractor:
             hedged = True
         return category, hedged
 
+    def _conflict(self, st: _Story, para: int, tok: Token) -> bool:
+        """The paragraph (or, with strong words, the story) is about armed conflict -- not counting
+        the trigger's own word: a tariff dispute's 'truce' does not make itself a war."""
+        # (only truce words: 'wounded' and 'casualties' are rarely figurative)
+        own = tok.lower_ if tok.lower_ in self._ceasefire_forms else ""
+        para_words = st.context_paras.get(para, Counter())
+        if sum(n for w, n in para_words.items() if w != own) >= 3:
+            return True
+        return sum(n for w, n in st.story_context.items() if w != own) >= 2
+
+    def _background(self, tok: Token, category: str) -> bool:
+        """An attack or truce noun that only dates or explains another event is not a new claim:
+        'since the fighting reached it', 'in the days before the assault', 'killed in the strikes',
+        'Before the ceasefire, the rebels had taken X'."""
+        # the small model tags 'fighting' as a VERB even as a subject ('since fighting resumed')
+        nominal = tok.pos_ == "NOUN" or (tok.tag_ == "VBG" and tok.dep_ in ("nsubj", "nsubjpass", "dobj", "pobj"))
+        if not nominal or category not in ("attack", "ceasefire"):
+            return False
+        definite = any(c.dep_ in ("det", "poss") and c.lower_ in ("the", "this", "that", "these", "those", "its")
+                       for c in tok.children)
+        if definite and tok.dep_ == "pobj":
+            return True
+        for anc in [tok, *tok.ancestors]:
+            if anc.pos_ in ("VERB", "AUX") and any(c.dep_ == "mark" and c.lower_ in _TIME_PREPS
+                                                   for c in anc.children):
+                return True
+            if anc.dep_ in ("ROOT",) or (anc.dep_ in ("ccomp", "conj") and anc.pos_ in ("VERB", "AUX")):
+                return False
+        return False
+
     def _has_prep(self, tok: Token, preps: frozenset[str]) -> bool:
         return any(c.lower_ in preps and c.dep_ in ("prep", "prt", "advmod") for c in tok.children)
 
@@ -365,7 +443,7 @@ class Extractor:
             return True
         # unknown towns come out of the small model as ORG, NORP or even PERSON ('Aleppo'); a lone
         # capitalised name is taken as a place unless it is part of a longer person's name
-        if name_like(t):
+        if name_like(t, place_slot=True):
             return True
         if t.lower_ == "it":
             return True  # 'trying to take it': the place named before
@@ -408,7 +486,8 @@ class Extractor:
         # 'the fall of Minian'
         return tok.pos_ == "NOUN" and self._object_is_place(tok, places, frozenset({"of"}))
 
-    def _has_people(self, tok: Token, deps: tuple[str, ...] = ("nsubj", "nsubjpass", "dobj")) -> bool:
+    def _has_people(self, tok: Token, deps: tuple[str, ...] = ("nsubj", "nsubjpass", "dobj"),
+                    civilians: bool = False) -> bool:
         people = self.patterns.words("people_nouns")
         args = [c for c in tok.children if c.dep_ in deps]
         if tok.dep_ == "relcl" and "nsubj" in deps:
@@ -416,6 +495,8 @@ class Extractor:
         if tok.dep_ in ("xcomp", "conj") and not any(c.dep_.startswith("nsubj") for c in tok.children):
             args.extend(c for c in tok.head.children if c.dep_ in deps)
         for a in args:
+            if civilians and a.lemma_.lower() in _MILITARY:
+                continue  # 'expelled French troops' moves an army, not a population
             if a.lemma_.lower() in people or a.lower_ in people or a.like_num:
                 return True
             if any(c.dep_ == "nummod" or c.like_num for c in a.children):
@@ -437,7 +518,8 @@ class Extractor:
                 continue
             keep.append(p)
         for ent in doc.ents:
-            if ent.label_ in ("GPE", "LOC", "FAC") and ent.text.lstrip("the ")[:1].isupper() and not any(
+            if ent.label_ in ("GPE", "LOC", "FAC") and ent.text.lstrip("the ")[:1].isupper() \
+                    and not is_acronym(ent.text) and not any(
                     p.start < ent.end_char and ent.start_char < p.end for p in keep):
                 text = ent.text
                 start = ent.start_char
@@ -447,15 +529,62 @@ class Extractor:
                     start = doc[ent.start - 1].idx
                     text = doc.text[start:ent.end_char]
                 keep.append(Place(start, ent.end_char, text, place_key(text), 2))
+        # a known name that goes on with more capitalised words is one longer name ('Abu' + 'Shouk')
+        for i, p in enumerate(keep):
+            span = doc.char_span(p.start, p.end, alignment_mode="expand")
+            if span is None or span.end >= len(doc):
+                continue
+            nxt = doc[span.end]
+            if nxt.pos_ == "PROPN" and nxt.text[:1].isupper() and nxt.ent_type_ not in ("DATE", "TIME") \
+                    and not is_acronym(nxt.text) and span[-1].whitespace_:
+                whole = name_span(nxt)
+                if whole.start <= span.end:
+                    end = max(whole.end, nxt.i + 1)
+                    text = doc[span.start:end].text
+                    if not any(t.lower_ in DIRECTIONS for t in doc[span.end:end]):
+                        keep[i] = Place(p.start, doc[end - 1].idx + len(doc[end - 1]), text,
+                                        place_key(text), RANK_LOCAL, p.population)
         for t in doc:
-            if (t.dep_ == "pobj" and t.head.lower_ in _LOCATIVE and name_like(t)
-                    and not any(p.start <= t.idx < p.end for p in keep)):
-                toks = [x for x in t.subtree if x.dep_ in ("compound", "flat") or x.i == t.i]
-                span = doc[min(x.i for x in toks):max(x.i for x in toks) + 1]
-                if all(x.pos_ == "PROPN" for x in span):
-                    keep.append(Place(span.start_char, span.end_char, span.text, place_key(span.text),
-                                      RANK_LOCAL))
-        return merge_lists(keep, doc.text)
+            if any(p.start <= t.idx < p.end for p in keep) or not self._place_slot(t):
+                continue
+            if not name_like(t, place_slot=True):
+                continue
+            # (not st.person_names: 'Wad Kassala' looks like 'Lewis Hamilton' to that heuristic, but the
+            # slot says place; a speaker named earlier is still a person)
+            span = name_span(t)
+            if all(x.text[:1].isupper() or x.text in ("-",) for x in span) and not any(
+                    p.split(",")[0].endswith(span.text) for p in st.persons):
+                keep.append(Place(span.start_char, span.end_char, span.text, place_key(span.text),
+                                  RANK_LOCAL))
+        return merge_lists([_hyphenated(doc, p) for p in keep], doc.text)
+
+    def _place_slot(self, t: Token) -> bool:
+        """Where a capitalised name is a place whatever the model calls it: after 'in/into/near/...',
+        'control of X', 'the outskirts of X', 'left A for B', the object of 'took', 'withdrew from'."""
+        head = t.head
+        if t.dep_ == "pobj":
+            prep = head.lower_
+            if prep == "to" and head.i > 0 and t.doc[head.i - 1].lower_ == "according":
+                return False
+            if prep in _LOCATIVE or prep == "over":
+                return True
+            gov = head.head
+            lemma = gov.lemma_.lower()
+            if prep == "of":
+                if gov.lower_ == "out":
+                    return True  # 'pushed the rebels out of X'
+                return lemma in self.patterns.words("place_nouns") or lemma in self.patterns.words(
+                    "part_nouns") or lemma in self._territory_lemmas or gov.lower_ == "outskirts"
+            if prep == "for":
+                # 'left A for B', 'fled A for B' (the parser may hang 'for B' on A)
+                return bool({lemma, gov.head.lemma_.lower()} & {"leave", "flee", "head", "depart", "escape"})
+            return False
+        if t.dep_ == "compound" and head.pos_ == "NOUN" and (
+                head.lemma_.lower() in self.patterns.words("place_nouns") or head.lemma_.lower() in PLACE_HEADS):
+            return self._place_slot(head) or head.dep_ in ("dobj", "nsubjpass")  # 'the X police station'
+        if t.dep_ in ("dobj", "nsubjpass") and head.pos_ == "VERB":
+            return head.lemma_.lower() in self._territory_lemmas
+        return False
 
     def _build(self, st: _Story, sent: _Sentence, doc: Doc, trig: Trigger, category: str, hedged: bool,
                att: Attribution, location: Place | None, places: list[Place]) -> Claim:
@@ -467,6 +596,9 @@ class Extractor:
             speaker = self._resolve_pronoun(st, speaker)
         elif speaker is not None:
             speaker = self._expand_surname(st, speaker)
+            speaker = self._resolve_generic(st, speaker)
+        if speaker and not is_pronoun(speaker) and speaker.lower() not in _GENERIC_SPEAKERS:
+            st.speakers.append(speaker)
         if att.speaker_is_person and speaker and not is_pronoun(speaker):
             st.persons.append(speaker)
         negated = is_negated(tok)
@@ -516,6 +648,12 @@ class Extractor:
         tok, rule = trig.token, trig.rule
         usable = [p for p in places
                   if not (att.speaker_span and att.speaker_span[0] <= p.start < att.speaker_span[1])]
+        # 'Tarkint, north-east of Gao': Gao only says where Tarkint is
+        if any(not is_landmark(doc, p) for p in usable):
+            usable = [p for p in usable if not is_landmark(doc, p)]
+        if category == "ceasefire":
+            # who brokered a truce and where it was signed are not where it holds
+            usable = [p for p in usable if not self._venue(doc, p)]
         attached: list[tuple[Place, bool, int]] = []
         for p in usable:
             span = doc.char_span(p.start, p.end, alignment_mode="expand")
@@ -536,12 +674,16 @@ class Extractor:
         if arg is not None:
             return arg, _ARGUMENT
         if self._anaphoric_argument(tok):
+            # 'smuggled out of Timbuktu ... after jihadists captured the city': the place just named
+            here = [p for p in usable if p.end <= tok.idx and not is_subject(doc, p)]
+            if here:
+                return here[-1], _ANAPHOR
             before = [p for p in st.mentions if p.end <= sent_start]
             if st.last_location is not None or before:
                 return st.last_location or before[-1], _ANAPHOR
         # the place that is the actor ('Damascus and its allies', 'Russia says') is not where it happened
         inside = [p for p in usable if not is_subject(doc, p)]
-        if inside:
+        if inside and category != "ceasefire":
             return inside[0], _SENTENCE
         if any(refers_back(t, category) for t in doc):
             before = [p for p in st.mentions if p.end <= sent_start]
@@ -550,6 +692,20 @@ class Extractor:
             if before:
                 return before[-1], _ANAPHOR
         return st.dominant, _STORY
+
+    def _venue(self, doc: Doc, p: Place) -> bool:
+        """'brokered by Angola', 'a summit in Djibouti', 'talks in Doha': a mediator or a venue."""
+        span = doc.char_span(p.start, p.end, alignment_mode="expand")
+        if span is None:
+            return False
+        root = span.root
+        for a in [root, *list(root.ancestors)[:4]]:
+            if a.dep_ == "pobj" and a.head.lower_ == "by":
+                return True
+            if a.lemma_.lower() in ("summit", "talk", "meeting", "negotiation", "conference", "broker",
+                                    "mediate", "mediator", "host", "sign"):
+                return True
+        return False
 
     def _anaphoric_argument(self, tok: Token) -> bool:
         """The trigger's object or subject points back to a place: 'the area', 'the village', 'it'."""
@@ -590,6 +746,20 @@ class Extractor:
         who = (m.group("who1") or m.group("who2") or "").strip()
         who = re.sub(r"^(?:the|The)[ ]", "", who)
         return who or None
+
+    def _resolve_generic(self, st: _Story, speaker: str) -> str:
+        """'the alliance said', 'the statement said': the organisation named before ('CSP rebel alliance')."""
+        low = speaker.lower()
+        if low in ("statement", "report", "communique", "communiqué", "release"):
+            return st.speakers[-1] if st.speakers else speaker
+        if low not in _GENERIC_SPEAKERS and not (low.split()[-1] in _GENERIC_SPEAKERS and low.islower()):
+            return speaker
+        head = low.split()[-1]
+        for prev in reversed(st.speakers):
+            words = prev.lower().split(",")[0].split()
+            if head in words and prev.lower() != low:
+                return prev
+        return speaker
 
     def _resolve_pronoun(self, st: _Story, speaker: str) -> str:
         head = speaker.split(",")[0].lower()
@@ -658,6 +828,21 @@ def _chunks(sentences: list[_Sentence], body: str, limit: int) -> list[list[_Sen
         out[-1].append(s)
         size += n
     return out
+
+
+def _hyphenated(doc: Doc, p: Place) -> Place:
+    """'Hpa-an', 'Tin-Akoff': the tokenizer splits a hyphenated name; keep it whole."""
+    span = doc.char_span(p.start, p.end, alignment_mode="expand")
+    if span is None:
+        return p
+    end = span.end
+    while end + 1 < len(doc) and doc[end].text == "-" and not doc[end - 1].whitespace_ \
+            and not doc[end].whitespace_ and doc[end + 1].is_alpha:
+        end += 2
+    if end == span.end:
+        return p
+    text = doc[span.start:end].text
+    return Place(p.start, doc[end - 1].idx + len(doc[end - 1]), text, place_key(text), p.rank, p.population)
 
 
 def _after_first_name(body: str, start: int) -> bool:

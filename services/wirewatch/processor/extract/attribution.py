@@ -81,9 +81,14 @@ def speaker_of(verb: Token) -> tuple[str | None, bool, tuple[int, int] | None]:
                 return _clean(span), c.ent_type_ == "PERSON", (span.start_char, span.end_char)
     subj = _subject(verb)
     if subj is None:
+        # 'was confirmed by a military spokesman': the agent of a passive reporting verb
+        agent = next((c for c in verb.children if c.dep_ == "agent"), None)
+        subj = next((c for c in agent.children if c.dep_ == "pobj"), None) if agent is not None else None
+    if subj is None:
         return None, False, None
     is_person = subj.ent_type_ == "PERSON" or (subj.pos_ == "PRON" and subj.lower_ in ("he", "she")) or (
-        subj.pos_ == "PROPN" and subj.ent_type_ in ("", "PERSON") and subj.text[:1].isupper())
+        subj.pos_ == "PROPN" and subj.ent_type_ in ("", "PERSON") and subj.text[:1].isupper()) or any(
+        c.dep_ == "appos" and c.ent_type_ == "PERSON" for c in subj.children)  # 'the commander, Ahmed X'
     span = _np_span(subj, keep_appos=is_person)
     text = _clean(span)
     # 'Citing a military source, Syrian state TV said ...'
@@ -106,6 +111,12 @@ def _according_to(doc: Doc | Span) -> tuple[str, tuple[int, int]] | None:
                 span = _np_span(obj, keep_appos=False)
                 return _clean(span), (span.start_char, span.end_char)
     return None
+
+
+def _puts_a_figure(verb: Token) -> bool:
+    """'Local doctors put the number of dead at 12': an estimate, so its subject is the source."""
+    return verb.lemma_ in ("put", "place") and any(
+        c.dep_ == "dobj" and c.lemma_ in ("number", "toll", "figure", "count") for c in verb.children)
 
 
 def is_negated(tok: Token) -> bool:
@@ -135,7 +146,7 @@ def attribute(trigger: Token, reporting: frozenset[str], denial: frozenset[str])
         below, child = child, anc
         if below.dep_ in SUBJECT_DEPS and anc.lemma_ in reporting and _subject(anc) == below:
             break  # the trigger is in the speaker's phrase, not in what is said
-        if anc.pos_ not in ("VERB", "AUX") or anc.lemma_ not in reporting:
+        if anc.pos_ not in ("VERB", "AUX") or (anc.lemma_ not in reporting and not _puts_a_figure(anc)):
             continue
         if anc.lemma_ in denial:
             denied = True

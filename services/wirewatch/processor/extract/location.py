@@ -10,17 +10,32 @@ from __future__ import annotations
 
 from collections import Counter
 
-from spacy.tokens import Doc, Token
+from spacy.tokens import Doc, Span, Token
 
 from .places import RANK_LOCAL, Place, place_key
 
 ANAPHOR_NOUNS = frozenset({"area", "district", "village", "town", "city", "neighbourhood", "neighborhood",
                             "region", "enclave", "place", "site", "dead", "victim", "wounded", "toll"})
+PLACE_HEADS = frozenset({"airport", "airbase", "base", "camp", "market", "hospital", "bridge", "district",
+                         "area", "village", "town", "city", "road", "highway", "crossing", "port", "border",
+                         "square", "headquarters", "barracks", "hill", "valley", "region", "state", "province",
+                         "station", "office", "garrison", "depot", "outpost"})
+# 'arrived in X', 'streamed into X': the place reached is the destination
+ARRIVAL_LEMMAS = frozenset({"arrive", "reach", "stream", "pour", "flock", "converge", "flood", "head", "shelter"})
 DEST_PREPS = frozenset({"to", "towards", "toward", "into", "for"})
 ATTACHED_STOP = frozenset({"VERB", "AUX"})
 # entity labels that are never places (the small model's PERSON is handled apart: it calls towns people)
+# (WORK_OF_ART, EVENT, PRODUCT and LAW are left out: the small model gives them to unknown towns)
 NOT_PLACE_ENTS = frozenset({"PERSON", "DATE", "TIME", "MONEY", "PERCENT", "CARDINAL", "ORDINAL", "QUANTITY",
-                             "WORK_OF_ART", "LAW", "EVENT", "PRODUCT", "LANGUAGE"})
+                             "LANGUAGE"})
+# a title before a name makes it a person ('General X', 'spokesman X'), not a place
+TITLES = frozenset({"president", "general", "gen", "gen.", "colonel", "col", "col.", "commander", "spokesman",
+                    "spokeswoman", "leader", "chief", "minister", "mr", "mr.", "mrs", "ms", "dr", "dr.",
+                    "brigadier", "lieutenant", "major", "captain", "sheikh", "emir", "governor", "said", "told"})
+# words for where a landmark lies: 'X, north-east of Y' is about X
+BEARINGS = frozenset({"north", "south", "east", "west", "northeast", "northwest", "southeast", "southwest",
+                      "north-east", "north-west", "south-east", "south-west", "km", "kilometres", "kilometers",
+                      "miles", "mi", "outside"})
 
 
 def dominant_place(mentions: list[Place]) -> Place | None:
@@ -35,23 +50,57 @@ def dominant_place(mentions: list[Place]) -> Place | None:
     return next(p for p in mentions if p.text == text)
 
 
-def name_like(t: Token) -> bool:
+def is_acronym(text: str) -> bool:
+    """'RSF', 'M23', 'AFC/M23': armed groups and agencies, not places."""
+    word = text.split()[-1] if text.split() else text
+    return (word.isupper() and len(word) > 1) or any(c.isdigit() for c in word)
+
+
+def name_like(t: Token, place_slot: bool = False) -> bool:
     """A capitalised name that may be a place: not a date or number, not part of a longer person's name.
 
     The small model calls unknown towns ORG, NORP or even PERSON ('Aleppo'), and tags some as ADJ
     ('Sakhour has not fallen'): a capitalised 'adjective' that is a subject or object is a name.
+    In a ``place_slot`` (the object of 'control of', 'withdrew from', 'in'), a multiword PERSON is
+    taken as a place too: the model calls unknown two-word towns people ('Wad Madani').
     """
-    if not t.text[:1].isupper():
+    if not t.text[:1].isupper() or is_acronym(t.text):
         return False
-    if t.pos_ != "PROPN" and not (t.pos_ == "ADJ" and t.dep_ in ("nsubj", "nsubjpass", "dobj", "pobj")):
+    if t.pos_ != "PROPN" and not (t.pos_ == "ADJ" and t.dep_ in ("nsubj", "nsubjpass", "dobj", "pobj")) and not (
+            place_slot and t.pos_ == "NOUN" and not t.is_sent_start and t.i > 0):
+        return False
+    first = name_span(t)[0]
+    if first.i > 0 and t.doc[first.i - 1].lower_ in TITLES:
         return False
     if t.ent_type_ == "PERSON":
+        if place_slot:
+            return True
         return t.ent_iob_ == "B" and not (t.i + 1 < len(t.doc) and t.doc[t.i + 1].ent_iob_ == "I")
     return t.ent_type_ not in NOT_PLACE_ENTS
 
 
+def name_span(t: Token) -> Span:
+    """The whole name a token heads: its compound/flat chain ('Abu Shouk', 'Wad Madani'), contiguous."""
+    lo = hi = t.i
+    stack = [t]
+    while stack:
+        x = stack.pop()
+        for c in x.children:
+            if c.dep_ in ("compound", "flat", "nmod") and c.text[:1].isupper() and c.pos_ == "PROPN" \
+                    and c.ent_type_ not in ("DATE", "TIME"):
+                lo, hi = min(lo, c.i), max(hi, c.i)
+                stack.append(c)
+    span = t.doc[lo:hi + 1]
+    if any(not (x.text[:1].isupper() or x.text in ("-", "al", "el")) for x in span):
+        return t.doc[t.i:t.i + 1]
+    return span
+
+
 def is_anaphor(t: Token) -> bool:
     """'the area', 'the village', 'this district' -- but not 'the eastern neighbourhoods' or 'the X area'."""
+    if t.dep_ == "compound" and t.lemma_.lower() in ANAPHOR_NOUNS and not list(t.children) \
+            and any(c.dep_ == "det" and c.lower_ in ("the", "this", "that") for c in t.head.children):
+        return True  # 'the city centre', 'the town hall'
     return (t.lemma_.lower() in ANAPHOR_NOUNS
             and any(c.dep_ == "det" and c.lower_ in ("the", "this", "that") for c in t.children)
             and not any(c.dep_ in ("amod", "compound", "nmod") or c.pos_ == "PROPN" for c in t.children)
@@ -65,22 +114,41 @@ def refers_back(t: Token, category: str) -> bool:
     return is_anaphor(t)
 
 
+def is_landmark(doc: Doc, p: Place) -> bool:
+    """'X, north-east of Y', '30 km from Y': Y only says where X is."""
+    span = doc.char_span(p.start, p.end, alignment_mode="expand")
+    if span is None:
+        return False
+    root = span.root
+    if root.dep_ != "pobj" or root.head.lower_ not in ("of", "from"):
+        return False
+    head = root.head.head
+    return head.lower_ in BEARINGS or (head.i > 0 and head.doc[head.i - 1].lower_ in BEARINGS
+                                       and head.doc[head.i - 1].head == head)
+
+
 def is_subject(doc: Doc, p: Place) -> bool:
     span = doc.char_span(p.start, p.end, alignment_mode="expand")
+    # ('X had become a refuge', 'X remains calm': the subject of a copula is where, not who)
     return (span is not None and span.root.dep_ in ("nsubj", "poss")
-            and span.root.head.pos_ in ("VERB", "AUX", "NOUN"))
+            and span.root.head.pos_ in ("VERB", "AUX", "NOUN")
+            and span.root.head.lemma_ not in ("be", "become", "remain", "stay"))
 
 
 def argument_place(tok: Token) -> Place | None:
     """An unknown proper name the trigger is about ('Sakhour has not fallen'), as a place."""
-    args = [c for c in tok.children if c.dep_ in ("dobj", "nsubjpass", "nsubj")]
+    # the subject of a transitive verb is its actor ('Rebels attacked the army'), not a place
+    transitive = any(c.dep_ == "dobj" for c in tok.children)
+    args = [c for c in tok.children if c.dep_ in ("dobj", "nsubjpass") or (c.dep_ == "nsubj" and not transitive)]
     for c in tok.children:
         if c.dep_ == "prep" and c.lower_ in ("of", "into", "on", "in", "to"):
             args.extend(x for x in c.children if x.dep_ == "pobj")
     for a in args:
-        if a.pos_ == "NOUN" and any(c.dep_ == "compound" and c.pos_ == "PROPN" for c in a.children):
-            pass  # 'Hodeidah airport'
-        elif not name_like(a):
+        if a.pos_ == "NOUN" and a.lemma_.lower() in PLACE_HEADS and any(
+                c.dep_ == "compound" and c.pos_ == "PROPN" and c.ent_type_ not in ("DATE", "TIME")
+                for c in a.children):
+            pass  # 'Hodeidah airport' (not 'Monday morning', 'Army warplanes')
+        elif not name_like(a, place_slot=a.dep_ == "pobj"):
             continue
         toks = [x for x in a.subtree if (x.dep_ in ("compound", "flat") and x.head == a) or x.i == a.i]
         lo, hi = min(x.i for x in toks), max(x.i for x in toks)
@@ -90,7 +158,7 @@ def argument_place(tok: Token) -> Place | None:
 
 
 def attached_to(place_root: Token, trigger: Token, allow_conj: bool,
-              phrase: bool = False) -> tuple[bool, int] | None:
+                phrase: bool = False) -> tuple[bool, int] | None:
     """Whether the place hangs off the trigger (None if not): (is it a destination ('fled to X'), hops)."""
     dest = False
     node = place_root
@@ -107,7 +175,12 @@ def attached_to(place_root: Token, trigger: Token, allow_conj: bool,
         if trigger.dep_ == "conj":
             linked.add(trigger.head)
     for hops in range(1, 9):
-        if node.dep_ == "pobj" and node.head.lower_ in DEST_PREPS and node.head.head in linked:
+        if node.dep_ == "pobj" and node.head.lower_ == "for" and node.head.head.dep_ == "dobj" \
+                and node.head.head.head in linked:
+            dest = True  # 'fled A for B' with 'for B' hung on A
+        if node.dep_ == "pobj" and node.head.head in linked and (
+                node.head.lower_ in DEST_PREPS
+                or (node.head.lower_ in ("in", "at") and node.head.head.lemma_ in ARRIVAL_LEMMAS)):
             dest = True
         parent = node.head
         if parent == node:

@@ -23,7 +23,8 @@ from ...models import CATEGORIES
 from .taxonomy import EventType
 
 _META, _EXCLUDE = "__meta__", "__exclude__"
-REQUIREMENTS = frozenset({"place", "place_subject", "context", "people", "people_object", "people_subject"})
+REQUIREMENTS = frozenset({"place", "place_subject", "context", "people", "people_object", "people_subject",
+                          "subject"})
 
 # Irregular forms of verbs that trigger patterns use: the pre-filter runs on raw
 # tokens (no lemmatizer), so it has to know that 'took' is 'take'.

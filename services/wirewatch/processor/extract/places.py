@@ -230,7 +230,9 @@ def merge_lists(places: list[Place], text: str, offset: int = 0) -> list[Place]:
     for p in sorted(places, key=lambda p: p.start):
         if out:
             gap = text[out[-1].end - offset:p.start - offset]
-            if re.fullmatch(r",[ ]|,?[ ]and[ ]|[ ]and[ ]the[ ]|,[ ]and[ ]", gap):
+            # ('Vovchansk, Ukraine' is a town and its country, not a list)
+            if re.fullmatch(r",[ ]|,?[ ]and[ ]|[ ]and[ ]the[ ]|,[ ]and[ ]", gap) and not (
+                    gap == ", " and p.rank == RANK_COUNTRY < out[-1].rank):
                 q = out[-1]
                 key = "+".join(sorted({*q.key.split("+"), p.key}))
                 out[-1] = Place(q.start, p.end, text[q.start - offset:p.end - offset], key,
