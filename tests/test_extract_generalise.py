@@ -227,3 +227,16 @@ def test_evacuated_civilians_are_displacement_not_a_retreat(ex: Extractor) -> No
     body = WAR + "About 2,000 residents were evacuated from the town of Toeni on Monday, officials said."
     cats = {c.category for c in claims(ex, body) if "evacuated" in c.sentence}
     assert cats == {"displacement"}
+
+
+def test_the_city_centre_refers_back_to_the_city(ex: Extractor) -> None:
+    body = (WAR + "Rebels said they had captured Um Dabakir on Monday.\n\n"
+            "Witnesses said the police headquarters in the city centre was taken over by rebel fighters.")
+    [c] = of(ex, body, "territory_control", "city centre")
+    assert c.location == "Um Dabakir"
+
+
+def test_subject_of_remain_is_the_place(ex: Extractor) -> None:
+    body = WAR + "Rebels captured Kaya on Monday.\n\nNearby Tougouri remained under army control on Tuesday."
+    [c] = of(ex, body, "territory_control", "remained")
+    assert c.location == "Tougouri"

@@ -215,6 +215,12 @@ class WirewatchApp:
         self._ledger_clock: datetime | None = None
         self._register_agents()
         _install_faust_sensor(self.app)
+
+        @self.app.on_rebalance_complete.connect  # type: ignore[arg-type]
+        async def _rebuild_caches(app: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
+            # The tables were recovered from their changelogs; the in-memory
+            # near-duplicate index is rebuilt from them on next use.
+            self.pipeline.dedup.reload()
         for task in extra_tasks:
             self.app.task(task)
 

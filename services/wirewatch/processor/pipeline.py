@@ -42,7 +42,13 @@ class Pipeline:
         load_extractor: bool = True,
     ) -> None:
         self.settings = settings
-        self.dedup = Deduplicator(dedup_store, window_seconds=settings.dedup_window_days * 86400)
+        self.dedup = Deduplicator(
+            dedup_store,
+            window_seconds=settings.dedup_window_days * 86400,
+            near_threshold=settings.dedup_near_threshold,
+            containment_threshold=settings.dedup_containment_threshold,
+            cluster_threshold=settings.dedup_cluster_threshold,
+        )
         self.ledger = ClaimLedger(ledger_store, window_seconds=settings.ledger_window_days * 86400)
         self._extractor = extractor
         if extractor is None and load_extractor:

@@ -582,6 +582,8 @@ class Extractor:
         if t.dep_ == "compound" and head.pos_ == "NOUN" and (
                 head.lemma_.lower() in self.patterns.words("place_nouns") or head.lemma_.lower() in PLACE_HEADS):
             return self._place_slot(head) or head.dep_ in ("dobj", "nsubjpass")  # 'the X police station'
+        if t.dep_ == "nsubj" and head.lemma_ in ("fall", "remain"):
+            return True  # 'X fell', 'X remained under army control'
         if t.dep_ in ("dobj", "nsubjpass") and head.pos_ == "VERB":
             return head.lemma_.lower() in self._territory_lemmas
         return False

@@ -12,7 +12,7 @@ from collections import Counter
 
 from spacy.tokens import Doc, Span, Token
 
-from .places import RANK_LOCAL, Place, place_key
+from .places import DIRECTIONS, RANK_LOCAL, Place, place_key
 
 ANAPHOR_NOUNS = frozenset({"area", "district", "village", "town", "city", "neighbourhood", "neighborhood",
                             "region", "enclave", "place", "site", "dead", "victim", "wounded", "toll"})
@@ -90,6 +90,12 @@ def name_span(t: Token) -> Span:
                     and c.ent_type_ not in ("DATE", "TIME"):
                 lo, hi = min(lo, c.i), max(hi, c.i)
                 stack.append(c)
+    # a capitalised word the parser cut off mid-sentence ('Um' of 'Um Dabakir' as an interjection)
+    while lo > 0 and not t.doc[lo - 1].is_sent_start and t.doc[lo - 1].text[:1].isupper() \
+            and t.doc[lo - 1].whitespace_ and t.doc[lo - 1].pos_ in ("INTJ", "X", "PROPN", "NOUN", "ADJ") \
+            and t.doc[lo - 1].lower_ not in TITLES and t.doc[lo - 1].lower_ not in DIRECTIONS \
+            and t.doc[lo - 1].ent_type_ not in ("DATE", "TIME", "NORP", "CARDINAL"):
+        lo -= 1
     span = t.doc[lo:hi + 1]
     if any(not (x.text[:1].isupper() or x.text in ("-", "al", "el")) for x in span):
         return t.doc[t.i:t.i + 1]
