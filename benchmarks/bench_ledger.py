@@ -39,7 +39,9 @@ def stream(days: int, per_day: int, places: int, seed: int = 7) -> Iterator[Clai
     step = 86400 / per_day
     for i in range(days * per_day):
         at = START + timedelta(seconds=i * step)
-        place = f"Place {rnd.randrange(places)}"
+        # One word per place: the ledger keys by a place's first word ('Abu Shouk' -> 'abu'),
+        # so 'Place 12' and 'Place 13' would all share one key.
+        place = f"Placeton{rnd.randrange(places)}"
         cat = rnd.choice(CATS)
         story = f"st{i // 4}"  # four claims per story
         start = (i % 4) * 200
@@ -48,7 +50,7 @@ def stream(days: int, per_day: int, places: int, seed: int = 7) -> Iterator[Clai
                 "displacement": "fled", "ceasefire": "truce"}[cat]
         # Mostly agreement, as in a real stream: one holder per place and week, one toll per
         # place and day; now and then a rival holder, another figure or a denial.
-        pid, day = int(place.split()[1]), i // per_day
+        pid, day = int(place.removeprefix("Placeton")), i // per_day
         holder = ("the army", "rebels")[(pid + day // 7) % 2]
         actor = holder if rnd.random() < 0.9 else rnd.choice(ACTORS)
         n = (5, 9, 12, 21, 40, 45)[(pid + day) % 6] if rnd.random() < 0.9 else rnd.choice((5, 9, 12, 40))

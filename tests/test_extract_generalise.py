@@ -240,3 +240,19 @@ def test_subject_of_remain_is_the_place(ex: Extractor) -> None:
     body = WAR + "Rebels captured Kaya on Monday.\n\nNearby Tougouri remained under army control on Tuesday."
     [c] = of(ex, body, "territory_control", "remained")
     assert c.location == "Tougouri"
+
+
+def test_the_camp_refers_back_to_the_named_camp(ex: Extractor) -> None:
+    body = (WAR + "Shells hit the Kalma displacement camp in Nyala on Monday, killing five people, "
+            "aid workers said.\n\n"
+            "The militia denied shelling the camp, the group said in a statement.")
+    [c] = of(ex, body, "attack", "denied shelling")
+    assert c.location == "Kalma" and c.polarity == "denied"
+
+
+def test_the_city_after_a_camp_is_the_city_not_the_camp(ex: Extractor) -> None:
+    body = (WAR + "Rebels attacked Nyala on Sunday.\n\n"
+            "A shell hit the Kalma displacement camp on Monday, killing five people, aid workers said.\n\n"
+            "Rebel fighters who entered the city centre on Monday were seen patrolling the streets.")
+    [c] = of(ex, body, "territory_control", "entered the city")
+    assert c.location == "Nyala"

@@ -2,9 +2,11 @@
 
 Every claim about one place meets every other claim about that place under one
 ledger key (`ledger_key`), which is also the Kafka key of the claims topic, so one
-worker sees them all and keeps them in one store entry.  The key is the place only,
-not category + place: a denial of fighting in a village conflicts with a report of
-the army advancing into it, and those two claims have different categories.
+worker sees them all and keeps them in one store entry.  The key is the first word of
+the place's name, not category + place: a denial of fighting in a village conflicts
+with a report of the army advancing into it (two categories), and 'South Kivu', 'North
+and South Kivu' or a name cut short ('Abu' for 'Abu Shouk') must meet too; within an
+entry `places_meet` keeps claims about different places apart.
 
 All durable state lives in ``store`` (a faust Table with a changelog in the service,
 a dict in replay), one JSON entry per ledger key::

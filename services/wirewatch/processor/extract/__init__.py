@@ -46,7 +46,7 @@ from .location import (
 )
 from .nlp import load_model
 from .patterns import PatternSet, Trigger, TriggerFinder, inflections, load_patterns
-from .places import DIRECTIONS, RANK_LOCAL, Gazetteer, Place, PlaceInfo, merge_lists, place_key, story_places
+from .places import DIRECTIONS, RANK_CITY, RANK_LOCAL, Gazetteer, Place, PlaceInfo, merge_lists, place_key, story_places
 from .quantities import find_quantities
 from .timeexpr import TimeExpr, find_times
 
@@ -85,6 +85,7 @@ _GENERIC_SPEAKERS = frozenset({"statement", "report", "communique", "communiqué
                                "coalition", "movement", "ministry", "agency", "committee", "mission",
                                "spokesman", "spokeswoman", "spokesperson", "commander", "official", "staff",
                                "general staff", "volunteer group", "organisation", "organization"})
+_SMALL = r"(?:camp|district|neighbou?rhood|village|area|suburb|quarter|hamlet)"
 _WH = frozenset({"how", "what", "whether", "why", "who", "which"})
 _TIME_PREPS = frozenset({"since", "after", "before", "until", "till", "following", "during"})
 _STATE_LEMMAS = frozenset({"control", "hold", "hand", "with", "under", "remain"})
@@ -300,7 +301,7 @@ class Extractor:
             if strength < _STRONG <= strongest[5]:
                 loc = strongest[4]
             claims.append(self._build(st, sent, doc, trig, category, hedged, att, loc, places))
-        if strongest[5] >= _ANAPHOR and strongest[4] is not None:
+        if strongest[5] >= _SENTENCE and strongest[4] is not None:
             st.last_location = strongest[4]
         return claims
 
@@ -579,7 +580,7 @@ class Extractor:
                 # 'left A for B', 'fled A for B' (the parser may hang 'for B' on A)
                 return bool({lemma, gov.head.lemma_.lower()} & {"leave", "flee", "head", "depart", "escape"})
             return False
-        if t.dep_ == "compound" and head.pos_ == "NOUN" and (
+        if t.dep_ in ("compound", "nmod") and head.pos_ == "NOUN" and (
                 head.lemma_.lower() in self.patterns.words("place_nouns") or head.lemma_.lower() in PLACE_HEADS):
             return self._place_slot(head) or head.dep_ in ("dobj", "nsubjpass")  # 'the X police station'
         if t.dep_ == "nsubj" and head.lemma_ in ("fall", "remain"):
@@ -682,18 +683,27 @@ class Extractor:
                 return here[-1], _ANAPHOR
             before = [p for p in st.mentions if p.end <= sent_start]
             if st.last_location is not None or before:
-                return st.last_location or before[-1], _ANAPHOR
+                return self._referent(st, doc, before), _ANAPHOR
         # the place that is the actor ('Damascus and its allies', 'Russia says') is not where it happened
         inside = [p for p in usable if not is_subject(doc, p)]
         if inside and category != "ceasefire":
             return inside[0], _SENTENCE
         if any(refers_back(t, category) for t in doc):
             before = [p for p in st.mentions if p.end <= sent_start]
-            if st.last_location is not None:
-                return st.last_location, _ANAPHOR
-            if before:
-                return before[-1], _ANAPHOR
+            if st.last_location is not None or before:
+                return self._referent(st, doc, before), _ANAPHOR
         return st.dominant, _STORY
+
+    def _referent(self, st: _Story, doc: Doc, before: list[Place]) -> Place:
+        """What 'the city' / 'the camp' points back to: the previous claim's place, unless 'the city'
+        would then be a camp or a district -- then the last city named."""
+        ref = st.last_location or before[-1]
+        if any(t.lemma_.lower() in ("city", "capital") and is_anaphor(t) for t in doc) and ref.rank != RANK_CITY \
+                and _smaller_than_a_city(st.body, ref.text):
+            cities = [p for p in before if p.rank == RANK_CITY]
+            if cities:
+                return cities[-1]
+        return ref
 
     def _venue(self, doc: Doc, p: Place) -> bool:
         """'brokered by Angola', 'a summit in Djibouti', 'talks in Doha': a mediator or a venue."""
@@ -830,6 +840,12 @@ def _chunks(sentences: list[_Sentence], body: str, limit: int) -> list[list[_Sen
         out[-1].append(s)
         size += n
     return out
+
+
+def _smaller_than_a_city(body: str, name: str) -> bool:
+    """The story calls the place a camp, district, village...: 'the city' cannot be it."""
+    n = re.escape(name)
+    return re.search(rf"{n}[ ](?:\w+[ ])?{_SMALL}\b|\b{_SMALL}[ ]of[ ]{n}", body) is not None
 
 
 def _hyphenated(doc: Doc, p: Place) -> Place:

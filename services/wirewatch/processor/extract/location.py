@@ -15,7 +15,7 @@ from spacy.tokens import Doc, Span, Token
 from .places import DIRECTIONS, RANK_LOCAL, Place, place_key
 
 ANAPHOR_NOUNS = frozenset({"area", "district", "village", "town", "city", "neighbourhood", "neighborhood",
-                            "region", "enclave", "place", "site", "dead", "victim", "wounded", "toll"})
+                            "region", "enclave", "place", "site", "camp", "dead", "victim", "wounded", "toll"})
 PLACE_HEADS = frozenset({"airport", "airbase", "base", "camp", "market", "hospital", "bridge", "district",
                          "area", "village", "town", "city", "road", "highway", "crossing", "port", "border",
                          "square", "headquarters", "barracks", "hill", "valley", "region", "state", "province",
