@@ -50,3 +50,13 @@ def test_replay_writes_every_story_once(tmp_path: Path) -> None:
     published = [s.published for s in stories]
     assert published == sorted(published), "replay takes items in publication order"
     assert len({s.story_id for s in stories}) == len(stories)
+
+
+def test_dev_set_quality_gate(dev_scores: dict[str, dict[str, object]]) -> None:
+    """The promises of issues 4, 5 and 6 on the one set we can see."""
+    d, c, k, n = (dev_scores[x] for x in ("duplicates", "claims", "contradictions", "not_contradictions"))
+    assert float(d["precision"]) >= 0.95 and float(d["recall"]) >= 0.9, d  # type: ignore[arg-type]
+    assert float(c["f1"]) >= 0.75 and float(c["precision"]) >= 0.8, c  # type: ignore[arg-type]
+    assert float(c["location_accuracy"]) >= 0.85, c  # type: ignore[arg-type]
+    assert float(k["f1"]) >= 0.8, k  # type: ignore[arg-type]
+    assert n["wrongly_raised"] == 0, n["raised"]
