@@ -83,8 +83,13 @@ def test_killed_processor_restarts_with_the_same_alerts(embedded_broker: str, tm
     try:
         # The killed member holds its partitions until its session times out, so
         # wait for the outcome itself rather than for a quiet topic.
-        wait_until(lambda: _alert_ids(embedded_broker, topics)[0] >= clean, 180,
-                   "every alert of the clean run")
+        try:
+            wait_until(lambda: _alert_ids(embedded_broker, topics)[0] >= clean, 240,
+                       "every alert of the clean run")
+        except AssertionError:
+            got = _alert_ids(embedded_broker, topics)[0]
+            raise AssertionError(f"missing {len(clean - got)} of {len(clean)} alerts, {len(got - clean)} extra; "
+                                 f"restarted log: {second.log()[-1500:]}") from None
         wait_quiet(embedded_broker, topics.new_claim.name, quiet=5)
     finally:
         assert second.stop() == 0, second.log()[-3000:]

@@ -158,6 +158,7 @@ class Poller:
         """Add, replace or (``feed.paused``) pause a feed; a new or changed one is polled promptly."""
         old = self.feeds.get(feed.feed_id)
         self.feeds[feed.feed_id] = feed
+        m.init_outlets([feed.outlet])  # per-outlet series start at 0, so rate() sees them rise
         st = self.states.setdefault(feed.feed_id, FeedState())
         now = self.clock()
         changed = old is None or old.url != feed.url or old.source != feed.source

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 DEADLETTER_PAYLOAD_CAP = 64 * 1024
+LEDGER_EVICT_EVERY = 500  # claims between sweeps of places no new claim touched
 
 
 def _patch_faust(settings: Settings) -> None:
@@ -213,8 +214,9 @@ class WirewatchApp:
         self.ledger_store = StagedStore(self.ledger_table)
         self.pipeline = factory(self.dedup_store, self.ledger_store)
         self._ledger_clock: datetime | None = None
+        self._ledger_seen = 0
         self._register_agents()
-        _install_faust_sensor(self.app)
+        metrics.install_faust_sensor(self.app, topics=[spec.name for spec in self.topics])
 
         @self.app.on_rebalance_complete.connect  # type: ignore[arg-type]
         async def _rebuild_caches(app: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
@@ -254,10 +256,6 @@ class WirewatchApp:
         @app.timer(interval=60.0)
         async def evict() -> None:
             pipeline.dedup.evict(utcnow())
-            # The ledger's clock is the claims' own time (a replayed archive must not
-            # be forgotten the minute it arrives), so it evicts by stream time.
-            if self._ledger_clock is not None:
-                pipeline.ledger.evict(self._ledger_clock)
 
     def update_consumer_lag(self) -> None:
         """Messages not yet read on the stage topics this worker owns (0 for the others)."""
@@ -347,6 +345,11 @@ class WirewatchApp:
         claim = decode(Claim, value)
         if self._ledger_clock is None or claim.published > self._ledger_clock:
             self._ledger_clock = min(claim.published, utcnow())
+        self._ledger_seen += 1
+        if self._ledger_seen % LEDGER_EVICT_EVERY == 0:
+            # In the stream, by the claims' own clock: the ledger's state then depends
+            # only on the order of claims, so a restarted worker decides as a clean one.
+            self.pipeline.ledger.evict(self._ledger_clock)
         result = self.pipeline.ledger_stage(claim)
         try:
             pending = [await self.updates_topic.send(key=u.ledger_key.encode(), value=u.to_json_bytes())
@@ -371,22 +374,3 @@ class WirewatchApp:
             metrics.FRESHNESS_FETCHED.labels(type=alert.type).observe(
                 max(0.0, (now - alert.claim.fetched_at).total_seconds()))
         return sent
-
-
-_FAUST_METRICS: Any = None
-
-
-def _install_faust_sensor(app: faust.App) -> None:
-    """faust's own stream metrics (events, offsets, rebalances, send latency) as ``faust_*``.
-
-    Installed as a monitor only: they are served by wirewatch's /metrics, not by
-    faust's web server (which is off).  Their names predate Prometheus conventions
-    (milliseconds, ``total`` in names); our own metrics are in ``wirewatch.metrics``.
-    """
-    global _FAUST_METRICS
-    from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
-    from prometheus_client import REGISTRY
-
-    if _FAUST_METRICS is None:  # one registration per process
-        _FAUST_METRICS = FaustMetrics.create(REGISTRY, "faust")
-    app.monitor = PrometheusMonitor(metrics=_FAUST_METRICS)
