@@ -194,7 +194,8 @@ def _looks_like_json(data: bytes) -> bool:
     return data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[")
 
 
-def _json_dt(value: Any) -> datetime | None:
+def iso_datetime(value: Any) -> datetime | None:
+    """An ISO 8601 / RFC 3339 timestamp in UTC (naive ones taken as UTC), or None."""
     if not isinstance(value, str) or not value.strip():
         return None
     try:
@@ -243,8 +244,8 @@ def parse_json_feed(data: bytes, feed: FeedRecord, fetched_at: datetime) -> Pars
         }
         story = _make_story(entry, feed, fetched_at, False, summary=summary, body=body or summary,
                             authors=_json_authors(item) or _json_authors(doc),
-                            published=_json_dt(item.get("date_published")),
-                            updated=_json_dt(item.get("date_modified")),
+                            published=iso_datetime(item.get("date_published")),
+                            updated=iso_datetime(item.get("date_modified")),
                             language=clean_text(str(item.get("language") or ""))[:35] or language)
         if story is None:
             out.skipped.append(clean_text(str(entry["id"] or entry["link"] or "?"))[:200])

@@ -40,7 +40,7 @@ from ..settings import Settings
 from .fetch import Fetcher, FetchResult
 from .fulltext import SUMMARY_CHARS
 from .html import clean_text
-from .parse import MAX_ITEMS, MAX_TITLE, ParsedFeed, safe_link
+from .parse import MAX_ITEMS, MAX_TITLE, ParsedFeed, iso_datetime, safe_link
 from .state import FeedState, fingerprint
 from .urls import canonical_url
 
@@ -94,6 +94,16 @@ async def _fetch(ctx: SourceContext, feed: FeedRecord, state: FeedState, uncondi
     )
 
 
+async def _fetch_result(ctx: SourceContext, feed: FeedRecord, state: FeedState,
+                        unconditional: bool) -> tuple[FetchResult, SourceResult]:
+    """Fetch, and the part of the result every HTTP source reports the same way."""
+    r = await _fetch(ctx, feed, state, unconditional)
+    res = SourceResult(etag=r.etag, last_modified=r.last_modified, cache_seconds=r.cache_seconds,
+                       retry_after=r.retry_after, permanent_url=r.permanent_url, body_bytes=len(r.body),
+                       not_modified=r.not_modified)
+    return r, res
+
+
 class FeedSource:
     """RSS 0.9x/1.0/2.0, Atom and JSON Feed (feedparser), over http(s) or ``file://``."""
 
@@ -104,11 +114,8 @@ class FeedSource:
 
     async def poll(self, feed: FeedRecord, state: FeedState, *, unconditional: bool) -> SourceResult:
         fetched_at = datetime.now(UTC)
-        r = await _fetch(self.ctx, feed, state, unconditional)
-        res = SourceResult(etag=r.etag, last_modified=r.last_modified, cache_seconds=r.cache_seconds,
-                           retry_after=r.retry_after, permanent_url=r.permanent_url, body_bytes=len(r.body))
-        if r.not_modified:
-            res.not_modified = True
+        r, res = await _fetch_result(self.ctx, feed, state, unconditional)
+        if res.not_modified:
             return res
         parsed = await self.ctx.parse(r.body, feed, fetched_at, content_type=r.content_type, base_url=r.url)
         res.stories = parsed.items
@@ -166,7 +173,7 @@ def parse_news_sitemap(data: bytes, feed: FeedRecord, fetched_at: datetime) -> l
         if not loc or news is None:
             continue
         title = clean_text(news.findtext(f"{_NEWS}title") or "")[:MAX_TITLE]
-        published = _iso(news.findtext(f"{_NEWS}publication_date"))
+        published = iso_datetime(news.findtext(f"{_NEWS}publication_date"))
         lang = clean_text(news.findtext(f"{_NEWS}publication/{_NEWS}language") or "")[:35] or None
         canon = canonical_url(loc)
         out.append(RawStory(
@@ -176,16 +183,6 @@ def parse_news_sitemap(data: bytes, feed: FeedRecord, fetched_at: datetime) -> l
             published_inferred=published is None, fetched_at=fetched_at,
         ))
     return out
-
-
-def _iso(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 class NewsSitemapSource:
@@ -198,11 +195,8 @@ class NewsSitemapSource:
 
     async def poll(self, feed: FeedRecord, state: FeedState, *, unconditional: bool) -> SourceResult:
         fetched_at = datetime.now(UTC)
-        r = await _fetch(self.ctx, feed, state, unconditional)
-        res = SourceResult(etag=r.etag, last_modified=r.last_modified, cache_seconds=r.cache_seconds,
-                           retry_after=r.retry_after, permanent_url=r.permanent_url, body_bytes=len(r.body))
-        if r.not_modified:
-            res.not_modified = True
+        r, res = await _fetch_result(self.ctx, feed, state, unconditional)
+        if res.not_modified:
             return res
         # Small and defused; parsing it on a thread keeps the event loop free.
         res.stories = await asyncio.to_thread(parse_news_sitemap, r.body, feed, fetched_at)
