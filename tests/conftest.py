@@ -33,6 +33,15 @@ def embedded_broker() -> Iterator[str]:
 
 
 @pytest.fixture
+def fresh_broker() -> Iterator[str]:
+    """A real Tansu broker of this test's own: no topics or groups left by other tests."""
+    from wirewatch.broker import EmbeddedBroker
+
+    with EmbeddedBroker() as broker:
+        yield broker.bootstrap
+
+
+@pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No WIREWATCH_* from the developer's shell leaks into a test."""
     for key in list(os.environ):

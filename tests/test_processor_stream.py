@@ -69,62 +69,62 @@ def _clean_run(bootstrap: str, tmp_path: Path, stories: list[RawStory]) -> set[s
     return ids
 
 
-def test_killed_processor_restarts_with_the_same_alerts(embedded_broker: str, tmp_path: Path) -> None:
+def test_killed_processor_restarts_with_the_same_alerts(fresh_broker: str, tmp_path: Path) -> None:
     stories = _dev_stories()
-    clean = _clean_run(embedded_broker, tmp_path, stories)
+    clean = _clean_run(fresh_broker, tmp_path, stories)
     assert clean, "the dev set raises alerts"
 
-    env, topics = _setup(embedded_broker)
-    asyncio.run(produce_stories(embedded_broker, topics, stories))
+    env, topics = _setup(fresh_broker)
+    asyncio.run(produce_stories(fresh_broker, topics, stories))
     first = Service("processor", env, tmp_path, "victim")
-    wait_until(lambda: _alert_ids(embedded_broker, topics)[1] > 0, 120, "the first alert")
+    wait_until(lambda: _alert_ids(fresh_broker, topics)[1] > 0, 120, "the first alert")
     first.stop(signal.SIGKILL)  # mid-stream: no clean shutdown, no final commit
     second = Service("processor", env, tmp_path, "restarted")
     try:
         # The killed member holds its partitions until its session times out, so
         # wait for the outcome itself rather than for a quiet topic.
         try:
-            wait_until(lambda: _alert_ids(embedded_broker, topics)[0] >= clean, 240,
+            wait_until(lambda: _alert_ids(fresh_broker, topics)[0] >= clean, 240,
                        "every alert of the clean run")
         except AssertionError:
-            got = _alert_ids(embedded_broker, topics)[0]
+            got = _alert_ids(fresh_broker, topics)[0]
             raise AssertionError(f"missing {len(clean - got)} of {len(clean)} alerts, {len(got - clean)} extra; "
                                  f"restarted log: {second.log()[-1500:]}") from None
-        wait_quiet(embedded_broker, topics.new_claim.name, quiet=5)
+        wait_quiet(fresh_broker, topics.new_claim.name, quiet=5)
     finally:
         assert second.stop() == 0, second.log()[-3000:]
-    ids, _n = _alert_ids(embedded_broker, topics)
+    ids, _n = _alert_ids(fresh_broker, topics)
     # Alert ids are deterministic: a re-delivered claim may re-send an alert, but
     # never a different one, and none is lost.
     assert ids == clean
 
 
-def test_replaying_the_stream_twice_raises_nothing_new(embedded_broker: str, tmp_path: Path) -> None:
-    env, topics = _setup(embedded_broker)
+def test_replaying_the_stream_twice_raises_nothing_new(fresh_broker: str, tmp_path: Path) -> None:
+    env, topics = _setup(fresh_broker)
     stories = _dev_stories()
-    asyncio.run(produce_stories(embedded_broker, topics, stories))
+    asyncio.run(produce_stories(fresh_broker, topics, stories))
     proc = Service("processor", env, tmp_path, "twice")
     try:
-        wait_until(lambda: _alert_ids(embedded_broker, topics)[1] > 0, 120, "the first alert")
-        wait_quiet(embedded_broker, topics.new_claim.name)
-        ids_once, n_once = _alert_ids(embedded_broker, topics)
-        uniques_once = len(read_values(embedded_broker, topics.unique.name))
+        wait_until(lambda: _alert_ids(fresh_broker, topics)[1] > 0, 120, "the first alert")
+        wait_quiet(fresh_broker, topics.new_claim.name)
+        ids_once, n_once = _alert_ids(fresh_broker, topics)
+        uniques_once = len(read_values(fresh_broker, topics.unique.name))
         # the same items again, as a re-poll or a poller restart would send them
-        asyncio.run(produce_stories(embedded_broker, topics, stories))
+        asyncio.run(produce_stories(fresh_broker, topics, stories))
         wait_until(lambda: proc.metric("wirewatch_dedup_stories_total") >= 2 * len(stories), 60,
                    "dedup to see the second copy of every story")
-        wait_quiet(embedded_broker, topics.unique.name, quiet=4)
+        wait_quiet(fresh_broker, topics.unique.name, quiet=4)
     finally:
         assert proc.stop() == 0, proc.log()[-3000:]
-    assert len(read_values(embedded_broker, topics.unique.name)) == uniques_once
-    assert _alert_ids(embedded_broker, topics) == (ids_once, n_once)
+    assert len(read_values(fresh_broker, topics.unique.name)) == uniques_once
+    assert _alert_ids(fresh_broker, topics) == (ids_once, n_once)
 
 
-def test_poison_messages_go_to_the_dead_letter_topic(embedded_broker: str, tmp_path: Path) -> None:
-    env, topics = _setup(embedded_broker)
+def test_poison_messages_go_to_the_dead_letter_topic(fresh_broker: str, tmp_path: Path) -> None:
+    env, topics = _setup(fresh_broker)
     good = _dev_stories()[0]
     oversized = orjson.dumps({"story_id": "x", "body": "a" * (5 * 1024 * 1024)})
-    asyncio.run(produce(embedded_broker, topics.raw.name, [
+    asyncio.run(produce(fresh_broker, topics.raw.name, [
         (b"k1", b"\xff\xfe this is not JSON"),
         (b"k2", orjson.dumps({"story_id": 5, "title": ["not", "a", "story"]})),
         (b"k3", oversized),
@@ -132,14 +132,14 @@ def test_poison_messages_go_to_the_dead_letter_topic(embedded_broker: str, tmp_p
     ]))
     proc = Service("processor", env, tmp_path, "poison")
     try:
-        wait_until(lambda: len(asyncio.run(read_topic(embedded_broker, topics.deadletter.name))) >= 3, 120,
+        wait_until(lambda: len(asyncio.run(read_topic(fresh_broker, topics.deadletter.name))) >= 3, 120,
                    "three dead letters")
-        wait_until(lambda: len(read_values(embedded_broker, topics.unique.name)) >= 1, 60,
+        wait_until(lambda: len(read_values(fresh_broker, topics.unique.name)) >= 1, 60,
                    "the good story after the poison")
         assert proc.proc.poll() is None, "the processor must survive poison messages"
     finally:
         assert proc.stop() == 0, proc.log()[-3000:]
-    letters = asyncio.run(read_topic(embedded_broker, topics.deadletter.name))
+    letters = asyncio.run(read_topic(fresh_broker, topics.deadletter.name))
     classes = {}
     for headers, value in letters:
         body = orjson.loads(value)
@@ -148,5 +148,5 @@ def test_poison_messages_go_to_the_dead_letter_topic(embedded_broker: str, tmp_p
         assert headers["wirewatch-origin-partition"] == b"0"
         classes[body["origin_offset"]] = headers["wirewatch-error-class"].decode()
     assert classes == {0: "not_json", 1: "schema_invalid", 2: "message_too_large"}
-    unique = read_values(embedded_broker, topics.unique.name)
+    unique = read_values(fresh_broker, topics.unique.name)
     assert [u["story"]["story_id"] for u in unique] == [good.story_id]  # type: ignore[index]

@@ -82,10 +82,10 @@ def _owned(log: str) -> list[int]:
     return [int(x) for x in found[-1].split(",") if x.strip()] if found else []
 
 
-def test_two_pollers_two_processors_share_and_take_over(embedded_broker: str, tmp_path: Path) -> None:
+def test_two_pollers_two_processors_share_and_take_over(fresh_broker: str, tmp_path: Path) -> None:
     rng = random.Random(7)
     prefix = f"s{uuid.uuid4().hex[:10]}"
-    env = service_env(embedded_broker, prefix, partitions=4)
+    env = service_env(fresh_broker, prefix, partitions=4)
     settings = settings_for(env)
     asyncio.run(create_topics(settings))
     topics = Topics(prefix, 4)
@@ -94,7 +94,7 @@ def test_two_pollers_two_processors_share_and_take_over(embedded_broker: str, tm
     guids = _write_feeds(feeds_dir, 0, 8, 3, rng)
 
     def story_guids(topic: str) -> list[str]:
-        values = read_values(embedded_broker, topic)
+        values = read_values(fresh_broker, topic)
         if topic == topics.raw.name:
             return [str(v["guid"]) for v in values]
         return [str(v["story"]["guid"]) for v in values]  # type: ignore[index]
@@ -104,7 +104,7 @@ def test_two_pollers_two_processors_share_and_take_over(embedded_broker: str, tm
                     Service("poller", env, tmp_path, "poll-a"), Service("poller", env, tmp_path, "poll-b")]
         proc_a, proc_b, poll_a, poll_b = services
         try:
-            asyncio.run(publish_feeds(settings, embedded_broker, _feed_records(server, 0, 8)))
+            asyncio.run(publish_feeds(settings, fresh_broker, _feed_records(server, 0, 8)))
             wait_until(lambda: sorted(story_guids(topics.unique.name)) == sorted(guids), 180,
                        "every story of the first 8 feeds through dedup")
             # Both pollers own feeds partitions, and no feed was polled by two of
@@ -121,7 +121,7 @@ def test_two_pollers_two_processors_share_and_take_over(embedded_broker: str, tm
             assert proc_a.stop() == 0, proc_a.log()[-2000:]
             assert poll_a.stop() == 0, poll_a.log()[-2000:]
             more = _write_feeds(feeds_dir, 8, 8, 3, rng)
-            asyncio.run(publish_feeds(settings, embedded_broker, _feed_records(server, 8, 8)))
+            asyncio.run(publish_feeds(settings, fresh_broker, _feed_records(server, 8, 8)))
             wait_until(lambda: sorted(story_guids(topics.unique.name)) == sorted(guids + more), 240,
                        "every story of all 16 feeds through dedup after the takeover")
             assert sorted(_owned(poll_b.log())) == [0, 1, 2, 3]
