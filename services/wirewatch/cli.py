@@ -122,7 +122,7 @@ def run(
     from .admin import create_topics
     from .demo import DemoFeedServer
     from .poller.feedsfile import load_feeds
-    from .poller.kafka import PollerRunner, publish_feeds, read_feeds
+    from .poller.kafka import PollerRunner, seed_feeds
     from .processor.app import WirewatchApp
 
     demo: DemoFeedServer | None = None
@@ -137,10 +137,7 @@ def run(
     try:
         with _embedded_or_configured(settings) as bootstrap:
             asyncio.run(create_topics(settings, bootstrap=bootstrap))
-            known = asyncio.run(read_feeds(settings, bootstrap))
-            # Feeds already in the topic keep their run-time state (paused, edited).
-            new = [f for f in feeds if f.feed_id not in known]
-            asyncio.run(publish_feeds(settings, bootstrap, new))
+            asyncio.run(seed_feeds(settings, bootstrap, feeds))
             if settings.metrics_port:
                 metrics.serve(settings.metrics_port)
                 log.info("metrics at http://127.0.0.1:%d/metrics", settings.metrics_port)
@@ -168,13 +165,11 @@ def poller(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) ->
         raise ConfigError(f"`wirewatch poller` needs WIREWATCH_KAFKA_BOOTSTRAP {_USE_RUN}")
     from . import metrics
     from .poller.feedsfile import load_feeds
-    from .poller.kafka import PollerRunner, publish_feeds, read_feeds
+    from .poller.kafka import PollerRunner, seed_feeds
 
     bootstrap = settings.kafka_bootstrap
     if settings.feeds_file is not None:
-        feeds = load_feeds(settings.feeds_file)
-        known = asyncio.run(read_feeds(settings, bootstrap))
-        asyncio.run(publish_feeds(settings, bootstrap, [f for f in feeds if f.feed_id not in known]))
+        asyncio.run(seed_feeds(settings, bootstrap, load_feeds(settings.feeds_file)))
     if settings.metrics_port:
         metrics.serve(settings.metrics_port)
     async def main() -> None:
@@ -377,9 +372,9 @@ def feeds_add(
     typer.echo(f"added {fid}: {url}")
 
 
-def _set_paused(feed_id: str, paused: bool) -> None:
-    from .models import utcnow
-    from .poller.kafka import publish_feeds, read_feeds
+def _existing_feed(feed_id: str) -> tuple[Settings, str, Any]:
+    """Settings, bootstrap and the feed's current record; one error line if there is no such feed."""
+    from .poller.kafka import read_feeds
 
     settings = _settings()
     _setup_logging(settings)
@@ -387,7 +382,15 @@ def _set_paused(feed_id: str, paused: bool) -> None:
     feeds = asyncio.run(read_feeds(settings, bootstrap))
     if feed_id not in feeds:
         raise ConfigError(f"no feed {feed_id!r} (see `wirewatch feeds list`)")
-    record = feeds[feed_id].model_copy(update={"paused": paused, "updated_at": utcnow()})
+    return settings, bootstrap, feeds[feed_id]
+
+
+def _set_paused(feed_id: str, paused: bool) -> None:
+    from .models import utcnow
+    from .poller.kafka import publish_feeds
+
+    settings, bootstrap, feed = _existing_feed(feed_id)
+    record = feed.model_copy(update={"paused": paused, "updated_at": utcnow()})
     asyncio.run(publish_feeds(settings, bootstrap, [record]))
     typer.echo(f"{'paused' if paused else 'resumed'} {feed_id}")
 
@@ -407,13 +410,9 @@ def feeds_resume(feed_id: str) -> None:
 @feeds_app.command("remove")
 def feeds_remove(feed_id: str) -> None:
     """Remove a feed."""
-    from .poller.kafka import publish_feeds, read_feeds
+    from .poller.kafka import publish_feeds
 
-    settings = _settings()
-    _setup_logging(settings)
-    bootstrap = _bootstrap_for_client(settings)
-    if feed_id not in asyncio.run(read_feeds(settings, bootstrap)):
-        raise ConfigError(f"no feed {feed_id!r} (see `wirewatch feeds list`)")
+    settings, bootstrap, _feed = _existing_feed(feed_id)
     asyncio.run(publish_feeds(settings, bootstrap, [], remove=[feed_id]))
     typer.echo(f"removed {feed_id}")
 

@@ -78,7 +78,7 @@ def write_result(result: ReplayResult, stories: list[RawStory], out_dir: Path) -
             "story_id": v.story_id,
             "status": v.status,
             "kind": v.kind,
-            "duplicate_of": v.duplicate_of if v.status == "duplicate" or v.status == "update" else None,
+            "duplicate_of": v.duplicate_of if v.status != "unique" else None,
             "cluster_id": v.cluster_id,
             "similarity": v.similarity,
             "outlet": s.outlet if s else None,

@@ -69,6 +69,16 @@ async def publish_feeds(settings: Settings, bootstrap: str, feeds: Iterable[Feed
     return n
 
 
+async def seed_feeds(settings: Settings, bootstrap: str, feeds: Iterable[FeedRecord]) -> int:
+    """Publish the feeds the topic does not know yet; returns how many.
+
+    Feeds already in the topic keep their run-time state (paused, edited with
+    `wirewatch feeds`), so restarting with the same feeds file changes nothing.
+    """
+    known = await read_feeds(settings, bootstrap)
+    return await publish_feeds(settings, bootstrap, [f for f in feeds if f.feed_id not in known])
+
+
 async def read_feeds(settings: Settings, bootstrap: str, timeout: float = 10.0) -> dict[str, FeedRecord]:
     """The current feed configuration: the compacted topic read to its end."""
     topic = Topics(settings.topic_prefix, settings.topic_partitions).feeds.name
