@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import orjson
@@ -131,13 +131,20 @@ def read_values(bootstrap: str, topic: str) -> list[dict[str, object]]:
     return [orjson.loads(v) for _, v in asyncio.run(read_topic(bootstrap, topic))]
 
 
-def wait_until(predicate: object, timeout: float, what: str, step: float = 0.5) -> None:
+def wait_until(predicate: object, timeout: float, what: str, step: float = 0.5,
+               diagnose: Callable[[], str] | None = None) -> None:
+    """Poll ``predicate`` until it holds; on timeout fail with ``diagnose()``'s account of the state."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():  # type: ignore[operator]
             return
         time.sleep(step)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+    detail = f"\n{diagnose()}" if diagnose is not None else ""
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{detail}")
+
+
+def log_tails(*services: Service, chars: int = 2500) -> str:
+    return "\n".join(f"--- {s.name} (exit {s.proc.poll()}) log tail:\n{s.log()[-chars:]}" for s in services)
 
 
 def wait_quiet(bootstrap: str, topic: str, quiet: float = 6.0, timeout: float = 120.0) -> int:

@@ -23,6 +23,7 @@ from wirewatch.topics import Topics
 from .conftest import shared_path
 from .harness import (
     Service,
+    log_tails,
     produce,
     produce_stories,
     read_topic,
@@ -83,13 +84,15 @@ def test_killed_processor_restarts_with_the_same_alerts(fresh_broker: str, tmp_p
     try:
         # The killed member holds its partitions until its session times out, so
         # wait for the outcome itself rather than for a quiet topic.
-        try:
-            wait_until(lambda: _alert_ids(fresh_broker, topics)[0] >= clean, 240,
-                       "every alert of the clean run")
-        except AssertionError:
+        def account() -> str:
             got = _alert_ids(fresh_broker, topics)[0]
-            raise AssertionError(f"missing {len(clean - got)} of {len(clean)} alerts, {len(got - clean)} extra; "
-                                 f"restarted log: {second.log()[-1500:]}") from None
+            return (f"missing {len(clean - got)} of {len(clean)} alerts, {len(got - clean)} extra; "
+                    f"raw {len(read_values(fresh_broker, topics.raw.name))}, "
+                    f"unique {len(read_values(fresh_broker, topics.unique.name))}, "
+                    f"claims {len(read_values(fresh_broker, topics.claims.name))}\n{log_tails(first, second)}")
+
+        wait_until(lambda: _alert_ids(fresh_broker, topics)[0] >= clean, 240, "every alert of the clean run",
+                   diagnose=account)
         wait_quiet(fresh_broker, topics.new_claim.name, quiet=5)
     finally:
         assert second.stop() == 0, second.log()[-3000:]

@@ -24,7 +24,7 @@ from wirewatch.models import FeedRecord, utcnow
 from wirewatch.poller.kafka import publish_feeds
 from wirewatch.topics import Topics
 
-from .harness import Service, read_values, service_env, settings_for, wait_until
+from .harness import Service, log_tails, read_values, service_env, settings_for, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.model]
 
@@ -122,8 +122,13 @@ def test_two_pollers_two_processors_share_and_take_over(fresh_broker: str, tmp_p
             assert poll_a.stop() == 0, poll_a.log()[-2000:]
             more = _write_feeds(feeds_dir, 8, 8, 3, rng)
             asyncio.run(publish_feeds(settings, fresh_broker, _feed_records(server, 8, 8)))
+            def account() -> str:
+                raw, unique = story_guids(topics.raw.name), story_guids(topics.unique.name)
+                return (f"raw has {len(set(raw))} of {len(guids + more)} stories ({len(raw)} messages), "
+                        f"unique has {len(set(unique))}\n{log_tails(proc_b, poll_b)}")
+
             wait_until(lambda: sorted(story_guids(topics.unique.name)) == sorted(guids + more), 240,
-                       "every story of all 16 feeds through dedup after the takeover")
+                       "every story of all 16 feeds through dedup after the takeover", diagnose=account)
             assert sorted(_owned(poll_b.log())) == [0, 1, 2, 3]
             # each story was deduplicated (and so extracted) once
             unique = story_guids(topics.unique.name)

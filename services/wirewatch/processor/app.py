@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 DEADLETTER_PAYLOAD_CAP = 64 * 1024
 LEDGER_EVICT_EVERY = 500  # claims between sweeps of places no new claim touched
+PROGRESS_EVERY_SECONDS = 30.0
 
 
 def _patch_faust(settings: Settings) -> None:
@@ -215,6 +216,8 @@ class WirewatchApp:
         self.pipeline = factory(self.dedup_store, self.ledger_store)
         self._ledger_clock: datetime | None = None
         self._ledger_seen = 0
+        self._handled = dict.fromkeys(("dedup", "extract", "ledger"), 0)
+        self._last_progress: tuple[int, ...] = ()
         self._register_agents()
         metrics.install_faust_sensor(self.app, topics=[spec.name for spec in self.topics])
 
@@ -223,6 +226,8 @@ class WirewatchApp:
             # The tables were recovered from their changelogs; the in-memory
             # near-duplicate index is rebuilt from them on next use.
             self.pipeline.dedup.reload()
+            log.info("ready: own %s; tables recovered (dedup %d keys, ledger %d keys)",
+                     self.describe_assignment(), len(self.dedup_table), len(self.ledger_table))
         for task in extra_tasks:
             self.app.task(task)
 
@@ -257,6 +262,32 @@ class WirewatchApp:
         async def evict() -> None:
             pipeline.dedup.evict(utcnow())
 
+        @app.timer(interval=PROGRESS_EVERY_SECONDS)
+        async def progress() -> None:
+            self.log_progress()
+
+    def describe_assignment(self) -> str:
+        """``raw[0] unique[0,1] ...`` for the stage topics this worker consumes."""
+        consumer: Any = self.app.consumer
+        owned: dict[str, list[int]] = {}
+        try:
+            for tp in consumer.assignment():
+                owned.setdefault(tp.topic, []).append(tp.partition)
+        except Exception:  # no consumer yet
+            return "nothing yet"
+        parts = [f"{spec.name}{sorted(owned[spec.name])}" for spec in (self.topics.raw, self.topics.unique,
+                                                                       self.topics.claims) if spec.name in owned]
+        return " ".join(parts) or "no stage partitions"
+
+    def log_progress(self) -> None:
+        """One INFO line when anything moved since the last one, so a log shows a live worker."""
+        counts = tuple(self._handled[s] for s in ("dedup", "extract", "ledger"))
+        if counts == self._last_progress:
+            return
+        self._last_progress = counts
+        log.info("processed: dedup %d, extract %d, ledger %d messages; own %s", *counts,
+                 self.describe_assignment())
+
     def update_consumer_lag(self) -> None:
         """Messages not yet read on the stage topics this worker owns (0 for the others)."""
         consumer: Any = self.app.consumer
@@ -278,6 +309,7 @@ class WirewatchApp:
     async def _guard(self, stage: str, event: faust.EventT, handler: Callable[[bytes], Awaitable[None]]) -> None:
         msg = event.message
         metrics.STAGE_MESSAGES.labels(stage=stage).inc()
+        self._handled[stage] += 1
         try:
             await handler(event.value)
         except asyncio.CancelledError:
