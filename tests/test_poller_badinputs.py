@@ -181,7 +181,10 @@ async def test_bad_input_corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     hits = [healthy.count(f"/h{i}.xml") for i in range(10)]
     assert min(hits) >= 3, hits
     assert all(status[f"ok-{i}"].state == "ok" for i in range(10))
-    assert pool.restarts >= 3  # the pathological parses were killed, and replaced
+    # The pathological parses were killed, and their workers replaced (case 35 may
+    # finish inside the limit on a fast CPU, so count what actually hit it).
+    limited = [fid for fid in feeds if status[fid].error_class == "parse_limit"]
+    assert len(limited) >= 2 and pool.restarts >= len(limited), (limited, pool.restarts)
 
 
 async def _untrusted_tls(tmp: Path, runners: list[web.AppRunner]) -> int:
