@@ -61,6 +61,7 @@ from wirewatch.admin import create_topics
 from wirewatch.broker import EmbeddedBroker, free_port
 from wirewatch.demo import DemoFeedServer
 from wirewatch.models import FeedRecord, RawStory, utcnow
+from wirewatch.offsets import log_end_offsets, read_to_end
 from wirewatch.poller.kafka import publish_feeds
 from wirewatch.settings import Settings
 from wirewatch.topics import Topics
@@ -226,9 +227,10 @@ async def _end_offsets(bootstrap: str, topic: str) -> int:
     await c.start()
     try:
         tps = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or ())]
-        return sum((await c.end_offsets(tps)).values()) if tps else 0
     finally:
         await c.stop()
+    # ListOffsets is short on the embedded broker after multi-record batches (wirewatch.offsets).
+    return sum((await log_end_offsets({"bootstrap_servers": bootstrap}, tps)).values())
 
 
 def count(bootstrap: str, topic: str) -> int:
@@ -245,10 +247,8 @@ async def _read_all(bootstrap: str, topic: str) -> list[tuple[float, bytes]]:
         tps = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or ())]
         c.assign(tps)
         await c.seek_to_beginning(*tps)
-        end = await c.end_offsets(tps)
-        while not all([await c.position(tp) >= end[tp] for tp in tps]):
-            for msgs in (await c.getmany(timeout_ms=500)).values():
-                out.extend((m.timestamp / 1000, m.value) for m in msgs if m.value is not None)
+        await read_to_end(c, tps, lambda m: m.value is None or out.append((m.timestamp / 1000, m.value)),
+                          timeout=600)
     finally:
         await c.stop()
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from wirewatch.broker import free_port
 from wirewatch.models import RawStory
+from wirewatch.offsets import read_to_end
 from wirewatch.settings import Settings
 from wirewatch.topics import Topics
 
@@ -113,15 +115,8 @@ async def read_topic(bootstrap: str, topic: str, timeout: float = 5.0) -> list[t
             return out
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
-        end = await consumer.end_offsets(tps)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if all([await consumer.position(tp) >= end[tp] for tp in tps]):
-                break
-            for msgs in (await consumer.getmany(timeout_ms=200)).values():
-                for m in msgs:
-                    if m.value is not None:
-                        out.append((dict(m.headers or ()), m.value))
+        await read_to_end(consumer, tps, lambda m: m.value is None or out.append((dict(m.headers or ()), m.value)),
+                          timeout)
     finally:
         await consumer.stop()
     return out
@@ -143,7 +138,16 @@ def wait_until(predicate: object, timeout: float, what: str, step: float = 0.5,
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{detail}")
 
 
-def log_tails(*services: Service, chars: int = 2500) -> str:
+def log_tails(*services: Service, chars: int = 6000) -> str:
+    """The end of each service's log; a running faust worker first dumps its threads and tasks (SIGUSR1)."""
+    dumped = False
+    for s in services:
+        if s.proc.poll() is None and s.name.startswith(("proc", "victim", "restart", "clean")):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(s.proc.pid, signal.SIGUSR1)
+                dumped = True
+    if dumped:
+        time.sleep(3)
     return "\n".join(f"--- {s.name} (exit {s.proc.poll()}) log tail:\n{s.log()[-chars:]}" for s in services)
 
 

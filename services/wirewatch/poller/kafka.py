@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from ..admin import kafka_client_kwargs
 from ..models import FeedRecord, RawStory
+from ..offsets import read_to_end
 from ..settings import Settings
 from ..topics import Topics
 from .service import Poller
@@ -93,17 +94,8 @@ async def read_feeds(settings: Settings, bootstrap: str, timeout: float = 10.0) 
             return feeds
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
-        end = await consumer.end_offsets(tps)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline:
-            positions = [await consumer.position(tp) for tp in tps]
-            if all(pos >= end[tp] for pos, tp in zip(positions, tps, strict=True)):
-                break
-            batch = await consumer.getmany(timeout_ms=200)
-            for msgs in batch.values():
-                for m in msgs:
-                    _apply(feeds, m.key, m.value)
+        if not await read_to_end(consumer, tps, lambda m: _apply(feeds, m.key, m.value), timeout):
+            log.warning("feeds topic %s: not read to its end in %gs; the feed list may be incomplete", topic, timeout)
     finally:
         await consumer.stop()
     return feeds

@@ -20,9 +20,10 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from pydantic import BaseModel, ValidationError
 
 from .. import metrics
-from ..admin import faust_credentials
+from ..admin import faust_credentials, kafka_client_kwargs
 from ..errors import MessageTooLarge, NotJSON, SchemaInvalid, error_code
 from ..models import Claim, ContradictionAlert, DeadLetter, NewClaimAlert, RawStory, UniqueStory, utcnow
+from ..offsets import log_end_offsets
 from ..settings import Settings
 from ..topics import Topics, TopicSpec
 from .pipeline import Pipeline
@@ -35,14 +36,16 @@ LEDGER_EVICT_EVERY = 500  # claims between sweeps of places no new claim touched
 PROGRESS_EVERY_SECONDS = 30.0
 
 
-def _patch_faust(settings: Settings) -> None:
-    """Two faust defaults that hurt here, changed in one place.
+def _patch_faust(settings: Settings, bootstrap: str) -> None:
+    """Three faust behaviours that hurt here, changed in one place.
 
     - faust hard-codes ``fetch_max_wait_ms=1500`` for its consumer; brokers that
       hold long-polls until the wait expires (Tansu) then cap throughput and add
       seconds of latency to every stage.
     - faust only makes producers idempotent inside transactions; we want an
       idempotent ``acks=all`` producer on a real Kafka without exactly-once.
+    - faust trusts ListOffsets for the end of a changelog; the embedded broker
+      answers it short (see :mod:`wirewatch.offsets`).
     """
     wait_ms = settings.consumer_fetch_wait_ms
     thread_cls: Any = faust_aiokafka.AIOKafkaConsumerThread
@@ -57,6 +60,23 @@ def _patch_faust(settings: Settings) -> None:
         thread_cls._create_worker_consumer = _create_worker_consumer
         thread_cls._wirewatch_patched = True
     thread_cls._wirewatch_wait_ms = wait_ms
+
+    # Changelog recovery reads up to the "highwater" from ListOffsets, which the
+    # embedded broker reports short after multi-record batches (see offsets.py):
+    # take the end from a fetch so a restarted worker recovers every record.
+    if not getattr(thread_cls, "_wirewatch_highwaters_patched", False):
+        listed_highwaters = thread_cls._highwaters
+
+        async def _highwaters(self: Any, partitions: list[Any]) -> Any:
+            listed = await listed_highwaters(self, partitions)
+            if self.consumer.in_transaction or not partitions:
+                return listed
+            fetched = await log_end_offsets(thread_cls._wirewatch_client_kwargs, partitions)
+            return {tp: max(listed.get(tp) or 0, fetched.get(tp, 0)) for tp in partitions}
+
+        thread_cls._highwaters = _highwaters
+        thread_cls._wirewatch_highwaters_patched = True
+    thread_cls._wirewatch_client_kwargs = kafka_client_kwargs(settings, bootstrap)
 
     producer_cls: Any = faust_aiokafka.Producer
     idempotent = settings.idempotent
@@ -163,7 +183,7 @@ class WirewatchApp:
         pipeline_factory: Callable[[Any, Any], Pipeline] | None = None,
         extra_tasks: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
-        _patch_faust(settings)
+        _patch_faust(settings, bootstrap)
         self.settings = settings
         # faust creates its datadir without parents
         (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
