@@ -139,12 +139,12 @@ def wait_until(predicate: object, timeout: float, what: str, step: float = 0.5,
 
 
 def log_tails(*services: Service, chars: int = 6000) -> str:
-    """The end of each service's log; a running faust worker first dumps its threads and tasks (SIGUSR1)."""
+    """The end of each service's log; a running processor first logs where its tasks wait (SIGUSR2)."""
     dumped = False
     for s in services:
         if s.proc.poll() is None and s.name.startswith(("proc", "victim", "restart", "clean")):
             with contextlib.suppress(ProcessLookupError):
-                os.kill(s.proc.pid, signal.SIGUSR1)
+                os.kill(s.proc.pid, signal.SIGUSR2)
                 dumped = True
     if dumped:
         time.sleep(3)

@@ -20,12 +20,18 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 FETCH_WAIT_MS = 50
 
 
-async def log_end_offsets(client_kwargs: Mapping[str, Any], tps: Iterable[TopicPartition],
-                          timeout: float = 10.0) -> dict[TopicPartition, int]:
-    """The offset after the last record of each partition, from a short-lived consumer."""
-    tps = list(tps)
-    if not tps:
+async def log_end_offsets(client_kwargs: Mapping[str, Any], tps: Iterable[Any],
+                          timeout: float = 10.0) -> dict[Any, int]:
+    """The offset after the last record of each partition, from a short-lived consumer.
+
+    ``tps`` may be any (topic, partition) pairs (faust passes its own TP type);
+    the result is keyed by them.
+    """
+    asked = list(tps)
+    if not asked:
         return {}
+    as_aiokafka = {TopicPartition(tp.topic, tp.partition): tp for tp in asked}
+    tps = list(as_aiokafka)
     consumer = AIOKafkaConsumer(**client_kwargs, enable_auto_commit=False, fetch_max_wait_ms=FETCH_WAIT_MS)
     await consumer.start()
     try:
@@ -40,7 +46,7 @@ async def log_end_offsets(client_kwargs: Mapping[str, Any], tps: Iterable[TopicP
             if loop.time() > deadline:
                 raise TimeoutError(f"no fetch response for {sorted(str(tp) for tp in tps)} in {timeout:g}s")
             await consumer.getmany(*tps, timeout_ms=FETCH_WAIT_MS * 2, max_records=1)
-        return {tp: max(int(consumer.highwater(tp)), listed[tp]) for tp in tps}
+        return {as_aiokafka[tp]: max(int(consumer.highwater(tp)), listed[tp]) for tp in tps}
     finally:
         await consumer.stop()
 

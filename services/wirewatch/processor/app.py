@@ -16,10 +16,11 @@ from typing import Any
 
 import faust
 import orjson
+from aiokafka.errors import KafkaError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from pydantic import BaseModel, ValidationError
 
-from .. import metrics
+from .. import diagnostics, metrics
 from ..admin import faust_credentials, kafka_client_kwargs
 from ..errors import MessageTooLarge, NotJSON, SchemaInvalid, error_code
 from ..models import Claim, ContradictionAlert, DeadLetter, NewClaimAlert, RawStory, UniqueStory, utcnow
@@ -71,7 +72,11 @@ def _patch_faust(settings: Settings, bootstrap: str) -> None:
             listed = await listed_highwaters(self, partitions)
             if self.consumer.in_transaction or not partitions:
                 return listed
-            fetched = await log_end_offsets(thread_cls._wirewatch_client_kwargs, partitions)
+            try:
+                fetched = await log_end_offsets(thread_cls._wirewatch_client_kwargs, partitions)
+            except (KafkaError, TimeoutError) as exc:
+                log.warning("changelog ends from a fetch unavailable (%s); using ListOffsets", exc)
+                return listed
             return {tp: max(listed.get(tp) or 0, fetched.get(tp, 0)) for tp in partitions}
 
         thread_cls._highwaters = _highwaters
@@ -285,6 +290,10 @@ class WirewatchApp:
         @app.timer(interval=PROGRESS_EVERY_SECONDS)
         async def progress() -> None:
             self.log_progress()
+
+        @app.task
+        async def signals() -> None:
+            diagnostics.install()  # kill -USR2: where every task waits
 
     def describe_assignment(self) -> str:
         """``raw[0] unique[0,1] ...`` for the stage topics this worker consumes."""
