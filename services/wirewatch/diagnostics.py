@@ -27,11 +27,11 @@ def _next(obj: Any) -> tuple[types.FrameType | None, Any]:
         return obj.ag_frame, obj.ag_await
     if isinstance(obj, types.GeneratorType):
         return obj.gi_frame, obj.gi_yieldfrom
-    if type(obj).__name__ in ("async_generator_asend", "async_generator_athrow"):
-        # The wrapper keeps its generator only as a C field; the GC can see it.
-        gens = [r for r in gc.get_referents(obj) if isinstance(r, types.AsyncGeneratorType)]
-        return None, gens[0] if gens else None
-    return None, None
+    # Wrappers (async_generator_asend, coroutine_wrapper, ...) keep what they
+    # drive only as a C field; the GC can see it.
+    inner = [r for r in gc.get_referents(obj)
+             if isinstance(r, types.CoroutineType | types.AsyncGeneratorType | types.GeneratorType)]
+    return None, inner[0] if inner else None
 
 
 def await_chain(task: asyncio.Task[Any]) -> list[str]:
@@ -51,10 +51,14 @@ def await_chain(task: asyncio.Task[Any]) -> list[str]:
 
 
 def dump_tasks() -> str:
+    """Every task of every event loop in the process (faust's consumer runs its own, in a thread)."""
     out = []
-    for task in sorted(asyncio.all_tasks(), key=lambda t: t.get_name()):
-        out.append(f"task {task.get_name()}:")
-        out.extend(f"    {line}" for line in await_chain(task))
+    loops = [o for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop) and not o.is_closed()]
+    for n, loop in enumerate(loops):
+        out.append(f"loop {n} ({'running' if loop.is_running() else 'idle'}):")
+        for task in sorted(asyncio.all_tasks(loop), key=lambda t: t.get_name()):
+            out.append(f"  task {task.get_name()}:")
+            out.extend(f"      {line}" for line in await_chain(task))
     return "\n".join(out)
 
 

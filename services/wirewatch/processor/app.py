@@ -253,6 +253,12 @@ class WirewatchApp:
             self.pipeline.dedup.reload()
             log.info("ready: own %s; tables recovered (dedup %d keys, ledger %d keys)",
                      self.describe_assignment(), len(self.dedup_table), len(self.ledger_table))
+        @self.app.on_partitions_revoked.connect  # type: ignore[arg-type]
+        async def _revoked(app: Any, revoked: Any = None, **kwargs: Any) -> None:
+            # Processing pauses until the group settles and tables are recovered again.
+            if revoked:
+                log.info("rebalance: %d partitions revoked; pausing until reassigned", len(revoked))
+
         for task in extra_tasks:
             self.app.task(task)
 
