@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import signal
 import types
 from typing import Any
 
@@ -51,18 +50,22 @@ def await_chain(task: asyncio.Task[Any]) -> list[str]:
 
 
 def dump_tasks() -> str:
-    """Every task of every event loop in the process (faust's consumer runs its own, in a thread)."""
+    """Every pending task of every event loop in the process (faust's consumer runs its own, in a thread)."""
+    by_loop: dict[int, list[asyncio.Task[Any]]] = {}
+    # From the GC rather than asyncio.all_tasks(loop): that sees only tasks asyncio
+    # registered, and finds none of another thread's loop here.
+    for obj in gc.get_objects():
+        if isinstance(obj, asyncio.Task) and not obj.done():
+            by_loop.setdefault(id(obj.get_loop()), []).append(obj)
     out = []
-    loops = [o for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop) and not o.is_closed()]
-    for n, loop in enumerate(loops):
-        out.append(f"loop {n} ({'running' if loop.is_running() else 'idle'}):")
-        for task in sorted(asyncio.all_tasks(loop), key=lambda t: t.get_name()):
+    for n, tasks in enumerate(by_loop.values()):
+        out.append(f"loop {n}: {len(tasks)} tasks")
+        for task in sorted(tasks, key=lambda t: t.get_name()):
             out.append(f"  task {task.get_name()}:")
             out.extend(f"      {line}" for line in await_chain(task))
     return "\n".join(out)
 
 
-def install(loop: asyncio.AbstractEventLoop | None = None) -> None:
-    """Log :func:`dump_tasks` at WARNING on SIGUSR2."""
-    loop = loop or asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGUSR2, lambda: log.warning("asyncio tasks (SIGUSR2):\n%s", dump_tasks()))
+def log_dump() -> None:
+    """Log :func:`dump_tasks` at WARNING (the processor's SIGUSR2 handler)."""
+    log.warning("asyncio tasks (SIGUSR2):\n%s", dump_tasks())

@@ -141,6 +141,8 @@ ALERTS = Counter(f"{NS}_alerts_total", "Alerts published by type.", ["type"])
 STAGE_MESSAGES = Counter(f"{NS}_processed_messages_total", "Messages handled, per pipeline stage.", ["stage"])
 DEAD_LETTERS = Counter(f"{NS}_deadletter_messages_total", "Messages sent to the dead-letter topic.",
                        ["stage", "error_class"])
+PROCESSOR_STALLS = Counter(f"{NS}_processor_stalls_total",
+                           "Times the processor had records waiting but handled none for the stall period.")
 CONSUMER_LAG = Gauge(f"{NS}_consumer_lag_messages", "Messages not yet consumed, per stage topic.", ["topic"])
 
 BUILD_INFO = Info(f"{NS}_build", "wirewatch version.")

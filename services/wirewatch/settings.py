@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     consumer_fetch_wait_ms: int = Field(
         20, ge=1, le=5000, description="consumer long-poll wait (faust hard-codes 1500 ms otherwise)"
     )
+    processor_stall_seconds: float = Field(
+        120.0, ge=0,
+        description="a processor that handled nothing for this long while records wait on its partitions "
+                    "is stalled: logged, counted, and `wirewatch processor` restarts itself; 0 = off. "
+                    "Keep it above the time a table recovery takes")
 
     # -- feeds / poller ---------------------------------------------------------
     feeds_file: Path | None = Field(None, description="YAML or TOML list of feeds; unset = the demo feeds")

@@ -28,6 +28,7 @@ from ..offsets import log_end_offsets
 from ..settings import Settings
 from ..topics import Topics, TopicSpec
 from .pipeline import Pipeline
+from .watchdog import Stall, Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -187,9 +188,11 @@ class WirewatchApp:
         *,
         pipeline_factory: Callable[[Any, Any], Pipeline] | None = None,
         extra_tasks: Sequence[Callable[[], Awaitable[None]]] = (),
+        on_stall: Callable[[Stall], None] | None = None,
     ) -> None:
         _patch_faust(settings, bootstrap)
         self.settings = settings
+        self._bootstrap = bootstrap
         # faust creates its datadir without parents
         (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
         self.topics = Topics(settings.topic_prefix, settings.topic_partitions)
@@ -242,6 +245,8 @@ class WirewatchApp:
         self._ledger_clock: datetime | None = None
         self._ledger_seen = 0
         self._handled = dict.fromkeys(("dedup", "extract", "ledger"), 0)
+        self.watchdog = Watchdog(settings.processor_stall_seconds)
+        self.on_stall = on_stall
         self._last_progress: tuple[int, ...] = ()
         self._register_agents()
         metrics.install_faust_sensor(self.app, topics=[spec.name for spec in self.topics])
@@ -251,6 +256,7 @@ class WirewatchApp:
             # The tables were recovered from their changelogs; the in-memory
             # near-duplicate index is rebuilt from them on next use.
             self.pipeline.dedup.reload()
+            self.watchdog.reset()
             log.info("ready: own %s; tables recovered (dedup %d keys, ledger %d keys)",
                      self.describe_assignment(), len(self.dedup_table), len(self.ledger_table))
         @self.app.on_partitions_revoked.connect  # type: ignore[arg-type]
@@ -297,9 +303,9 @@ class WirewatchApp:
         async def progress() -> None:
             self.log_progress()
 
-        @app.task
-        async def signals() -> None:
-            diagnostics.install()  # kill -USR2: where every task waits
+        @app.timer(interval=10.0)
+        async def watchdog() -> None:
+            await self.check_stall()
 
     def describe_assignment(self) -> str:
         """``raw[0] unique[0,1] ...`` for the stage topics this worker consumes."""
@@ -313,6 +319,31 @@ class WirewatchApp:
         parts = [f"{spec.name}{sorted(owned[spec.name])}" for spec in (self.topics.raw, self.topics.unique,
                                                                        self.topics.claims) if spec.name in owned]
         return " ".join(parts) or "no stage partitions"
+
+    async def check_stall(self) -> Stall | None:
+        """Once quiet for the stall period: are records waiting on partitions this worker owns?"""
+        if not self.watchdog.due():
+            return None
+        consumer: Any = self.app.consumer
+        stage_topics = {spec.name for spec in (self.topics.raw, self.topics.unique, self.topics.claims)}
+        try:
+            owned = [tp for tp in consumer.assignment() if tp.topic in stage_topics]
+            ends = await log_end_offsets(kafka_client_kwargs(self.settings, self._bootstrap), owned)
+        except Exception as exc:  # the check is best effort; a broker hiccup is not a stall
+            log.debug("stall check skipped: %s", exc)
+            return None
+        read = consumer._read_offset  # faust's last offset handed to a stream, per partition
+        committed = consumer._committed_offset
+        next_offsets = {tp: (read[tp] + 1 if read.get(tp) is not None else committed.get(tp)) for tp in owned}
+        stall = self.watchdog.judge(ends, next_offsets)
+        self.watchdog.reset()  # look again only after another quiet period
+        if stall is None:
+            return None
+        metrics.PROCESSOR_STALLS.inc()
+        log.error("processor stalled: %s; where its tasks wait:\n%s", stall.describe(), diagnostics.dump_tasks())
+        if self.on_stall is not None:
+            self.on_stall(stall)
+        return stall
 
     def log_progress(self) -> None:
         """One INFO line when anything moved since the last one, so a log shows a live worker."""
@@ -345,6 +376,7 @@ class WirewatchApp:
         msg = event.message
         metrics.STAGE_MESSAGES.labels(stage=stage).inc()
         self._handled[stage] += 1
+        self.watchdog.started()
         try:
             await handler(event.value)
         except asyncio.CancelledError:
@@ -356,6 +388,8 @@ class WirewatchApp:
             else:
                 log.warning("%s[%s]@%s: %s: %s", msg.topic, msg.partition, msg.offset, code, exc)
             await self.dead_letter(stage, event, exc)
+        finally:
+            self.watchdog.finished()
 
     async def dead_letter(self, stage: str, event: faust.EventT, exc: BaseException) -> None:
         msg = event.message

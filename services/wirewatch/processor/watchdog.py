@@ -1,0 +1,73 @@
+"""Notice a processor that has work waiting but has stopped taking it.
+
+faust-streaming's consumer can wedge after a rebalance (a member dies or
+leaves while this one is busy): the worker stays in the group, heartbeats, and
+never fetches again, so stories queue up unseen.  The watchdog compares what
+the worker owns and has read with the log ends (read from a fetch, see
+:mod:`wirewatch.offsets`) once nothing has been handled for a while; a stall is
+reported with where every task waits, and the worker is restarted when it runs
+under a supervisor of its own (`wirewatch processor`), which is safe because
+state is recovered from changelogs and every output id is deterministic.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Stall:
+    """Partitions with records waiting beyond what this worker has read."""
+
+    idle_seconds: float
+    waiting: dict[str, int]  # "topic[partition]@next_offset" -> records waiting
+
+    def describe(self) -> str:
+        parts = ", ".join(f"{where} ({n} waiting)" for where, n in sorted(self.waiting.items()))
+        return f"nothing handled for {self.idle_seconds:.0f}s while {parts}"
+
+
+@dataclass
+class Watchdog:
+    """Tracks handler activity; :meth:`due` says when to look at offsets, :meth:`judge` decides."""
+
+    stall_seconds: float
+    clock: Any = time.monotonic
+    inflight: int = 0
+    last_activity: float = field(default=0.0)
+
+    def __post_init__(self) -> None:
+        if self.stall_seconds < 0:
+            raise ValueError(f"stall_seconds must be >= 0, got {self.stall_seconds}")
+        self.last_activity = self.clock()
+
+    def started(self) -> None:
+        self.inflight += 1
+        self.last_activity = self.clock()
+
+    def finished(self) -> None:
+        self.inflight = max(0, self.inflight - 1)
+        self.last_activity = self.clock()
+
+    def reset(self) -> None:
+        """A (re)assignment completed: the quiet period starts now."""
+        self.last_activity = self.clock()
+
+    def idle(self) -> float:
+        return self.clock() - self.last_activity
+
+    def due(self) -> bool:
+        """Worth checking offsets: enabled, no handler running, quiet for ``stall_seconds``."""
+        return self.stall_seconds > 0 and self.inflight == 0 and self.idle() >= self.stall_seconds
+
+    def judge(self, ends: Mapping[Any, int], next_offsets: Mapping[Any, int | None]) -> Stall | None:
+        """A :class:`Stall` if any owned partition's end is past the next offset to read."""
+        waiting: dict[str, int] = {}
+        for tp, end in ends.items():
+            nxt = next_offsets.get(tp) or 0  # nothing read or committed: from the start
+            if end > nxt:
+                waiting[f"{tp.topic}[{tp.partition}]@{nxt}"] = end - nxt
+        return Stall(self.idle(), waiting) if waiting else None

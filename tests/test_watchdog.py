@@ -1,0 +1,63 @@
+"""The processor's stall watchdog: when to look, and what counts as a stall."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import pytest
+
+from wirewatch.processor.watchdog import Watchdog
+
+
+class TP(NamedTuple):
+    topic: str
+    partition: int
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_due_only_when_quiet_for_the_period_and_nothing_in_flight() -> None:
+    clock = Clock()
+    dog = Watchdog(60, clock=clock)
+    clock.now += 59
+    assert not dog.due()
+    clock.now += 2
+    assert dog.due()
+    dog.started()  # a long NLP batch is work, not a stall
+    clock.now += 600
+    assert not dog.due()
+    dog.finished()
+    assert not dog.due()
+    clock.now += 60
+    assert dog.due()
+
+
+def test_zero_disables_and_negative_is_refused() -> None:
+    clock = Clock()
+    dog = Watchdog(0, clock=clock)
+    clock.now += 10**6
+    assert not dog.due()
+    with pytest.raises(ValueError, match="stall_seconds must be >= 0, got -1"):
+        Watchdog(-1)
+
+
+def test_judge_names_the_partitions_with_records_waiting() -> None:
+    clock = Clock()
+    dog = Watchdog(30, clock=clock)
+    clock.now += 45
+    raw, unique, claims = TP("w.raw", 0), TP("w.unique", 1), TP("w.claims", 2)
+    ends = {raw: 13, unique: 12, claims: 0}
+    # raw read to its end; unique read up to offset 4 (next 5); claims empty and never read
+    stall = dog.judge(ends, {raw: 13, unique: 5, claims: None})
+    assert stall is not None
+    assert stall.waiting == {"w.unique[1]@5": 7}
+    assert stall.describe() == "nothing handled for 45s while w.unique[1]@5 (7 waiting)"
+    assert dog.judge({raw: 13}, {raw: 13}) is None
+    # a partition never read nor committed counts from its start
+    assert dog.judge({claims: 3}, {claims: None}).waiting == {"w.claims[2]@0": 3}  # type: ignore[union-attr]
