@@ -9,6 +9,7 @@ dead-letter topic with its origin, and processing goes on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
 from datetime import datetime
@@ -17,6 +18,7 @@ from typing import Any
 import faust
 import orjson
 from aiokafka.errors import KafkaError
+from faust.transport import producer as faust_producer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from pydantic import BaseModel, ValidationError
 
@@ -36,10 +38,11 @@ MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 DEADLETTER_PAYLOAD_CAP = 64 * 1024
 LEDGER_EVICT_EVERY = 500  # claims between sweeps of places no new claim touched
 PROGRESS_EVERY_SECONDS = 30.0
+DRAIN_TIMEOUT_SECONDS = 30.0  # producer buffer drain before an offset commit
 
 
 def _patch_faust(settings: Settings, bootstrap: str) -> None:
-    """Three faust behaviours that hurt here, changed in one place.
+    """Four faust behaviours that hurt here, changed in one place.
 
     - faust hard-codes ``fetch_max_wait_ms=1500`` for its consumer; brokers that
       hold long-polls until the wait expires (Tansu) then cap throughput and add
@@ -48,6 +51,8 @@ def _patch_faust(settings: Settings, bootstrap: str) -> None:
       idempotent ``acks=all`` producer on a real Kafka without exactly-once.
     - faust trusts ListOffsets for the end of a changelog; the embedded broker
       answers it short (see :mod:`wirewatch.offsets`).
+    - faust's producer-buffer flush before an offset commit may return with
+      table changelog writes still queued.
     """
     wait_ms = settings.consumer_fetch_wait_ms
     thread_cls: Any = faust_aiokafka.AIOKafkaConsumerThread
@@ -83,6 +88,28 @@ def _patch_faust(settings: Settings, bootstrap: str) -> None:
         thread_cls._highwaters = _highwaters
         thread_cls._wirewatch_highwaters_patched = True
     thread_cls._wirewatch_client_kwargs = kafka_client_kwargs(settings, bootstrap)
+
+    # faust flushes its producer before committing offsets, but its buffer's flush
+    # gives up after 0.1 s without a send: under load a table's changelog writes
+    # could still be queued when the offset is committed, and a crash then loses
+    # them.  Drain the buffer for real (bounded by the request timeout).
+    buffer_cls: Any = faust_producer.ProducerBuffer
+    if not getattr(buffer_cls, "_wirewatch_patched", False):
+        async def _drain(self: Any) -> None:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + DRAIN_TIMEOUT_SECONDS
+            while self.size:
+                if self.state != "running":
+                    raise RuntimeError("cannot flush: producer not running")
+                if loop.time() > deadline:
+                    raise TimeoutError(f"{self.size} changelog/output messages unsent after "
+                                       f"{DRAIN_TIMEOUT_SECONDS:g}s")
+                self.message_sent.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.message_sent.wait(), timeout=0.1)
+
+        buffer_cls.flush = _drain
+        buffer_cls._wirewatch_patched = True
 
     producer_cls: Any = faust_aiokafka.Producer
     idempotent = settings.idempotent
