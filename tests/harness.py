@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import signal
 import subprocess
 import time
@@ -163,3 +164,15 @@ def wait_quiet(bootstrap: str, topic: str, quiet: float = 6.0, timeout: float = 
             return n
         time.sleep(1.0)
     raise AssertionError(f"{topic} kept growing for {timeout:.0f}s")
+
+
+def fault_seed(what: str) -> int:
+    """The seed of a fault-injection test: ``WIREWATCH_FAULT_SEED`` if set, else a fresh one.
+
+    It is printed (pytest shows it with a failure) so that a failing run can be
+    repeated with ``WIREWATCH_FAULT_SEED=<seed>``.
+    """
+    given = os.environ.get("WIREWATCH_FAULT_SEED", "").strip()
+    seed = int(given) if given else random.SystemRandom().randrange(1 << 32)
+    print(f"{what}: WIREWATCH_FAULT_SEED={seed}")
+    return seed
