@@ -1,7 +1,7 @@
-"""The streaming processor on a real broker: poison messages, restarts, exactly-once alerts.
+"""The streaming processor on a real broker: poison messages, random SIGKILLs, the same alerts.
 
-Each test uses its own topic prefix and consumer group on the session's embedded
-broker, runs `wirewatch processor` as a real process, and feeds it raw stories
+Each test has an embedded broker of its own (topic prefix and consumer group per
+run), runs `wirewatch processor` as a real process, and feeds it raw stories
 straight onto the raw topic (the poller has its own tests).
 """
 
