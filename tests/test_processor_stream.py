@@ -12,6 +12,7 @@ import random
 import signal
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
@@ -31,6 +32,7 @@ from .harness import (
     log_tails,
     produce,
     produce_stories,
+    read_records,
     read_topic,
     read_values,
     service_env,
@@ -99,6 +101,21 @@ def _clean_run(bootstrap: str, tmp_path: Path, stories: list[RawStory]) -> tuple
     return ids, uniques, handled
 
 
+def _dedup_changelog(bootstrap: str, app_id: str, extra: Uniques) -> str:
+    """What the dedup table's changelog holds, for a failure report: writes by key kind, and
+    for each story that wrongly passed dedup, the story records written before its own."""
+    records = asyncio.run(read_records(bootstrap, f"{app_id}-dedup-changelog"))
+    keys = [bytes(m.key or b"").decode("utf-8", "replace").strip('"') for m in records]
+    lines = [f"dedup changelog: {len(records)} writes {dict(Counter(k[:2] for k in keys))}, "
+             f"{sum(m.value is None for m in records)} deletions; in order: "
+             + " ".join(f"{m.offset}:{k[:14]}" for m, k in zip(records, keys, strict=True))]
+    for sid, *_ in sorted(extra, key=str):
+        own = next((i for i, k in enumerate(keys) if k == f"s:{sid}"), len(keys))
+        lines.append(f"  {sid} passed dedup; story records before its own: "
+                     + ", ".join(f"{records[i].offset}:{k}" for i, k in enumerate(keys[:own]) if k.startswith("s:")))
+    return "\n".join(lines)
+
+
 def _alive(proc: Service, diagnose: Callable[[], str]) -> None:
     if proc.proc.poll() is not None:
         raise AssertionError(f"{proc.name} exited with {proc.proc.returncode}\n{diagnose()}")
@@ -158,45 +175,52 @@ def test_processor_killed_at_random_points_gives_the_clean_runs_alerts(fresh_bro
                 f"raw {len(read_values(fresh_broker, topics.raw.name))}, "
                 f"claims {len(read_values(fresh_broker, topics.claims.name))}, "
                 f"dead letters {len(read_values(fresh_broker, topics.deadletter.name))}\n"
+                f"{_dedup_changelog(fresh_broker, env['WIREWATCH_APP_ID'], uniques - clean_uniques)}\n"
                 f"{log_tails(*procs)}")
 
-    budget = max(1, clean_handled // (KILLS + 1))
-    for k in range(KILLS):
-        victim = Service("processor", env, tmp_path, f"victim{k}")
-        procs.append(victim)
-        started = time.monotonic()
-        asyncio.run(produce_stories(fresh_broker, topics, slices[k]))
-        kind = rng.choice(["messages", "after_first", "startup"])
-        if kind == "startup":
-            delay = rng.uniform(1.0, 10.0)
-            time.sleep(max(0.0, started + delay - time.monotonic()))
-            point = f"{delay:.1f}s after start"
-        else:
-            n = rng.randint(1, budget) if kind == "messages" else 1
-            delay = rng.uniform(0.0, 3.0) if kind == "after_first" else 0.0
-            _wait_handled(victim, n, account)
-            time.sleep(delay)
-            point = f"{n} message(s) handled" if kind == "messages" else f"{delay:.1f}s after its first message"
-        handled = _handled(victim)
-        victim.stop(signal.SIGKILL)  # no clean shutdown, no final commit
-        kills.append(f"victim{k}: {point} (had handled {handled:.0f}, up {time.monotonic() - started:.0f}s)")
-        print(kills[-1])
-
-    final = Service("processor", env, tmp_path, "final")
-    procs.append(final)
-    asyncio.run(produce_stories(fresh_broker, topics, slices[-1]))
     try:
-        # A killed member holds its partitions until its session times out, so wait for
-        # the outcome itself rather than for a quiet topic.
-        def complete() -> bool:
-            _alive(final, account)
-            return _alert_ids(fresh_broker, topics)[0] >= clean and _uniques(fresh_broker, topics)[0] >= clean_uniques
+        budget = max(1, clean_handled // (KILLS + 1))
+        for k in range(KILLS):
+            victim = Service("processor", env, tmp_path, f"victim{k}")
+            procs.append(victim)
+            started = time.monotonic()
+            asyncio.run(produce_stories(fresh_broker, topics, slices[k]))
+            kind = rng.choice(["messages", "after_first", "startup"])
+            if kind == "startup":
+                delay = rng.uniform(1.0, 10.0)
+                time.sleep(max(0.0, started + delay - time.monotonic()))
+                point = f"{delay:.1f}s after start"
+            else:
+                n = rng.randint(1, budget) if kind == "messages" else 1
+                delay = rng.uniform(0.0, 3.0) if kind == "after_first" else 0.0
+                _wait_handled(victim, n, account)
+                time.sleep(delay)
+                point = f"{n} message(s) handled" if kind == "messages" else f"{delay:.1f}s after its first message"
+            handled = _handled(victim)
+            victim.stop(signal.SIGKILL)  # no clean shutdown, no final commit
+            kills.append(f"victim{k}: {point} (had handled {handled:.0f}, up {time.monotonic() - started:.0f}s)")
+            print(kills[-1])
 
-        wait_until(complete, 240, "every unique story and alert of the clean run", diagnose=account)
-        wait_until(lambda: "ready: own" in final.log(), 60, "the final worker to be ready", diagnose=account)
-        wait_quiet(fresh_broker, topics.new_claim.name, quiet=5)
+        final = Service("processor", env, tmp_path, "final")
+        procs.append(final)
+        asyncio.run(produce_stories(fresh_broker, topics, slices[-1]))
+        try:
+            # A killed member holds its partitions until its session times out, so wait for
+            # the outcome itself rather than for a quiet topic.
+            def complete() -> bool:
+                _alive(final, account)
+                return (_alert_ids(fresh_broker, topics)[0] >= clean
+                        and _uniques(fresh_broker, topics)[0] >= clean_uniques)
+
+            wait_until(complete, 240, "every unique story and alert of the clean run", diagnose=account)
+            wait_until(lambda: "ready: own" in final.log(), 60, "the final worker to be ready", diagnose=account)
+            wait_quiet(fresh_broker, topics.new_claim.name, quiet=5)
+        finally:
+            code = final.stop()
     finally:
-        code = final.stop()
+        for proc in procs:  # a worker left behind by a failure above
+            if proc.proc.poll() is None:
+                proc.stop(signal.SIGKILL)
     assert code == 0, account()
     ids, n_alerts = _alert_ids(fresh_broker, topics)
     uniques, n_unique = _uniques(fresh_broker, topics)
