@@ -201,7 +201,7 @@ def test_processor_killed_at_random_points_gives_the_clean_runs_alerts(fresh_bro
             kills.append(f"victim{k}: {point} (had handled {handled:.0f}, up {time.monotonic() - started:.0f}s)")
             print(kills[-1])
 
-        final = Service("processor", env, tmp_path, "final")
+        final = Service("processor", env, tmp_path, "restarted")
         procs.append(final)
         asyncio.run(produce_stories(fresh_broker, topics, slices[-1]))
         try:
