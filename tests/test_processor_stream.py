@@ -69,6 +69,18 @@ def _uniques(bootstrap: str, topics: Topics) -> tuple[set[tuple[str, str, object
             for v in values}, len(values)
 
 
+def _describe_alerts(bootstrap: str, topics: Topics, ids: set[str]) -> str:
+    """Type, ledger key, claim and story of the alerts with these ids, for a failure report."""
+    out = []
+    for t in (topics.new_claim, topics.contradiction):
+        for v in read_values(bootstrap, t.name):
+            if v["alert_id"] in ids:
+                claim = v.get("claim") or {}
+                out.append(f"  {v['alert_id']} {v['type']} {v.get('ledger_key')}: claim "
+                           f"{claim.get('claim_id')} of story {claim.get('story_id')}")  # type: ignore[union-attr]
+    return "\n".join(out)
+
+
 def _handled(proc: Service) -> float:
     """Messages the processor has handled in all its stages (0 while it cannot answer)."""
     try:
@@ -175,6 +187,7 @@ def test_processor_killed_at_random_points_gives_the_clean_runs_alerts(fresh_bro
                 f"raw {len(read_values(fresh_broker, topics.raw.name))}, "
                 f"claims {len(read_values(fresh_broker, topics.claims.name))}, "
                 f"dead letters {len(read_values(fresh_broker, topics.deadletter.name))}\n"
+                f"{_describe_alerts(fresh_broker, topics, got - clean)}\n"
                 f"{_dedup_changelog(fresh_broker, env['WIREWATCH_APP_ID'], uniques - clean_uniques)}\n"
                 f"{log_tails(*procs)}")
 
