@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import signal
 import subprocess
 import time
 import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -106,23 +108,28 @@ async def produce_stories(bootstrap: str, topics: Topics, stories: Iterable[RawS
     await produce(bootstrap, topics.raw.name, ((s.feed_id.encode(), s.to_json_bytes()) for s in stories))
 
 
-async def read_topic(bootstrap: str, topic: str, timeout: float = 5.0) -> list[tuple[dict[str, bytes], bytes]]:
-    """Every message now on ``topic`` (headers, value), read from the beginning to the end."""
+async def read_records(bootstrap: str, topic: str, timeout: float = 5.0) -> list[Any]:
+    """Every record now on ``topic`` (tombstones too), read from the beginning to the end."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                                 auto_offset_reset="earliest", fetch_max_wait_ms=50)
     await consumer.start()
-    out: list[tuple[dict[str, bytes], bytes]] = []
+    out: list[Any] = []
     try:
         tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         if not tps:
             return out
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
-        await read_to_end(consumer, tps, lambda m: m.value is None or out.append((dict(m.headers or ()), m.value)),
-                          timeout)
+        await read_to_end(consumer, tps, out.append, timeout)
     finally:
         await consumer.stop()
     return out
+
+
+async def read_topic(bootstrap: str, topic: str, timeout: float = 5.0) -> list[tuple[dict[str, bytes], bytes]]:
+    """Every message now on ``topic`` (headers, value), read from the beginning to the end."""
+    return [(dict(m.headers or ()), m.value) for m in await read_records(bootstrap, topic, timeout)
+            if m.value is not None]
 
 
 def read_values(bootstrap: str, topic: str) -> list[dict[str, object]]:
@@ -166,3 +173,15 @@ def wait_quiet(bootstrap: str, topic: str, quiet: float = 6.0, timeout: float = 
             return n
         time.sleep(1.0)
     raise AssertionError(f"{topic} kept growing for {timeout:.0f}s")
+
+
+def fault_seed(what: str) -> int:
+    """The seed of a fault-injection test: ``WIREWATCH_FAULT_SEED`` if set, else a fresh one.
+
+    It is printed (pytest shows it with a failure) so that a failing run can be
+    repeated with ``WIREWATCH_FAULT_SEED=<seed>``.
+    """
+    given = os.environ.get("WIREWATCH_FAULT_SEED", "").strip()
+    seed = int(given) if given else random.SystemRandom().randrange(1 << 32)
+    print(f"{what}: WIREWATCH_FAULT_SEED={seed}")
+    return seed

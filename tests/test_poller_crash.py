@@ -2,7 +2,7 @@
 
 A ledger of what the feed server served is compared with what reached the sink
 across a killed run and a clean restart.  Kill points are chosen at random;
-the seed is printed so a failure can be replayed.
+the seed is printed so a failure can be replayed (``WIREWATCH_FAULT_SEED=<seed>``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "poller"))
 from feedserver import FeedServer, rss
+
+from .harness import fault_seed
 
 SCRIPT = Path(__file__).parent / "fixtures" / "poller" / "crashpoller.py"
 POINTS = ["after_first_publish", "after_publish_before_state", "after_state_save"]
@@ -40,8 +42,7 @@ def _guids(out: Path) -> list[str]:
 
 
 async def test_kill_between_publish_and_state_save_loses_nothing(tmp_path: Path) -> None:
-    seed = random.randrange(1 << 30)
-    print(f"crash test seed {seed}")
+    seed = fault_seed("poller kill points")
     rng = random.Random(seed)
     server = await FeedServer().start()
     try:

@@ -1,15 +1,20 @@
-"""The streaming processor on a real broker: poison messages, restarts, exactly-once alerts.
+"""The streaming processor on a real broker: poison messages, random SIGKILLs, the same alerts.
 
-Each test uses its own topic prefix and consumer group on the session's embedded
-broker, runs `wirewatch processor` as a real process, and feeds it raw stories
+Each test has an embedded broker of its own (topic prefix and consumer group per
+run), runs `wirewatch processor` as a real process, and feeds it raw stories
 straight onto the raw topic (the poller has its own tests).
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import signal
+import time
 import uuid
+from collections import Counter
+from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 
 import orjson
@@ -23,9 +28,11 @@ from wirewatch.topics import Topics
 from .conftest import shared_path
 from .harness import (
     Service,
+    fault_seed,
     log_tails,
     produce,
     produce_stories,
+    read_records,
     read_topic,
     read_values,
     service_env,
@@ -55,51 +62,188 @@ def _alert_ids(bootstrap: str, topics: Topics) -> tuple[set[str], int]:
     return set(ids), len(ids)
 
 
-def _clean_run(bootstrap: str, tmp_path: Path, stories: list[RawStory]) -> set[str]:
+def _uniques(bootstrap: str, topics: Topics) -> tuple[set[tuple[str, str, object]], int]:
+    """(story id, unique/update, update of) of every message on the unique topic, and how many."""
+    values = read_values(bootstrap, topics.unique.name)
+    return {(str(v["story"]["story_id"]), str(v["status"]), v["update_of"])  # type: ignore[index]
+            for v in values}, len(values)
+
+
+def _describe_alerts(bootstrap: str, topics: Topics, ids: set[str]) -> str:
+    """Type, ledger key, claim and story of the alerts with these ids, for a failure report."""
+    out = []
+    for t in (topics.new_claim, topics.contradiction):
+        for v in read_values(bootstrap, t.name):
+            if v["alert_id"] in ids:
+                claim = v.get("claim") or {}
+                out.append(f"  {v['alert_id']} {v['type']} {v.get('ledger_key')}: claim "
+                           f"{claim.get('claim_id')} of story {claim.get('story_id')}")  # type: ignore[union-attr]
+    return "\n".join(out)
+
+
+def _handled(proc: Service) -> float:
+    """Messages the processor has handled in all its stages (0 while it cannot answer)."""
+    try:
+        return proc.metric("wirewatch_processed_messages_total")
+    except OSError:
+        return 0.0
+
+
+Uniques = set[tuple[str, str, object]]
+
+
+def _clean_run(bootstrap: str, tmp_path: Path, stories: list[RawStory]) -> tuple[set[str], Uniques, int]:
+    """The reference: alert ids, unique-topic entries, and messages the stages handled."""
     env, topics = _setup(bootstrap)
     asyncio.run(produce_stories(bootstrap, topics, stories))
     proc = Service("processor", env, tmp_path, "clean")
     try:
-        wait_until(lambda: _alert_ids(bootstrap, topics)[1] > 0, 120, "the first alert")
-        wait_until(lambda: proc.metric("wirewatch_dedup_stories_total") >= len(stories), 60, "dedup")
+        wait_until(lambda: _alert_ids(bootstrap, topics)[1] > 0, 120, "the first alert",
+                   diagnose=lambda: log_tails(proc))
+        wait_until(lambda: proc.metric("wirewatch_dedup_stories_total") >= len(stories), 60, "dedup",
+                   diagnose=lambda: log_tails(proc))
         wait_quiet(bootstrap, topics.new_claim.name, quiet=10)
         wait_quiet(bootstrap, topics.contradiction.name, quiet=3)
+        handled = int(_handled(proc))
     finally:
         assert proc.stop() == 0, proc.log()[-3000:]
     ids, _n = _alert_ids(bootstrap, topics)
-    return ids
+    uniques, n_unique = _uniques(bootstrap, topics)
+    assert n_unique == len(uniques), "a clean run sends each unique story once"
+    return ids, uniques, handled
 
 
-def test_killed_processor_restarts_with_the_same_alerts(fresh_broker: str, tmp_path: Path) -> None:
+def _dedup_changelog(bootstrap: str, app_id: str, extra: Uniques) -> str:
+    """What the dedup table's changelog holds, for a failure report: writes by key kind, and
+    for each story that wrongly passed dedup, the story records written before its own."""
+    records = asyncio.run(read_records(bootstrap, f"{app_id}-dedup-changelog"))
+    keys = [bytes(m.key or b"").decode("utf-8", "replace").strip('"') for m in records]
+    lines = [f"dedup changelog: {len(records)} writes {dict(Counter(k[:2] for k in keys))}, "
+             f"{sum(m.value is None for m in records)} deletions; in order: "
+             + " ".join(f"{m.offset}:{k[:14]}" for m, k in zip(records, keys, strict=True))]
+    for sid, *_ in sorted(extra, key=str):
+        own = next((i for i, k in enumerate(keys) if k == f"s:{sid}"), len(keys))
+        lines.append(f"  {sid} passed dedup; story records before its own: "
+                     + ", ".join(f"{records[i].offset}:{k}" for i, k in enumerate(keys[:own]) if k.startswith("s:")))
+    return "\n".join(lines)
+
+
+def _alive(proc: Service, diagnose: Callable[[], str]) -> None:
+    if proc.proc.poll() is not None:
+        raise AssertionError(f"{proc.name} exited with {proc.proc.returncode}\n{diagnose()}")
+
+
+def _wait_handled(proc: Service, n: int, diagnose: Callable[[], str]) -> None:
+    """Until ``proc`` has handled ``n`` messages, or handled some and then nothing for 5 s
+    (it has drained what there was).  A restarted worker that handles nothing at all is
+    a failure this test looks for: the diagnosis shows what every worker logged."""
+    last, idle_since = -1.0, time.monotonic()
+
+    def reached() -> bool:
+        nonlocal last, idle_since
+        _alive(proc, diagnose)
+        h = _handled(proc)
+        if h != last:
+            last, idle_since = h, time.monotonic()
+        return h >= n or (h >= 1 and time.monotonic() - idle_since > 5)
+
+    wait_until(reached, 180, f"{proc.name} to handle {n} message(s)", step=0.1, diagnose=diagnose)
+
+
+KILLS = 4
+
+
+@pytest.mark.timeout(600)  # ~2.5 min when it passes; the waits below fail with a diagnosis before this
+def test_processor_killed_at_random_points_gives_the_clean_runs_alerts(fresh_broker: str, tmp_path: Path) -> None:
+    """SIGKILL the processor at random points of one stream, restart it each time, then compare with a clean run.
+
+    The stream is cut at random places into one slice per worker; each slice is sent
+    when its worker starts, so every worker has new work as well as whatever the last
+    one left unacknowledged.  A kill point is one of: a random number of messages
+    handled by that worker (any stage), a random time after it handled its first
+    message, or a random time after it was started (model loading, group join, table
+    recovery).  The seed is printed; ``WIREWATCH_FAULT_SEED=<seed>`` repeats a run's
+    cuts and kill points.
+    """
+    seed = fault_seed("processor kill points")
+    rng = random.Random(seed)
     stories = _dev_stories()
-    clean = _clean_run(fresh_broker, tmp_path, stories)
+    clean, clean_uniques, clean_handled = _clean_run(fresh_broker, tmp_path, stories)
     assert clean, "the dev set raises alerts"
 
     env, topics = _setup(fresh_broker)
-    asyncio.run(produce_stories(fresh_broker, topics, stories))
-    first = Service("processor", env, tmp_path, "victim")
-    wait_until(lambda: _alert_ids(fresh_broker, topics)[1] > 0, 120, "the first alert")
-    first.stop(signal.SIGKILL)  # mid-stream: no clean shutdown, no final commit
-    second = Service("processor", env, tmp_path, "restarted")
-    try:
-        # The killed member holds its partitions until its session times out, so
-        # wait for the outcome itself rather than for a quiet topic.
-        def account() -> str:
-            got = _alert_ids(fresh_broker, topics)[0]
-            return (f"missing {len(clean - got)} of {len(clean)} alerts, {len(got - clean)} extra; "
-                    f"raw {len(read_values(fresh_broker, topics.raw.name))}, "
-                    f"unique {len(read_values(fresh_broker, topics.unique.name))}, "
-                    f"claims {len(read_values(fresh_broker, topics.claims.name))}\n{log_tails(first, second)}")
+    cuts = [0, *sorted(rng.sample(range(1, len(stories)), KILLS)), len(stories)]
+    slices = [stories[a:b] for a, b in pairwise(cuts)]
+    procs: list[Service] = []
+    kills: list[str] = []
 
-        wait_until(lambda: _alert_ids(fresh_broker, topics)[0] >= clean, 240, "every alert of the clean run",
-                   diagnose=account)
-        wait_quiet(fresh_broker, topics.new_claim.name, quiet=5)
+    def account() -> str:
+        got, n_alerts = _alert_ids(fresh_broker, topics)
+        uniques, n_unique = _uniques(fresh_broker, topics)
+        return (f"seed {seed}; cuts {cuts}; kills: {kills}\n"
+                f"missing {len(clean - got)} of {len(clean)} alerts, {len(got - clean)} extra ({n_alerts} sent); "
+                f"unique: missing {len(clean_uniques - uniques)} of {len(clean_uniques)}, "
+                f"{len(uniques - clean_uniques)} extra ({n_unique} sent); "
+                f"raw {len(read_values(fresh_broker, topics.raw.name))}, "
+                f"claims {len(read_values(fresh_broker, topics.claims.name))}, "
+                f"dead letters {len(read_values(fresh_broker, topics.deadletter.name))}\n"
+                f"{_describe_alerts(fresh_broker, topics, got - clean)}\n"
+                f"{_dedup_changelog(fresh_broker, env['WIREWATCH_APP_ID'], uniques - clean_uniques)}\n"
+                f"{log_tails(*procs)}")
+
+    try:
+        budget = max(1, clean_handled // (KILLS + 1))
+        for k in range(KILLS):
+            victim = Service("processor", env, tmp_path, f"victim{k}")
+            procs.append(victim)
+            started = time.monotonic()
+            asyncio.run(produce_stories(fresh_broker, topics, slices[k]))
+            kind = rng.choice(["messages", "after_first", "startup"])
+            if kind == "startup":
+                delay = rng.uniform(1.0, 10.0)
+                time.sleep(max(0.0, started + delay - time.monotonic()))
+                point = f"{delay:.1f}s after start"
+            else:
+                n = rng.randint(1, budget) if kind == "messages" else 1
+                delay = rng.uniform(0.0, 3.0) if kind == "after_first" else 0.0
+                _wait_handled(victim, n, account)
+                time.sleep(delay)
+                point = f"{n} message(s) handled" if kind == "messages" else f"{delay:.1f}s after its first message"
+            handled = _handled(victim)
+            victim.stop(signal.SIGKILL)  # no clean shutdown, no final commit
+            kills.append(f"victim{k}: {point} (had handled {handled:.0f}, up {time.monotonic() - started:.0f}s)")
+            print(kills[-1])
+
+        final = Service("processor", env, tmp_path, "restarted")
+        procs.append(final)
+        asyncio.run(produce_stories(fresh_broker, topics, slices[-1]))
+        try:
+            # A killed member holds its partitions until its session times out, so wait for
+            # the outcome itself rather than for a quiet topic.
+            def complete() -> bool:
+                _alive(final, account)
+                return (_alert_ids(fresh_broker, topics)[0] >= clean
+                        and _uniques(fresh_broker, topics)[0] >= clean_uniques)
+
+            wait_until(complete, 240, "every unique story and alert of the clean run", diagnose=account)
+            wait_until(lambda: "ready: own" in final.log(), 60, "the final worker to be ready", diagnose=account)
+            wait_quiet(fresh_broker, topics.new_claim.name, quiet=5)
+        finally:
+            code = final.stop()
     finally:
-        assert second.stop() == 0, second.log()[-3000:]
-    ids, _n = _alert_ids(fresh_broker, topics)
-    # Alert ids are deterministic: a re-delivered claim may re-send an alert, but
-    # never a different one, and none is lost.
-    assert ids == clean
+        for proc in procs:  # a worker left behind by a failure above
+            if proc.proc.poll() is None:
+                proc.stop(signal.SIGKILL)
+    assert code == 0, account()
+    ids, n_alerts = _alert_ids(fresh_broker, topics)
+    uniques, n_unique = _uniques(fresh_broker, topics)
+    print(f"seed {seed}: cuts {cuts}; {n_alerts} alerts sent for {len(ids)} ids, {n_unique} unique messages for "
+          f"{len(uniques)} stories (clean run: {len(clean)} alerts, {len(clean_uniques)} stories)")
+    # Every story passed dedup once with the same verdict (a copy re-sent after a kill
+    # repeats it exactly), none was lost, and alert ids are deterministic: a re-delivered
+    # claim may re-send an alert, never a different one, and none is lost.
+    assert uniques == clean_uniques, account()
+    assert ids == clean, account()
 
 
 def test_replaying_the_stream_twice_raises_nothing_new(fresh_broker: str, tmp_path: Path) -> None:
@@ -123,22 +267,52 @@ def test_replaying_the_stream_twice_raises_nothing_new(fresh_broker: str, tmp_pa
     assert _alert_ids(fresh_broker, topics) == (ids_once, n_once)
 
 
+def _story(story_id: str, body: str, published: str) -> RawStory:
+    return RawStory.model_validate({
+        "story_id": story_id, "feed_id": "poison", "outlet": "Poison Wire", "url": f"https://example.org/{story_id}",
+        "canonical_url": f"https://example.org/{story_id}", "body": body, "published": published,
+        "fetched_at": "2025-03-04T10:00:00Z"})
+
+
 def test_poison_messages_go_to_the_dead_letter_topic(fresh_broker: str, tmp_path: Path) -> None:
     env, topics = _setup(fresh_broker)
-    good = _dev_stories()[0]
     oversized = orjson.dumps({"story_id": "x", "body": "a" * (5 * 1024 * 1024)})
+    # Schema-valid, and it crashes the NLP path for real: a feed may date an item 9999-12-31
+    # (the poller keeps any date it can parse), and resolving "March 3" against that date
+    # overflows Python's date range (OverflowError in extract/timeexpr.py, a bug reported
+    # with this test).  Dedup passes it, so it is the extract stage, reading the unique
+    # topic, that fails.  If that bug is fixed, replace this with the next input that
+    # crashes extraction (e.g. a one-"sentence" body over spaCy's max_length, which only
+    # fits a message on the unique topic: faust's producer refuses messages over 1 MB).
+    crashing = _story("nlp-crash", "Rebels said on March 3 that the army had captured Sakhour.",
+                      "9999-12-31T23:59:59Z")
+    # Under the 4 MiB decode cap but over faust's 1,000,000-byte producer limit: its unique
+    # copy cannot be sent, so dedup dead-letters it (a known gap, see the README).
+    too_big_to_forward = _story("too-big", " ".join(f"w{i % 997}" for i in range(240_000)), "2025-03-04T08:00:00Z")
+    good = _story("good", "State television said on Monday that the army captured the town of Sakhour "
+                  "after heavy fighting.", "2025-03-04T09:00:00Z")
     asyncio.run(produce(fresh_broker, topics.raw.name, [
         (b"k1", b"\xff\xfe this is not JSON"),
         (b"k2", orjson.dumps({"story_id": 5, "title": ["not", "a", "story"]})),
         (b"k3", oversized),
-        (b"k4", good.to_json_bytes()),
+        (b"k4", crashing.to_json_bytes()),
+        (b"k5", too_big_to_forward.to_json_bytes()),
+        (b"k6", good.to_json_bytes()),
     ]))
     proc = Service("processor", env, tmp_path, "poison")
+
+    def account() -> str:
+        letters = asyncio.run(read_topic(fresh_broker, topics.deadletter.name))
+        return (f"dead letters {[h.get('wirewatch-error-class') for h, _ in letters]}, "
+                f"unique {len(read_values(fresh_broker, topics.unique.name))}, "
+                f"claims {len(read_values(fresh_broker, topics.claims.name))}\n{log_tails(proc)}")
+
     try:
-        wait_until(lambda: len(asyncio.run(read_topic(fresh_broker, topics.deadletter.name))) >= 3, 120,
-                   "three dead letters")
-        wait_until(lambda: len(read_values(fresh_broker, topics.unique.name)) >= 1, 60,
-                   "the good story after the poison")
+        wait_until(lambda: len(asyncio.run(read_topic(fresh_broker, topics.deadletter.name))) >= 5, 120,
+                   "five dead letters", diagnose=account)
+        # the next message after the crashing one goes through extraction
+        wait_until(lambda: any(c["story_id"] == good.story_id for c in read_values(fresh_broker, topics.claims.name)),
+                   60, "claims of the good story after the poison", diagnose=account)
         assert proc.proc.poll() is None, "the processor must survive poison messages"
     finally:
         assert proc.stop() == 0, proc.log()[-3000:]
@@ -146,10 +320,18 @@ def test_poison_messages_go_to_the_dead_letter_topic(fresh_broker: str, tmp_path
     classes = {}
     for headers, value in letters:
         body = orjson.loads(value)
-        assert headers["wirewatch-origin-topic"].decode() == topics.raw.name
+        assert headers["wirewatch-origin-topic"].decode() == body["origin_topic"]
         assert int(headers["wirewatch-origin-offset"]) == body["origin_offset"]
         assert headers["wirewatch-origin-partition"] == b"0"
-        classes[body["origin_offset"]] = headers["wirewatch-error-class"].decode()
-    assert classes == {0: "not_json", 1: "schema_invalid", 2: "message_too_large"}
-    unique = read_values(fresh_broker, topics.unique.name)
-    assert [u["story"]["story_id"] for u in unique] == [good.story_id]  # type: ignore[index]
+        assert headers["wirewatch-error-class"].decode() == body["error_class"]
+        classes[body["origin_topic"], body["origin_offset"]] = (body["stage"], body["error_class"])
+        if body["stage"] == "extract":
+            assert "date value out of range" in headers["wirewatch-error"].decode()
+            # the payload is the unique-topic message itself, ready to be replayed
+            assert orjson.loads(body["payload"])["story"]["story_id"] == crashing.story_id
+    raw, unique = topics.raw.name, topics.unique.name
+    assert classes == {(raw, 0): ("dedup", "not_json"), (raw, 1): ("dedup", "schema_invalid"),
+                       (raw, 2): ("dedup", "message_too_large"), (raw, 4): ("dedup", "internal"),
+                       (unique, 0): ("extract", "internal")}
+    assert [u["story"]["story_id"] for u in read_values(fresh_broker, unique)] == [  # type: ignore[index]
+        crashing.story_id, good.story_id]

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 DEADLETTER_PAYLOAD_CAP = 64 * 1024
 LEDGER_EVICT_EVERY = 500  # claims between sweeps of places no new claim touched
+DEDUP_EVICT_SECONDS = 60.0  # between sweeps of the dedup window (a quarter of the window if that is shorter)
 PROGRESS_EVERY_SECONDS = 30.0
 DRAIN_TIMEOUT_SECONDS = 30.0  # producer buffer drain before an offset commit
 
@@ -322,7 +323,7 @@ class WirewatchApp:
         async def consumer_lag() -> None:
             self.update_consumer_lag()
 
-        @app.timer(interval=60.0)
+        @app.timer(interval=max(1.0, min(DEDUP_EVICT_SECONDS, self.settings.dedup_window_days * 86400 / 4)))
         async def evict() -> None:
             pipeline.dedup.evict(utcnow())
 
