@@ -102,8 +102,11 @@ def _run_worker(wapp: Any, settings: Settings) -> None:
 
     worker = faust.Worker(wapp.app, loglevel=settings.log_level.lower(), quiet=True,
                           redirect_stdouts=False, override_logging=False)
-    with contextlib.suppress(SystemExit):
-        worker.execute_from_commandline()
+    try:
+        with contextlib.suppress(SystemExit):
+            worker.execute_from_commandline()
+    finally:
+        wapp.close()
 
 
 # ---------------------------------------------------------------------- run
