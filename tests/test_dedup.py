@@ -13,6 +13,7 @@ from wirewatch.errors import ConfigError, DedupStateError
 from wirewatch.models import RawStory
 from wirewatch.poller.urls import canonical_url
 from wirewatch.processor.dedup import Deduplicator
+from wirewatch.processor.shingles import TokenStream, event_terms
 
 T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
 
@@ -428,3 +429,29 @@ def test_fast_path_gives_the_verdicts_and_the_store_of_the_full_path() -> None:
     slow2 = _slow(Deduplicator(json.loads(json.dumps(dict(slow.store)))))
     for s in [*seq[2:6], story("g:j", update, url="https://copy.example/6")]:
         assert fast2.check(s) == slow2.check(s), s.story_id
+
+
+def test_paragraph_memo_gives_the_features_of_the_whole_body() -> None:
+    from wirewatch.processor.boilerplate import content_paragraphs
+    from wirewatch.processor.shingles import digest, sentences, tokens
+
+    dateline = "KARSTAD (Reuters) - Forces said they held the Ostrel crossing after two days of fighting."
+    bodies = [
+        body(ORIGINAL),
+        body([dateline, *ORIGINAL[1:4]]),   # the same paragraph first (dateline cut) ...
+        body([ORIGINAL[2], dateline, *ORIGINAL[4:6]]),  # ... and later (kept whole)
+        body(["Read more: our coverage", dateline, "Şehir Ελλάδα Σ naïve café (Nov 8) U.S. Mr Smith."]),
+        body(["By Anna Smith", "PHOTO: EPA"]), "", "   \n\n  ",
+    ]
+    d = Deduplicator()
+    for text in bodies * 2:  # cold, then from the memo
+        s = story("g:x", [text])
+        f = d._features(s, "r")
+        sents = [x for p in content_paragraphs(text) for x in sentences(p)]
+        raw = [tokens(x.text) for x in sents]
+        words = " ".join(w for r in raw for w in r).lower()
+        assert f.sentences == sents
+        assert f.n_words == [len(r) for r in raw]
+        assert f.body_hash == (digest([words]) if words else None)
+        assert f.stream.encode() == TokenStream.from_tokens(raw).encode()
+        assert f.terms == event_terms(raw, 60)

@@ -40,7 +40,7 @@ from rensa import RMinHash, RMinHashLSH
 from .. import metrics
 from ..errors import ConfigError, DedupStateError
 from ..models import DedupVerdict, DuplicateKind, RawStory
-from .boilerplate import Span, content_paragraphs
+from .boilerplate import Span, is_boilerplate, paragraphs, strip_dateline
 from .clusters import ClusterIndex
 from .shingles import (
     SentenceSketch,
@@ -49,6 +49,7 @@ from .shingles import (
     event_terms,
     sentences,
     shingle_hashes,
+    token_codes,
     tokens,
     uncovered,
 )
@@ -77,6 +78,8 @@ LEAD_MIN_WORDS = 8
 # A re-polled story's last-seen time is refreshed at most this often (one store write).
 TOUCH_SECONDS = 3600.0
 CLUSTER_LEAD_WORDS = 60
+# Paragraphs whose features are remembered (~2 KB each); the memo is cleared when full.
+PARAGRAPH_MEMO = 20_000
 
 
 @dataclass
@@ -90,6 +93,17 @@ class _Features:
     minhash: RMinHash | None
     n_shingles: int
     terms: list[str]
+
+
+@dataclass(frozen=True)
+class _Paragraph:
+    """What dedup keeps of one paragraph's text: its sentences (offsets into the paragraph),
+    each sentence's words joined and lower-cased, words per sentence, and word codes."""
+
+    spans: tuple[tuple[int, int], ...]
+    lowers: tuple[str, ...]
+    lengths: np.ndarray
+    codes: np.ndarray
 
 
 def _decode_stream(data: str) -> TokenStream:
@@ -198,6 +212,8 @@ class Deduplicator:
         self._heap: list[tuple[float, str]] = []
         self._count = 0
         self._seq = 0  # write order of records, so a rebuild indexes them in the same order
+        self._boiler_memo: dict[str, bool] = {}
+        self._para_memo: dict[tuple[bool, str], _Paragraph] = {}
 
     # ------------------------------------------------------------------ cache
     def reload(self) -> None:
@@ -248,15 +264,38 @@ class Deduplicator:
 
     # ------------------------------------------------------------------ features
     def _features(self, story: RawStory, raw_hash: str) -> _Features:
-        paras = content_paragraphs(story.body)
-        sents: list[Span] = [s for p in paras for s in sentences(p)]
-        raw = [tokens(s.text) for s in sents]
-        stream = TokenStream.from_tokens(raw)
-        n_words = [len(r) for r in raw]
-        text = " ".join(w for r in raw for w in r).lower()
+        body = story.body
+        # content_paragraphs(), one paragraph at a time through a memo: copies, updates and
+        # re-sends share most paragraphs with a story seen before (boilerplate rules,
+        # sentence split and tokens are functions of the paragraph's text alone; the first
+        # kept paragraph also loses its dateline, so it is its own entry).
+        kept = [p for p in paragraphs(body) if not self._boilerplate(p.text)]
+        sents: list[Span] = []
+        lowers: list[str] = []
+        lengths: list[np.ndarray] = []
+        codes: list[np.ndarray] = []
+        for i, p in enumerate(kept):
+            para = self._paragraph(p.text, first=i == 0)
+            for a, b in para.spans:
+                sents.append(Span(p.start + a, p.start + b, body[p.start + a:p.start + b]))
+            lowers.extend(para.lowers)
+            lengths.append(para.lengths)
+            codes.append(para.codes)
+        lens = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
+        stream = TokenStream.from_codes(lens, np.concatenate(codes) if codes else np.zeros(0, dtype=np.uint64))
+        n_words = lens.tolist()
+        text = " ".join(x for x in lowers if x)  # == " ".join(every word).lower()
         lead_key = None
         if sents and n_words[0] >= LEAD_MIN_WORDS:
-            lead_key = digest([" ".join(raw[0]).lower()])
+            lead_key = digest([lowers[0]])
+        # the lead's words, case kept, for the cluster terms (a few sentences)
+        lead: list[list[str]] = []
+        seen = 0
+        for sent in sents:
+            if seen >= CLUSTER_LEAD_WORDS:
+                break
+            lead.append(tokens(sent.text))
+            seen += len(lead[-1])
         return _Features(
             raw_hash=raw_hash,
             sentences=sents,
@@ -266,8 +305,35 @@ class Deduplicator:
             lead_key=lead_key,
             minhash=self._minhash(stream),
             n_shingles=max(0, len(stream.h16) - 2),
-            terms=event_terms(raw, CLUSTER_LEAD_WORDS),
+            terms=event_terms(lead, CLUSTER_LEAD_WORDS),
         )
+
+    def _boilerplate(self, text: str) -> bool:
+        memo = self._boiler_memo
+        hit = memo.get(text)
+        if hit is None:
+            if len(memo) >= PARAGRAPH_MEMO:
+                memo.clear()
+            hit = memo[text] = is_boilerplate(text)
+        return hit
+
+    def _paragraph(self, text: str, *, first: bool) -> _Paragraph:
+        memo = self._para_memo
+        key = (first, text)
+        hit = memo.get(key)
+        if hit is None:
+            if len(memo) >= PARAGRAPH_MEMO:
+                memo.clear()  # bounded: memory stays flat; a miss only costs time
+            span = Span(0, len(text), text)
+            spans = sentences(strip_dateline(span) if first else span)
+            raw = [tokens(sp.text) for sp in spans]
+            hit = memo[key] = _Paragraph(
+                spans=tuple((sp.start, sp.end) for sp in spans),
+                lowers=tuple(" ".join(r).lower() for r in raw),
+                lengths=np.array([len(r) for r in raw], dtype=np.int64),
+                codes=token_codes([w for r in raw for w in r]),
+            )
+        return hit
 
     def _minhash(self, stream: TokenStream) -> RMinHash | None:
         grams = shingle_hashes(stream.h16)
