@@ -85,7 +85,7 @@ def test_worker_processes_give_the_claims_of_the_in_process_extractor(
     async def run() -> tuple[ExtractBatch, ExtractBatch, list[int]]:
         pool = ExtractorPool(2)
         try:
-            await pool.start()
+            pool.start()
             first = await pool.extract(dev)
             # a worker process dies (OOM killer, a segfault): the pool is replaced and the batch
             # retried story by story; nothing is lost and nothing fails

@@ -100,9 +100,10 @@ def _embedded_or_configured(settings: Settings) -> Iterator[str]:
 def _run_worker(wapp: Any, settings: Settings) -> None:
     import faust
 
-    worker = faust.Worker(wapp.app, loglevel=settings.log_level.lower(), quiet=True,
-                          redirect_stdouts=False, override_logging=False)
     try:
+        wapp.start_nlp()  # spawned before faust starts its threads, ready before it consumes
+        worker = faust.Worker(wapp.app, loglevel=settings.log_level.lower(), quiet=True,
+                              redirect_stdouts=False, override_logging=False)
         with contextlib.suppress(SystemExit):
             worker.execute_from_commandline()
     finally:

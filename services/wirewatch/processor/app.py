@@ -234,10 +234,6 @@ class WirewatchApp:
             self.pipeline.dedup.reload()
             log.info("ready: own %s; tables recovered (dedup %d keys, ledger %d keys)",
                      self.describe_assignment(), len(self.dedup_table), len(self.ledger_table))
-        @self.app.task
-        async def _start_nlp() -> None:
-            await self.nlp.start()
-
         for task in extra_tasks:
             self.app.task(task)
 
@@ -427,6 +423,10 @@ class WirewatchApp:
                 raise
             except Exception as exc:
                 await self._failed("extract", event, exc)
+
+    def start_nlp(self) -> None:
+        """Start the NLP worker processes and wait for their models (before the faust worker)."""
+        self.nlp.start()
 
     def close(self) -> None:
         """Stop the NLP worker processes (the worker has stopped)."""

@@ -61,6 +61,8 @@ def _work(stories: Sequence[UniqueStory]) -> ExtractBatch:
 
 
 def _ready() -> int:
+    # busy a moment, so that the next call goes to another process that is ready
+    time.sleep(0.05)
     return os.getpid()
 
 
@@ -96,17 +98,20 @@ class ExtractorPool:
             self._extractor = self._extractor_factory()
         return extract_batch(self._extractor, stories)
 
-    async def start(self) -> None:
-        """Load the model(s) now rather than with the first story."""
-        loop = asyncio.get_running_loop()
+    def start(self, timeout: float = 300.0) -> None:
+        """Load the model(s) now, before the first story (call it before the event loop and
+        the consumer start: the processor is not ready to extract until its models are)."""
         if self.in_process:
-            await loop.run_in_executor(self._thread, self._in_thread, [])
+            self._in_thread([])
             return
         pool = self._process_pool()
-        # every process loads its model in the pool's initializer, all at once; this waits
-        # for the first one (the others take work as they become ready)
-        pid = await loop.run_in_executor(pool, _ready)
-        log.info("NLP worker pool of %d processes up (first ready: pid %d)", self.processes, pid)
+        # every process loads its model in the pool's initializer, all at once; wait until
+        # each has answered (a process takes work only once its model is loaded)
+        pids: set[int] = set()
+        deadline = time.monotonic() + timeout
+        while len(pids) < self.processes and time.monotonic() < deadline:
+            pids.update(f.result() for f in [pool.submit(_ready) for _ in range(self.processes)])
+        log.info("NLP worker processes ready: %s", " ".join(map(str, sorted(pids))))
 
     async def extract(self, stories: Sequence[UniqueStory]) -> ExtractBatch:
         """Per story of ``stories``, in order: its claims, or an :class:`ExtractFailed`.
