@@ -102,8 +102,8 @@ class _Paragraph:
 
     spans: tuple[tuple[int, int], ...]
     lowers: tuple[str, ...]
-    lengths: np.ndarray
-    codes: np.ndarray
+    lengths: tuple[int, ...]
+    codes: tuple[int, ...]
 
 
 def _decode_stream(data: str) -> TokenStream:
@@ -272,18 +272,17 @@ class Deduplicator:
         kept = [p for p in paragraphs(body) if not self._boilerplate(p.text)]
         sents: list[Span] = []
         lowers: list[str] = []
-        lengths: list[np.ndarray] = []
-        codes: list[np.ndarray] = []
+        lengths: list[int] = []
+        codes: list[int] = []
         for i, p in enumerate(kept):
             para = self._paragraph(p.text, first=i == 0)
             for a, b in para.spans:
                 sents.append(Span(p.start + a, p.start + b, body[p.start + a:p.start + b]))
             lowers.extend(para.lowers)
-            lengths.append(para.lengths)
-            codes.append(para.codes)
-        lens = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
-        stream = TokenStream.from_codes(lens, np.concatenate(codes) if codes else np.zeros(0, dtype=np.uint64))
-        n_words = lens.tolist()
+            lengths.extend(para.lengths)
+            codes.extend(para.codes)
+        stream = TokenStream.from_codes(np.array(lengths, dtype=np.int64), np.array(codes, dtype=np.uint64))
+        n_words = lengths
         text = " ".join(x for x in lowers if x)  # == " ".join(every word).lower()
         lead_key = None
         if sents and n_words[0] >= LEAD_MIN_WORDS:
@@ -330,7 +329,7 @@ class Deduplicator:
             hit = memo[key] = _Paragraph(
                 spans=tuple((sp.start, sp.end) for sp in spans),
                 lowers=tuple(" ".join(r).lower() for r in raw),
-                lengths=np.array([len(r) for r in raw], dtype=np.int64),
+                lengths=tuple(len(r) for r in raw),
                 codes=token_codes([w for r in raw for w in r]),
             )
         return hit

@@ -131,10 +131,10 @@ def _token_code(w: str) -> int:
     return code
 
 
-def token_codes(words: Sequence[str]) -> np.ndarray:
+def token_codes(words: Sequence[str]) -> tuple[int, ...]:
     """Per word: crc32 of its lower-case form plus its capital / significant flags."""
     cache = _TOKEN_CACHE
-    return np.array([cache.get(w) or _token_code(w) for w in words], dtype=np.uint64)
+    return tuple([cache.get(w) or _token_code(w) for w in words])
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ class TokenStream:
     def from_tokens(cls, sentence_tokens: Sequence[Sequence[str]]) -> TokenStream:
         """The stream of a story's sentences, each a list of :func:`tokens`."""
         return cls.from_codes(np.array([len(r) for r in sentence_tokens], dtype=np.int64),
-                              token_codes([w for r in sentence_tokens for w in r]))
+                              np.array(token_codes([w for r in sentence_tokens for w in r]), dtype=np.uint64))
 
     @classmethod
     def from_codes(cls, lengths: np.ndarray, v: np.ndarray) -> TokenStream:
