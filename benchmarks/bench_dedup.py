@@ -258,7 +258,31 @@ def time_ours(size: int, gen: Gen, probes: int) -> dict[str, float]:
         d.check(s)
         lat.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
-    return _summary(lat, cpu, fill, mem) | {"store_b": store_bytes}
+    return _summary(lat, cpu, fill, mem) | {"store_b": store_bytes} | time_burst(d, stored, gen, probes)
+
+
+BURST_KINDS = ("re-sent", "new link", "new link + footer")
+
+
+def time_burst(d: Deduplicator, stored: list[list[str]], gen: Gen, n: int) -> dict[str, float]:
+    """A duplicate burst into the filled window, as bench_pipeline's phase 3 makes it: copies
+    of stored stories re-sent as they are (guid), under a new link (same body), and under a
+    new link with a new footer (near).  CPU ms per story, by kind."""
+    cpu = {k: 0.0 for k in BURST_KINDS}
+    count = dict.fromkeys(BURST_KINDS, 0)
+    for j in range(n):
+        kind = BURST_KINDS[j % 3]
+        k = gen.rng.randrange(len(stored))
+        paras = stored[k] if kind != "new link + footer" else [*stored[k], "Sign up for our newsletter."]
+        s = mk(f"s{k}" if kind == "re-sent" else f"b{j}", paras, published=T0 + timedelta(seconds=k))
+        c = time.process_time()
+        v = d.check(s)
+        cpu[kind] += time.process_time() - c
+        count[kind] += v.status == "duplicate"
+    per = {f"burst_ms_{k}": 1000 * cpu[k] / max(1, -(-n // 3)) for k in BURST_KINDS}
+    per["burst_per_cpu_s"] = n / max(sum(cpu.values()), 1e-9)
+    per["burst_flagged"] = sum(count.values()) / n
+    return per
 
 
 def time_datasketch(size: int, gen: Gen, probes: int) -> dict[str, float] | None:
@@ -316,6 +340,7 @@ def speed_table(sizes: list[int], vocab: list[str], probes: int, baseline_max: i
           f"{'p50 ms':>8s}{'p99 ms':>8s}{'+RSS MB':>9s}{'store B/story':>14s}")
     runs: list[tuple[str, Callable[[int, Gen, int], dict[str, float] | None]]] = [
         ("wirewatch (rensa)", time_ours), ("baseline datasketch", time_datasketch)]
+    bursts: list[tuple[int, dict[str, float]]] = []
     for size in sizes:
         for name, fn in runs:
             if fn is time_datasketch and size > baseline_max:
@@ -329,9 +354,20 @@ def speed_table(sizes: list[int], vocab: list[str], probes: int, baseline_max: i
                   f"{r['cpu_ms']:8.3f}"
                   f"{r['p50_ms']:8.3f}{r['p99_ms']:8.3f}{r['mem_mb']:9.0f}"
                   + (f"{r['store_b']:14.0f}" if "store_b" in r else f"{'-':>14s}"))
+            if "burst_per_cpu_s" in r:
+                bursts.append((size, r))
+    burst_table(bursts)
 
 
 # ------------------------------------------------------------------ main
+def burst_table(rows: list[tuple[int, dict[str, float]]]) -> None:
+    print("\nDuplicate burst into the filled window (in-process; 1/3 each kind): CPU ms per story")
+    print(f"{'window':>8s}" + "".join(f"{k:>20s}" for k in BURST_KINDS) + f"{'all, per CPU-s':>16s}{'flagged':>9s}")
+    for size, r in rows:
+        print(f"{size:8d}" + "".join(f"{r['burst_ms_' + k]:20.3f}" for k in BURST_KINDS)
+              + f"{r['burst_per_cpu_s']:16.0f}{r['burst_flagged']:9.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dev", default="/work/shared/eval/dev")

@@ -368,7 +368,8 @@ def run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 def _run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     # The load average is printed with the table: on a shared box it explains a slow run.
-    res: dict[str, Any] = {"stories": a.stories, "workers": a.workers, "load_start": os.getloadavg()[0]}
+    res: dict[str, Any] = {"stories": a.stories, "workers": a.workers, "nlp_workers": a.nlp_workers,
+                           "load_start": os.getloadavg()[0]}
     # Dates near now: the dedup and ledger windows are relative to the clock.
     start = utcnow().replace(microsecond=0) - timedelta(seconds=20 * a.stories + 3600)
     items = corpus.build(a.stories, a.seed, start=start)
@@ -390,6 +391,7 @@ def _run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "WIREWATCH_APP_ID": prefix, "WIREWATCH_TOPIC_PARTITIONS": str(max(2, a.workers)),
             "WIREWATCH_ALLOW_HOSTS": "127.0.0.1", "WIREWATCH_POLL_PER_HOST": "8",
             "WIREWATCH_LOG_LEVEL": "WARNING",
+            **({"WIREWATCH_NLP_WORKERS": str(a.nlp_workers)} if a.nlp_workers is not None else {}),
             # Tansu has no idempotent producer
             "WIREWATCH_KAFKA_IDEMPOTENT": "false",
         }
@@ -615,9 +617,10 @@ def table(r: dict[str, Any]) -> str:
     lines = [" | ".join(c.ljust(widths[i]) for i, c in enumerate(x)) for x in [head, *rows]]
     lines.insert(1, "-+-".join("-" * w for w in widths))
     conflict = mix["conflict_originals"]
+    nlp = "default" if r.get("nlp_workers") is None else r["nlp_workers"]
     lines.insert(0, f"corpus: {r['stories']} items ({mix['original']} originals, {conflict} conflict, "
                     f"{mix['syndicated']} syndicated, {mix['update']} updates, {mix['repoll']} re-polls; "
-                    f"{mix['words']} words); workers={r['workers']}; cpus={os.cpu_count()}; "
+                    f"{mix['words']} words); workers={r['workers']} (NLP processes: {nlp}); cpus={os.cpu_count()}; "
                     f"sentences parsed/skipped {p['sentences_parsed']:.0f}/{p['sentences_skipped']:.0f}; "
                     f"claims {p['claims']:.0f}, alerts {r['alerts_phase2']}; "
                     f"load average {r['load_start']:.1f} at start, {r['load_end']:.1f} at end")
@@ -631,6 +634,7 @@ def main() -> None:
     ap.add_argument("--window", type=int, default=0, help="also time dedup with this many stories pre-filled")
     ap.add_argument("--dups", type=int, default=0, help="duplicate burst size (default 5 x stories, >= 3000)")
     ap.add_argument("--latency-seconds", type=float, default=40.0)
+    ap.add_argument("--nlp-workers", type=int, help="WIREWATCH_NLP_WORKERS of each processor (default: its default)")
     ap.add_argument("--sample", type=int, default=40, help="stories timed one by one for baseline latency")
     ap.add_argument("--seed", type=int, default=20260302)
     ap.add_argument("--profile", type=Path, help="py-spy the processor during phase 2 into this folder")

@@ -13,6 +13,7 @@ from wirewatch.errors import ConfigError, DedupStateError
 from wirewatch.models import RawStory
 from wirewatch.poller.urls import canonical_url
 from wirewatch.processor.dedup import Deduplicator
+from wirewatch.processor.shingles import TokenStream, event_terms
 
 T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
 
@@ -371,3 +372,86 @@ def test_same_event_from_two_outlets_shares_a_cluster_but_is_not_a_duplicate() -
         "the Civil Defence rescue service said."], guid="d", feed="dispatch",
         published=T0 + timedelta(days=14)))
     assert later.cluster_id != a.cluster_id
+
+
+# ------------------------------------------------------------------ the exact fast path
+def _slow(d: Deduplicator) -> Deduplicator:
+    """The same deduplicator with the exact-copy short cut turned off."""
+    d._exact = lambda story, raw: None  # type: ignore[method-assign]
+    return d
+
+
+def test_exact_copies_are_decided_without_building_features(monkeypatch: pytest.MonkeyPatch) -> None:
+    d = Deduplicator()
+    first = story("g:1", ORIGINAL, guid="tag:wire,2024:1")
+    assert d.check(first).status == "unique"
+    built: list[str] = []
+    real = d._features
+    monkeypatch.setattr(d, "_features", lambda s, raw: built.append(s.story_id) or real(s, raw))
+    resent = d.check(story("g:1", ORIGINAL, guid="tag:wire,2024:1", published=T0 + timedelta(hours=2)))
+    reposted = d.check(story("g:2", ORIGINAL, url=first.url + "?utm_source=x", guid="other"))
+    copied = d.check(story("g:3", ORIGINAL, url="https://mirror.example/velna"))
+    assert [(v.kind, v.duplicate_of, v.similarity) for v in (resent, reposted, copied)] == [
+        ("guid", first.url, 1.0), ("url", first.url, 1.0), ("content", first.url, 1.0)]
+    assert built == []
+    # a changed body is never taken for an exact copy: it may be an update
+    edited = d.check(story("g:1", [*ORIGINAL[:2], "Fighting resumed on Tuesday near the grain terminal, "
+                                   "witnesses said, as reinforcements arrived from the south.", *ORIGINAL[2:]],
+                           guid="tag:wire,2024:1"))
+    assert (edited.status, built) == ("update", ["g:1"])
+
+
+def test_fast_path_gives_the_verdicts_and_the_store_of_the_full_path() -> None:
+    other = ["MIRSK (Reuters) - " + p.replace("Velna", "Dorvik").replace("34", "12") for p in ORIGINAL[1:-1]]
+    update = [*ORIGINAL[:3], "The army said on Tuesday it had also taken the village of Ostrel, ten "
+              "kilometres upstream, and that 41 fighters had been killed.", *ORIGINAL[3:]]
+    seq = [
+        story("g:a", ORIGINAL), story("g:b", other, published=T0 + timedelta(hours=1)),
+        story("g:a", ORIGINAL, published=T0 + timedelta(hours=3)),               # re-poll
+        story("g:c", ORIGINAL, url="https://wire.example/g:a?utm_medium=rss"),  # re-posted link
+        story("g:d", ORIGINAL, url="https://copy.example/1"),                   # same body elsewhere
+        story("g:e", [*ORIGINAL, "Sign up for our newsletter."], url="https://copy.example/2"),  # footer
+        story("g:a", update, published=T0 + timedelta(hours=5)),                # edited in place
+        story("g:f", ORIGINAL, url="https://copy.example/3"),                   # the old body again
+        story("g:a", ORIGINAL, published=T0 + timedelta(hours=6)),              # reverted
+        story("g:g", update, url="https://copy.example/4"),
+        story("g:h", other, url="https://copy.example/5", published=T0 + timedelta(hours=7)),
+        story("g:b", other, published=T0 + timedelta(hours=9)),
+        story("u:x", [], url="https://wire.example/empty"), story("u:x", [], url="https://wire.example/empty"),
+        story("g:i", [], url="https://wire.example/empty2"),
+    ]
+    fast, slow = Deduplicator(), _slow(Deduplicator())
+    for s in seq:
+        assert fast.check(s) == slow.check(s), s.story_id
+    assert json.dumps(dict(fast.store), sort_keys=True) == json.dumps(dict(slow.store), sort_keys=True)
+    # and workers restarted on that store agree, taking the short cut from the stored records
+    fast2 = Deduplicator(json.loads(json.dumps(dict(fast.store))))
+    slow2 = _slow(Deduplicator(json.loads(json.dumps(dict(slow.store)))))
+    for s in [*seq[2:6], story("g:j", update, url="https://copy.example/6")]:
+        assert fast2.check(s) == slow2.check(s), s.story_id
+
+
+def test_paragraph_memo_gives_the_features_of_the_whole_body() -> None:
+    from wirewatch.processor.boilerplate import content_paragraphs
+    from wirewatch.processor.shingles import digest, sentences, tokens
+
+    dateline = "KARSTAD (Reuters) - Forces said they held the Ostrel crossing after two days of fighting."
+    bodies = [
+        body(ORIGINAL),
+        body([dateline, *ORIGINAL[1:4]]),   # the same paragraph first (dateline cut) ...
+        body([ORIGINAL[2], dateline, *ORIGINAL[4:6]]),  # ... and later (kept whole)
+        body(["Read more: our coverage", dateline, "Şehir Ελλάδα Σ naïve café (Nov 8) U.S. Mr Smith."]),
+        body(["By Anna Smith", "PHOTO: EPA"]), "", "   \n\n  ",
+    ]
+    d = Deduplicator()
+    for text in bodies * 2:  # cold, then from the memo
+        s = story("g:x", [text])
+        f = d._features(s, "r")
+        sents = [x for p in content_paragraphs(text) for x in sentences(p)]
+        raw = [tokens(x.text) for x in sents]
+        words = " ".join(w for r in raw for w in r).lower()
+        assert f.sentences == sents
+        assert f.n_words == [len(r) for r in raw]
+        assert f.body_hash == (digest([words]) if words else None)
+        assert f.stream.encode() == TokenStream.from_tokens(raw).encode()
+        assert f.terms == event_terms(raw, 60)

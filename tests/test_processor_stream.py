@@ -21,7 +21,7 @@ import orjson
 import pytest
 
 from wirewatch.admin import create_topics
-from wirewatch.models import RawStory
+from wirewatch.models import RawStory, UniqueStory
 from wirewatch.replay import load_feed_files
 from wirewatch.topics import Topics
 
@@ -335,3 +335,28 @@ def test_poison_messages_go_to_the_dead_letter_topic(fresh_broker: str, tmp_path
                        (unique, 0): ("extract", "internal")}
     assert [u["story"]["story_id"] for u in read_values(fresh_broker, unique)] == [  # type: ignore[index]
         crashing.story_id, good.story_id]
+
+
+def test_a_poison_story_in_an_extraction_batch_fails_alone(fresh_broker: str, tmp_path: Path) -> None:
+    # produced before the processor starts, so the extract agent takes them as one batch
+    env, topics = _setup(fresh_broker)
+    a, b = (UniqueStory(story=s, cluster_id=s.story_id, status="unique") for s in _dev_stories()[:2])
+    asyncio.run(produce(fresh_broker, topics.unique.name, [
+        (b"a", a.to_json_bytes()),
+        (b"p1", b"{not json"),
+        (b"p2", orjson.dumps({"story": {"story_id": "x"}, "status": "unique"})),
+        (b"b", b.to_json_bytes()),
+    ]))
+    proc = Service("processor", env, tmp_path, "batch-poison")
+    try:
+        wait_until(lambda: len(asyncio.run(read_topic(fresh_broker, topics.deadletter.name))) >= 2, 120,
+                   "two dead letters")
+        wait_until(lambda: {c["story_id"] for c in read_values(fresh_broker, topics.claims.name)}
+                   == {a.story.story_id, b.story.story_id}, 60, "the claims of both good stories")
+    finally:
+        assert proc.stop() == 0, proc.log()[-3000:]
+    letters = asyncio.run(read_topic(fresh_broker, topics.deadletter.name))
+    got = {int(h["wirewatch-origin-offset"]): (h["wirewatch-origin-topic"].decode(), orjson.loads(v)["stage"],
+                                                h["wirewatch-error-class"].decode()) for h, v in letters}
+    assert got == {1: (topics.unique.name, "extract", "not_json"),
+                   2: (topics.unique.name, "extract", "schema_invalid")}

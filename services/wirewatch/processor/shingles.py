@@ -131,6 +131,12 @@ def _token_code(w: str) -> int:
     return code
 
 
+def token_codes(words: Sequence[str]) -> tuple[int, ...]:
+    """Per word: crc32 of its lower-case form plus its capital / significant flags."""
+    cache = _TOKEN_CACHE
+    return tuple([cache.get(w) or _token_code(w) for w in words])
+
+
 @dataclass(frozen=True)
 class SentenceSketch:
     """One sentence as dedup compares it: 16-bit hashes of its word trigrams and of its
@@ -157,10 +163,12 @@ class TokenStream:
     @classmethod
     def from_tokens(cls, sentence_tokens: Sequence[Sequence[str]]) -> TokenStream:
         """The stream of a story's sentences, each a list of :func:`tokens`."""
-        cache = _TOKEN_CACHE
-        codes = [cache.get(w) or _token_code(w) for r in sentence_tokens for w in r]
-        v = np.array(codes, dtype=np.uint64)
-        lengths = np.array([len(r) for r in sentence_tokens], dtype=np.int64)
+        return cls.from_codes(np.array([len(r) for r in sentence_tokens], dtype=np.int64),
+                              np.array(token_codes([w for r in sentence_tokens for w in r]), dtype=np.uint64))
+
+    @classmethod
+    def from_codes(cls, lengths: np.ndarray, v: np.ndarray) -> TokenStream:
+        """The stream from :func:`token_codes` of every word and the words per sentence."""
         h32 = v & np.uint64(0xFFFFFFFF)
         cap = (v & np.uint64(_CAP)) != 0
         # A capital at the start of a sentence says nothing about a name.

@@ -159,6 +159,14 @@ class Extractor:
         return self.extract_many([story])[0]
 
     def extract_many(self, stories: Sequence[UniqueStory]) -> list[list[Claim]]:
+        claims, parsed, skipped = self.extract_counted(stories)
+        metrics.SENTENCES.labels(outcome="parsed").inc(parsed)
+        metrics.SENTENCES.labels(outcome="skipped").inc(skipped)
+        return claims
+
+    def extract_counted(self, stories: Sequence[UniqueStory]) -> tuple[list[list[Claim]], int, int]:
+        """:meth:`extract_many` without touching metrics: (claims per story, sentences parsed,
+        sentences skipped), for a worker process whose metrics nobody scrapes."""
         prepared = [self._prepare(s) for s in stories]
         # One Doc per story holding only its trigger sentences, with the sentence boundaries preset
         # (the parser keeps them): far fewer, larger Docs than one per sentence, the same parses.
@@ -183,9 +191,7 @@ class Extractor:
                 sent.doc = span.as_doc() if span is not None else None
         todo = sum(len(st.candidates) for st in prepared)
         skipped = sum(len(st.sentences) for st in prepared) - todo
-        metrics.SENTENCES.labels(outcome="parsed").inc(todo)
-        metrics.SENTENCES.labels(outcome="skipped").inc(skipped)
-        return [self._claims(st) for st in prepared]
+        return [self._claims(st) for st in prepared], todo, skipped
 
     # ------------------------------------------------------------------ pass 1
     def _prepare(self, unique: UniqueStory) -> _Story:

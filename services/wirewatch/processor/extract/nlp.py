@@ -8,6 +8,7 @@ GitHub-release wheel cannot be fetched.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import spacy
 from spacy.language import Language
@@ -27,6 +28,20 @@ def load_model(name: str | None = None, *, disable: Sequence[str] = ()) -> Langu
         except OSError:
             # spaCy raises OSError [E050] for a package that is not installed.
             continue
-    raise ModelNotFound(
+    raise _not_found(candidates)
+
+
+def find_model(name: str | None = None) -> str:
+    """The name :func:`load_model` would load, without loading it (for a process that
+    leaves the loading to its NLP workers but should fail at start on a missing model)."""
+    candidates = (name,) if name else DEFAULT_MODELS
+    for candidate in candidates:
+        if spacy.util.is_package(candidate) or Path(candidate).is_dir():
+            return candidate
+    raise _not_found(candidates)
+
+
+def _not_found(candidates: Sequence[str]) -> ModelNotFound:
+    return ModelNotFound(
         f"spaCy model {' or '.join(candidates)} is not installed; install it with: {INSTALL_HINT}"
     )

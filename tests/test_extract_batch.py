@@ -1,0 +1,119 @@
+"""Batched extraction, as the stream runs it: one NLP call per batch, in worker processes or a
+thread, with a story that fails (or kills its worker) failing alone."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import Iterator, Sequence
+
+import pytest
+
+from wirewatch.errors import ExtractFailed
+from wirewatch.models import Claim, UniqueStory
+from wirewatch.processor.extract import Extractor
+from wirewatch.processor.nlp_pool import ExtractorPool
+from wirewatch.processor.pipeline import ExtractBatch, extract_batch
+from wirewatch.replay import load_feed_files
+
+from .conftest import shared_path
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def ex() -> Iterator[Extractor]:
+    yield Extractor()
+
+
+@pytest.fixture(scope="module")
+def dev() -> list[UniqueStory]:
+    raws = load_feed_files(sorted((shared_path("eval", "dev") / "feeds").glob("*.xml")))
+    return [UniqueStory(story=r, cluster_id=r.story_id, status="unique") for r in raws]
+
+
+def _ids(results: Sequence[list[Claim] | ExtractFailed]) -> list[list[str] | str]:
+    """Claims as what the stream keys on and sends (extracted_at is the wall clock)."""
+    return [r.code if isinstance(r, ExtractFailed) else [c.model_dump_json(exclude={"extracted_at"}) for c in r]
+            for r in results]
+
+
+def test_claims_of_a_story_do_not_depend_on_its_batch(ex: Extractor, dev: list[UniqueStory]) -> None:
+    # the stream's batches depend on timing; a restarted worker must still send the same claims
+    alone = _ids([ex.extract(s) for s in dev])
+    assert sum(len(c) for c in alone) > 20
+    assert _ids(ex.extract_many(dev)) == alone
+    assert _ids([c for i in range(0, len(dev), 5) for c in ex.extract_many(dev[i:i + 5])]) == alone
+
+
+class _Flaky(Extractor):
+    """Raises for one story, whatever batch it is in."""
+
+    def __init__(self, base: Extractor, bad: str) -> None:
+        self.__dict__.update(base.__dict__)
+        self.bad = bad
+
+    def extract_counted(self, stories: Sequence[UniqueStory]) -> tuple[list[list[Claim]], int, int]:
+        if any(s.story.story_id == self.bad for s in stories):
+            raise ValueError("boom")
+        return super().extract_counted(stories)
+
+
+def test_a_story_that_raises_fails_alone_and_the_rest_of_its_batch_goes_on(
+        ex: Extractor, dev: list[UniqueStory]) -> None:
+    bad = dev[3].story.story_id
+    batch = extract_batch(_Flaky(ex, bad), dev[:8])
+    expected = _ids([ex.extract(s) for s in dev[:8]])
+    expected[3] = "internal"  # an error nobody foresaw: dead-lettered as internal
+    assert _ids(batch.results) == expected
+    assert batch.parsed > 0 and batch.skipped > 0
+
+
+def test_extract_failed_keeps_its_code_across_processes() -> None:
+    import pickle
+
+    err = pickle.loads(pickle.dumps(ExtractFailed("it broke", "schema_invalid")))
+    assert (type(err), err.code, str(err)) == (ExtractFailed, "schema_invalid", "it broke")
+
+
+def test_worker_processes_give_the_claims_of_the_in_process_extractor(
+        ex: Extractor, dev: list[UniqueStory]) -> None:
+    expected = _ids([ex.extract(s) for s in dev])
+
+    async def run() -> tuple[ExtractBatch, ExtractBatch, list[int]]:
+        pool = ExtractorPool(2)
+        try:
+            pool.start()
+            first = await pool.extract(dev)
+            # a worker process dies (OOM killer, a segfault): the pool is replaced and the batch
+            # retried story by story; nothing is lost and nothing fails
+            assert pool._pool is not None
+            pids = list(pool._pool._processes)
+            os.kill(pids[0], signal.SIGKILL)
+            deadline = time.monotonic() + 30
+            while not getattr(pool._pool, "_broken", False) and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            second = await pool.extract(dev[:4])
+            assert pool._pool is not None
+            return first, second, list(pool._pool._processes)
+        finally:
+            pool.close()
+
+    first, second, pids_after = asyncio.run(run())
+    assert _ids(first.results) == expected
+    assert first.parsed > 0 and first.seconds > 0
+    assert _ids(second.results) == expected[:4]
+    assert pids_after and all(os.getpid() != p for p in pids_after)
+
+
+def test_in_process_pool_uses_the_given_extractor(ex: Extractor, dev: list[UniqueStory]) -> None:
+    async def run() -> ExtractBatch:
+        pool = ExtractorPool(1, extractor=lambda: ex)
+        try:
+            return await pool.extract(dev[:5])
+        finally:
+            pool.close()
+
+    assert _ids(asyncio.run(run()).results) == _ids([ex.extract(s) for s in dev[:5]])
