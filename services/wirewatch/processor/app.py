@@ -44,7 +44,7 @@ DRAIN_TIMEOUT_SECONDS = 30.0  # producer buffer drain before an offset commit
 
 
 def _patch_faust(settings: Settings, bootstrap: str) -> None:
-    """Four faust behaviours that hurt here, changed in one place.
+    """Five faust behaviours that hurt here, changed in one place.
 
     - faust hard-codes ``fetch_max_wait_ms=1500`` for its consumer; brokers that
       hold long-polls until the wait expires (Tansu) then cap throughput and add
@@ -55,6 +55,8 @@ def _patch_faust(settings: Settings, bootstrap: str) -> None:
       answers it short (see :mod:`wirewatch.offsets`).
     - faust's producer-buffer flush before an offset commit may return with
       table changelog writes still queued.
+    - faust's fetch may drain records of paused stream partitions, then drop
+      them, right after table recovery.
     """
     wait_ms = settings.consumer_fetch_wait_ms
     thread_cls: Any = faust_aiokafka.AIOKafkaConsumerThread
@@ -90,6 +92,28 @@ def _patch_faust(settings: Settings, bootstrap: str) -> None:
         thread_cls._highwaters = _highwaters
         thread_cls._wirewatch_highwaters_patched = True
     thread_cls._wirewatch_client_kwargs = kafka_client_kwargs(settings, bootstrap)
+
+    # faust hands the consumer thread its *live* set of active partitions.  When
+    # table recovery ends it pauses the changelogs before it resumes the stream
+    # partitions, so the set can be empty by the time the thread runs the fetch;
+    # aiokafka reads an empty set as "every partition" and hands over the records
+    # it buffered for the (still paused) stream partitions.  faust drops them as
+    # inactive, and with no committed offset yet its seek-to-committed leaves the
+    # fetch position past them: the worker never sees them (a wedge until the
+    # group first commits).  Fetch only what was active when the thread runs.
+    if not getattr(thread_cls, "_wirewatch_fetch_patched", False):
+        fetch_records = thread_cls._fetch_records
+
+        async def _fetch_records(self: Any, consumer: Any, active_partitions: Any,
+                                 timeout: float | None = None, max_records: int | None = None) -> Any:
+            if active_partitions is not None:
+                active_partitions = frozenset(active_partitions)
+                if not active_partitions:
+                    return {}
+            return await fetch_records(self, consumer, active_partitions, timeout=timeout, max_records=max_records)
+
+        thread_cls._fetch_records = _fetch_records
+        thread_cls._wirewatch_fetch_patched = True
 
     # faust flushes its producer before committing offsets, but its buffer's flush
     # gives up after 0.1 s without a send: under load a table's changelog writes
