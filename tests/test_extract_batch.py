@@ -117,3 +117,28 @@ def test_in_process_pool_uses_the_given_extractor(ex: Extractor, dev: list[Uniqu
             pool.close()
 
     assert _ids(asyncio.run(run()).results) == _ids([ex.extract(s) for s in dev[:5]])
+
+
+def test_workers_exit_when_the_processor_lets_go_of_them() -> None:
+    # as on a SIGKILL or a re-exec of the processor: its end of the lifeline closes, and
+    # the workers must not live on holding a model each
+    pool = ExtractorPool(2)
+    try:
+        pool.start()
+        assert pool._pool is not None and pool._lifeline is not None
+        pids = list(pool._pool._processes)
+        pool._lifeline[1].close()
+        deadline = time.monotonic() + 30
+        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(_alive(p) for p in pids)
+    finally:
+        pool.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False

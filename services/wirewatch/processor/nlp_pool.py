@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
 
 from ..errors import ExtractFailed, error_code
 from ..models import UniqueStory
@@ -38,19 +39,25 @@ _EXTRACTOR: Extractor | None = None
 PARENT_POLL_SECONDS = 1.0
 
 
-def _exit_with_parent(parent: int) -> None:
-    """A worker whose faust process died (SIGKILL included) exits too, instead of
-    holding a model's worth of memory forever."""
+def _exit_with_parent(parent: int, lifeline: Connection) -> None:
+    """A worker whose faust process died (SIGKILL included) or re-executed itself exits
+    too, instead of holding a model's worth of memory forever.  The lifeline's write end
+    lives only in the faust process (and closes on exec); the pid check covers a write end
+    that a process forked from it later still holds."""
     while os.getppid() == parent:
-        time.sleep(PARENT_POLL_SECONDS)
+        try:
+            if lifeline.poll(PARENT_POLL_SECONDS):
+                lifeline.recv()
+        except (EOFError, OSError):
+            break
     os._exit(0)
 
 
-def _init_worker(model: str | None, parent: int) -> None:
+def _init_worker(model: str | None, parent: int, lifeline: Connection) -> None:
     global _EXTRACTOR
     # Ctrl-C reaches the whole process group; the parent decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True,
+    threading.Thread(target=_exit_with_parent, args=(parent, lifeline), daemon=True,
                      name="wirewatch-parent-watch").start()
     _EXTRACTOR = Extractor(model)
 
@@ -77,6 +84,7 @@ class ExtractorPool:
         self._extractor_factory = extractor or (lambda: Extractor(model))
         self._extractor: Extractor | None = None
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._lifeline: tuple[Connection, Connection] | None = None
         # one thread: an Extractor (spaCy) is not meant to be used by two threads at once
         self._thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="wirewatch-nlp")
 
@@ -88,10 +96,19 @@ class ExtractorPool:
         if self._pool is None:
             # spawn, not fork: the faust process has threads (the consumer's, the producer's)
             # whose locks a forked child would inherit held.
+            ctx = multiprocessing.get_context("spawn")
+            self._close_lifeline()
+            self._lifeline = ctx.Pipe(duplex=False)
             self._pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker, initargs=(self.model, os.getpid()))
+                max_workers=self.processes, mp_context=ctx,
+                initializer=_init_worker, initargs=(self.model, os.getpid(), self._lifeline[0]))
         return self._pool
+
+    def _close_lifeline(self) -> None:
+        if self._lifeline is not None:
+            for end in self._lifeline:
+                end.close()
+            self._lifeline = None
 
     def _in_thread(self, stories: Sequence[UniqueStory]) -> ExtractBatch:
         if self._extractor is None:
@@ -164,9 +181,12 @@ class ExtractorPool:
             self._pool = None
 
     def close(self) -> None:
+        """Stop the worker processes (call before the faust process exits or re-executes;
+        workers left behind exit on their own within a second anyway)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        self._close_lifeline()
         self._thread.shutdown(wait=False)
 
 
