@@ -55,8 +55,11 @@ def _exit_with_parent(parent: int, lifeline: Connection) -> None:
 
 def _init_worker(model: str | None, parent: int, lifeline: Connection) -> None:
     global _EXTRACTOR
-    # Ctrl-C reaches the whole process group; the parent decides when workers stop.
+    # Ctrl-C and a SIGTERM to the process group (docker stop, killpg) reach the workers too;
+    # the parent decides when they stop (close() once faust has stopped, or the lifeline),
+    # so a batch in flight during shutdown is not cut off and retried in a fresh pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(parent, lifeline), daemon=True,
                      name="wirewatch-parent-watch").start()
     _EXTRACTOR = Extractor(model)
