@@ -61,7 +61,7 @@ from wirewatch.admin import create_topics
 from wirewatch.broker import EmbeddedBroker, free_port
 from wirewatch.demo import DemoFeedServer
 from wirewatch.models import FeedRecord, RawStory, utcnow
-from wirewatch.offsets import log_end_offsets, read_to_end
+from wirewatch.offsets import read_to_end, topic_end_offsets
 from wirewatch.poller.kafka import publish_feeds
 from wirewatch.settings import Settings
 from wirewatch.topics import Topics
@@ -223,14 +223,8 @@ def wait_for(pred: Callable[[], bool], timeout: float, what: str, alive: Iterabl
 
 # ------------------------------------------------------------------ kafka helpers
 async def _end_offsets(bootstrap: str, topic: str) -> int:
-    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await c.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or ())]
-    finally:
-        await c.stop()
     # ListOffsets is short on the embedded broker after multi-record batches (wirewatch.offsets).
-    return sum((await log_end_offsets({"bootstrap_servers": bootstrap}, tps)).values())
+    return sum((await topic_end_offsets({"bootstrap_servers": bootstrap}, topic)).values())
 
 
 def count(bootstrap: str, topic: str) -> int:

@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from wirewatch.broker import free_port
 from wirewatch.models import RawStory
-from wirewatch.offsets import read_to_end
+from wirewatch.offsets import read_to_end, stop_quietly
 from wirewatch.settings import Settings
 from wirewatch.topics import Topics
 
@@ -122,7 +122,7 @@ async def read_records(bootstrap: str, topic: str, timeout: float = 5.0) -> list
         await consumer.seek_to_beginning(*tps)
         await read_to_end(consumer, tps, out.append, timeout)
     finally:
-        await consumer.stop()
+        await stop_quietly(consumer)
     return out
 
 

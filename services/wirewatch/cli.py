@@ -270,6 +270,7 @@ async def _tail(settings: Settings, bootstrap: str, from_beginning: bool, as_jso
 
     from .admin import kafka_client_kwargs
     from .models import ContradictionAlert, NewClaimAlert
+    from .offsets import stop_quietly
     from .processor.render import format_alert
     from .topics import Topics
 
@@ -311,7 +312,7 @@ async def _tail(settings: Settings, bootstrap: str, from_beginning: bool, as_jso
                     if max_alerts and shown >= max_alerts:
                         return
     finally:
-        await consumer.stop()
+        await stop_quietly(consumer)
 
 
 # ---------------------------------------------------------------------- feeds

@@ -20,6 +20,33 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 FETCH_WAIT_MS = 50
 
 
+async def stop_quietly(consumer: AIOKafkaConsumer) -> None:
+    """Stop ``consumer``; aiokafka may raise CancelledError from a task of its own when
+    stop follows start closely, which is not a cancellation of ours."""
+    try:
+        await consumer.stop()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+
+
+async def _fetched_ends(consumer: AIOKafkaConsumer, tps: list[TopicPartition],
+                        timeout: float) -> dict[TopicPartition, int]:
+    consumer.assign(tps)
+    listed = await consumer.end_offsets(tps)
+    # One small fetch from just before the listed end brings each high watermark.
+    for tp in tps:
+        consumer.seek(tp, max(listed[tp] - 1, 0))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while any(consumer.highwater(tp) is None for tp in tps):
+        if loop.time() > deadline:
+            raise TimeoutError(f"no fetch response for {sorted(str(tp) for tp in tps)} in {timeout:g}s")
+        await consumer.getmany(*tps, timeout_ms=FETCH_WAIT_MS * 2, max_records=1)
+    return {tp: max(int(consumer.highwater(tp)), listed[tp]) for tp in tps}
+
+
 async def log_end_offsets(client_kwargs: Mapping[str, Any], tps: Iterable[Any],
                           timeout: float = 10.0) -> dict[Any, int]:
     """The offset after the last record of each partition, from a short-lived consumer.
@@ -31,24 +58,25 @@ async def log_end_offsets(client_kwargs: Mapping[str, Any], tps: Iterable[Any],
     if not asked:
         return {}
     as_aiokafka = {TopicPartition(tp.topic, tp.partition): tp for tp in asked}
-    tps = list(as_aiokafka)
     consumer = AIOKafkaConsumer(**client_kwargs, enable_auto_commit=False, fetch_max_wait_ms=FETCH_WAIT_MS)
     await consumer.start()
     try:
-        consumer.assign(tps)
-        listed = await consumer.end_offsets(tps)
-        # One small fetch from just before the listed end brings each high watermark.
-        for tp in tps:
-            consumer.seek(tp, max(listed[tp] - 1, 0))
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while any(consumer.highwater(tp) is None for tp in tps):
-            if loop.time() > deadline:
-                raise TimeoutError(f"no fetch response for {sorted(str(tp) for tp in tps)} in {timeout:g}s")
-            await consumer.getmany(*tps, timeout_ms=FETCH_WAIT_MS * 2, max_records=1)
-        return {as_aiokafka[tp]: max(int(consumer.highwater(tp)), listed[tp]) for tp in tps}
+        ends = await _fetched_ends(consumer, list(as_aiokafka), timeout)
     finally:
-        await consumer.stop()
+        await stop_quietly(consumer)
+    return {as_aiokafka[tp]: end for tp, end in ends.items()}
+
+
+async def topic_end_offsets(client_kwargs: Mapping[str, Any], topic: str,
+                            timeout: float = 10.0) -> dict[TopicPartition, int]:
+    """:func:`log_end_offsets` for every partition of ``topic`` ({} if it does not exist)."""
+    consumer = AIOKafkaConsumer(**client_kwargs, enable_auto_commit=False, fetch_max_wait_ms=FETCH_WAIT_MS)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        return await _fetched_ends(consumer, tps, timeout) if tps else {}
+    finally:
+        await stop_quietly(consumer)
 
 
 async def read_to_end(consumer: AIOKafkaConsumer, tps: Iterable[TopicPartition],

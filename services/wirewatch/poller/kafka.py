@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from ..admin import kafka_client_kwargs
 from ..models import FeedRecord, RawStory
-from ..offsets import read_to_end
+from ..offsets import read_to_end, stop_quietly
 from ..settings import Settings
 from ..topics import Topics
 from .service import Poller
@@ -97,7 +97,7 @@ async def read_feeds(settings: Settings, bootstrap: str, timeout: float = 10.0) 
         if not await read_to_end(consumer, tps, lambda m: _apply(feeds, m.key, m.value), timeout):
             log.warning("feeds topic %s: not read to its end in %gs; the feed list may be incomplete", topic, timeout)
     finally:
-        await consumer.stop()
+        await stop_quietly(consumer)
     return feeds
 
 
