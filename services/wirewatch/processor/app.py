@@ -245,7 +245,8 @@ class WirewatchApp:
     ) -> None:
         _patch_faust(settings, bootstrap)
         self.settings = settings
-        self._bootstrap = bootstrap
+        # built once: with TLS this reads certificate files
+        self._client_kwargs = kafka_client_kwargs(settings, bootstrap)
         # faust creates its datadir without parents
         (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
         self.topics = Topics(settings.topic_prefix, settings.topic_partitions)
@@ -395,7 +396,7 @@ class WirewatchApp:
         stage_topics = {spec.name for spec in (self.topics.raw, self.topics.unique, self.topics.claims)}
         try:
             owned = [tp for tp in consumer.assignment() if tp.topic in stage_topics]
-            ends = await log_end_offsets(kafka_client_kwargs(self.settings, self._bootstrap), owned)
+            ends = await log_end_offsets(self._client_kwargs, owned)
         except Exception as exc:  # the check is best effort; a broker hiccup is not a stall
             log.debug("stall check skipped: %s", exc)
             return None
