@@ -1,4 +1,4 @@
-"""The processor's stall watchdog: when to look, and what counts as a stall."""
+"""The processor's watchdogs: when to look for a stall and what counts as one; holes in a partition's offsets."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import pytest
 
-from wirewatch.processor.watchdog import Watchdog
+from wirewatch.processor.watchdog import Continuity, Skip, Watchdog
 
 
 class TP(NamedTuple):
@@ -61,3 +61,17 @@ def test_judge_names_the_partitions_with_records_waiting() -> None:
     assert dog.judge({raw: 13}, {raw: 13}) is None
     # a partition never read nor committed counts from its start
     assert dog.judge({claims: 3}, {claims: None}).waiting == {"w.claims[2]@0": 3}  # type: ignore[union-attr]
+
+
+def test_continuity_names_the_records_a_consumer_moved_past() -> None:
+    raw, unique = TP("w.raw", 0), TP("w.unique", 1)
+    seen = Continuity()
+    assert [seen.see(raw, o) for o in (4, 5, 6)] == [None, None, None]  # the first offset is the baseline
+    skip = seen.see(raw, 10)  # 7, 8 and 9 never reached the agent
+    assert skip == Skip("w.raw[0]", 7, 10)
+    assert skip.describe() == "w.raw[0]: records @7..9 were skipped by the consumer (the agent got @10 next)"
+    assert seen.see(raw, 11) is None  # reported once, from the new position on
+    assert seen.see(raw, 3) is None and seen.see(raw, 4) is None  # re-delivery is at-least-once, not a hole
+    assert seen.see(unique, 100) is None  # each partition has its own baseline
+    seen.reset()  # a rebalance: the next record of each partition is a new baseline
+    assert seen.see(raw, 50) is None and seen.see(unique, 7) is None

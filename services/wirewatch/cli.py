@@ -210,17 +210,18 @@ def processor(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False)
     if settings.metrics_port:
         metrics.serve(settings.metrics_port)
     wapp = WirewatchApp(settings, settings.kafka_bootstrap)
-    wapp.on_stall = lambda _stall: _restart_processor(wapp)
+    wapp.on_stall = lambda _stall: _restart_processor(wapp, "the stall")
+    wapp.on_skip = lambda _skip: _restart_processor(wapp, "the skipped records")
     _run_worker(wapp, settings)
 
 
-def _restart_processor(wapp: Any) -> None:
+def _restart_processor(wapp: Any, what: str) -> None:
     """Replace this process with a fresh `wirewatch processor` (same pid, args and environment).
 
     Safe at any moment, like a crash: tables come back from their changelogs and
     uncommitted records are read again, with the same output ids.
     """
-    log.error("restarting the processor to recover from the stall")
+    log.error("restarting the processor to recover from %s", what)
     wapp.close()  # the NLP worker processes would outlive the exec
     sys.stdout.flush()
     sys.stderr.flush()

@@ -143,6 +143,9 @@ DEAD_LETTERS = Counter(f"{NS}_deadletter_messages_total", "Messages sent to the 
                        ["stage", "error_class"])
 PROCESSOR_STALLS = Counter(f"{NS}_processor_stalls_total",
                            "Times the processor had records waiting but handled none for the stall period.")
+PROCESSOR_SKIPS = Counter(f"{NS}_processor_skipped_records_total",
+                          "Records of a stage topic the consumer moved past without handing them to the agent.",
+                          ["topic"])
 CONSUMER_LAG = Gauge(f"{NS}_consumer_lag_messages", "Messages not yet consumed, per stage topic.", ["topic"])
 
 BUILD_INFO = Info(f"{NS}_build", "wirewatch version.")

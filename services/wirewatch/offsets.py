@@ -102,3 +102,34 @@ async def read_to_end(consumer: AIOKafkaConsumer, tps: Iterable[TopicPartition],
         if done:
             return True
     return False
+
+
+async def offsets_held(client_kwargs: Mapping[str, Any], tp: Any, start: int, end: int,
+                       timeout: float = 10.0) -> list[int]:
+    """The offsets in ``[start, end)`` of ``tp`` that hold records a consumer is handed.
+
+    A hole in the offsets a consumer sees is normal on some topics (transaction
+    markers, compaction) and a fault on others (records dropped on the way); this
+    asks the broker which it is.
+    """
+    if end <= start:
+        return []
+    atp = TopicPartition(tp.topic, tp.partition)
+    consumer = AIOKafkaConsumer(**client_kwargs, enable_auto_commit=False, fetch_max_wait_ms=FETCH_WAIT_MS)
+    await consumer.start()
+    held: list[int] = []
+    try:
+        consumer.assign([atp])
+        consumer.seek(atp, start)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            batch = await consumer.getmany(atp, timeout_ms=FETCH_WAIT_MS * 4, max_records=end - start)
+            held += [r.offset for r in batch.get(atp, []) if start <= r.offset < end]
+            position = await consumer.position(atp)
+            highwater = consumer.highwater(atp)
+            if position >= end or (highwater is not None and position >= highwater):
+                return held
+        raise TimeoutError(f"no answer for {tp.topic}[{tp.partition}]@{start}..{end - 1} in {timeout:g}s")
+    finally:
+        await stop_quietly(consumer)

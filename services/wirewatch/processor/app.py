@@ -18,6 +18,7 @@ from typing import Any, cast
 import faust
 import orjson
 from aiokafka.errors import KafkaError
+from faust.transport import consumer as faust_consumer
 from faust.transport import producer as faust_producer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from pydantic import BaseModel, ValidationError
@@ -26,12 +27,12 @@ from .. import diagnostics, metrics
 from ..admin import faust_credentials, kafka_client_kwargs
 from ..errors import ExtractFailed, MessageTooLarge, NotJSON, SchemaInvalid, error_code
 from ..models import Claim, ContradictionAlert, DeadLetter, NewClaimAlert, RawStory, UniqueStory, utcnow
-from ..offsets import log_end_offsets
+from ..offsets import log_end_offsets, offsets_held
 from ..settings import Settings
 from ..topics import Topics, TopicSpec
 from .nlp_pool import ExtractorPool
 from .pipeline import Pipeline
-from .watchdog import Stall, Watchdog
+from .watchdog import Continuity, Skip, Stall, Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ DRAIN_TIMEOUT_SECONDS = 30.0  # producer buffer drain before an offset commit
 
 
 def _patch_faust(settings: Settings, bootstrap: str) -> None:
-    """Five faust behaviours that hurt here, changed in one place.
+    """Six faust behaviours that hurt here, changed in one place.
 
     - faust hard-codes ``fetch_max_wait_ms=1500`` for its consumer; brokers that
       hold long-polls until the wait expires (Tansu) then cap throughput and add
@@ -57,6 +58,9 @@ def _patch_faust(settings: Settings, bootstrap: str) -> None:
       table changelog writes still queued.
     - faust's fetch may drain records of paused stream partitions, then drop
       them, right after table recovery.
+    - faust takes any hole in the offsets it hands to a stream for records that
+      need no ack (transaction markers, compaction) and commits past it, even
+      when the hole is records it dropped itself.
     """
     wait_ms = settings.consumer_fetch_wait_ms
     thread_cls: Any = faust_aiokafka.AIOKafkaConsumerThread
@@ -137,6 +141,29 @@ def _patch_faust(settings: Settings, bootstrap: str) -> None:
         buffer_cls.flush = _drain
         buffer_cls._wirewatch_patched = True
 
+    # A hole in the offsets handed to a stream may be records that need no ack, or
+    # records faust dropped (or will hand over again after a seek).  Ask the broker:
+    # only a hole that holds no records may be committed past.
+    consumer_cls: Any = faust_consumer.Consumer
+    if not getattr(consumer_cls, "_wirewatch_gap_patched", False):
+        add_gap = consumer_cls._add_gap
+
+        async def _add_gap(self: Any, tp: Any, offset_from: int, offset_to: int) -> None:
+            try:
+                held = await offsets_held(thread_cls._wirewatch_client_kwargs, tp, offset_from, offset_to + 1)
+            except (KafkaError, TimeoutError) as exc:
+                log.warning("%s[%s]@%d..%d: cannot tell a hole from records not yet handled (%s); "
+                            "not committing past it", tp.topic, tp.partition, offset_from, offset_to, exc)
+                return
+            if held:
+                log.debug("%s[%s]@%d..%d: records not handed to the stream in order; not committing past them",
+                          tp.topic, tp.partition, offset_from, offset_to)
+                return
+            await add_gap(self, tp, offset_from, offset_to)
+
+        consumer_cls._add_gap = _add_gap
+        consumer_cls._wirewatch_gap_patched = True
+
     producer_cls: Any = faust_aiokafka.Producer
     idempotent = settings.idempotent
 
@@ -146,6 +173,26 @@ def _patch_faust(settings: Settings, bootstrap: str) -> None:
         return {"acks": "all"}
 
     producer_cls._settings_extra = _settings_extra
+
+
+def _keep_queued_events(flow: Any) -> None:
+    """Make resuming an already flowing app leave the stream queues alone.
+
+    faust resumes flow once to read the changelogs, then, once they are read, resumes
+    the stream partitions, seeks them to their committed offsets, and resumes flow
+    again.  Records fetched in between are in the stream queues by then, and every
+    resume clears those queues: they were dropped without a trace (nothing acked, the
+    read offset past them), and the worker never handled them until it restarted.
+    Clearing is for events queued before a rebalance, when flow was suspended.
+    """
+    resume = flow.resume
+
+    def _resume() -> None:
+        if flow.is_active():
+            return
+        resume()
+
+    flow.resume = _resume
 
 
 def decode(model: type[BaseModel], value: bytes | None) -> Any:
@@ -274,6 +321,7 @@ class WirewatchApp:
             key_serializer="raw",
             value_serializer="raw",
         )
+        _keep_queued_events(self.app.flow_control)
         t = self.topics
         self.raw_topic = self._topic(t.raw)
         self.unique_topic = self._topic(t.unique)
@@ -306,6 +354,8 @@ class WirewatchApp:
         self._handled = dict.fromkeys(("dedup", "extract", "ledger"), 0)
         self.watchdog = Watchdog(settings.processor_stall_seconds)
         self.on_stall = on_stall
+        self.continuity = Continuity()
+        self.on_skip: Callable[[Skip], None] | None = None
         self._last_progress: tuple[int, ...] = ()
         self._register_agents()
         metrics.install_faust_sensor(self.app, topics=[spec.name for spec in self.topics])
@@ -316,11 +366,13 @@ class WirewatchApp:
             # near-duplicate index is rebuilt from them on next use.
             self.pipeline.dedup.reload()
             self.watchdog.reset()
+            self.continuity.reset()
             log.info("ready: own %s; tables recovered (dedup %d keys, ledger %d keys)",
                      self.describe_assignment(), len(self.dedup_table), len(self.ledger_table))
         @self.app.on_partitions_revoked.connect  # type: ignore[arg-type]
         async def _revoked(app: Any, revoked: Any = None, **kwargs: Any) -> None:
             # Processing pauses until the group settles and tables are recovered again.
+            self.continuity.reset()
             if revoked:
                 log.info("rebalance: %d partitions revoked; pausing until reassigned", len(revoked))
 
@@ -413,6 +465,25 @@ class WirewatchApp:
             self.on_stall(stall)
         return stall
 
+    async def check_continuity(self, event: faust.EventT) -> Skip | None:
+        """Notice records the consumer moved past without handing them to this agent."""
+        msg = event.message
+        skip = self.continuity.see(msg.tp, msg.offset)
+        if skip is None:
+            return None
+        try:
+            held = await offsets_held(self._client_kwargs, msg.tp, skip.expected, skip.got)
+        except (KafkaError, TimeoutError) as exc:
+            log.warning("%s; cannot ask the broker whether they hold records (%s)", skip.describe(), exc)
+            return None
+        if not held:
+            return None  # transaction markers or compaction: nothing to handle there
+        metrics.PROCESSOR_SKIPS.labels(topic=msg.topic).inc(len(held))
+        log.error("%s; they are not committed and are read again after a restart", skip.describe())
+        if self.on_skip is not None:
+            self.on_skip(skip)
+        return skip
+
     def log_progress(self) -> None:
         """One INFO line when anything moved since the last one, so a log shows a live worker."""
         counts = tuple(self._handled[s] for s in ("dedup", "extract", "ledger"))
@@ -440,11 +511,13 @@ class WirewatchApp:
         for topic, n in lag.items():
             metrics.CONSUMER_LAG.labels(topic=topic).set(n)
 
-    async def _guard(self, stage: str, event: faust.EventT, handler: Callable[[bytes], Awaitable[None]]) -> None:
+    async def _guard(self, stage: str, event: faust.EventT,
+                     handler: Callable[[faust.EventT], Awaitable[None]]) -> None:
         self._count(stage)
+        await self.check_continuity(event)
         self.watchdog.started()
         try:
-            await handler(event.value)
+            await handler(event)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -493,10 +566,9 @@ class WirewatchApp:
         metrics.DEAD_LETTERS.labels(stage=stage, error_class=code).inc()
         await self.deadletter_topic.send(key=msg.topic.encode(), value=letter.to_json_bytes(), headers=headers)
 
-    async def _dedup_one(self, value: bytes) -> None:
-        raw = decode(RawStory, value)
-        t_verdict = self.pipeline.dedup_stage(raw)
-        _verdict, unique = t_verdict
+    async def _dedup_one(self, event: faust.EventT) -> None:
+        raw = decode(RawStory, event.value)
+        verdict, unique = self.pipeline.dedup_stage(raw)
         try:
             if unique is not None:
                 sent = await self.unique_topic.send(key=raw.story_id.encode(), value=unique.to_json_bytes())
@@ -506,6 +578,10 @@ class WirewatchApp:
             self.pipeline.dedup.reload()
             raise
         self.dedup_store.commit()
+        if log.isEnabledFor(logging.DEBUG):  # a per-story trail, for tracing a story through restarts
+            msg = event.message
+            log.debug("%s[%s]@%s: %s %s%s", msg.topic, msg.partition, msg.offset, raw.story_id, verdict.status,
+                      f" of {verdict.duplicate_of_id} ({verdict.kind})" if verdict.duplicate_of_id else "")
 
     async def _extract_batch(self, events: Sequence[faust.EventT]) -> None:
         """Extract a batch of unique stories in one NLP call and send their claims.
@@ -517,6 +593,7 @@ class WirewatchApp:
         todo: list[tuple[faust.EventT, UniqueStory]] = []
         for event in events:
             self._count("extract")
+            await self.check_continuity(event)
             try:
                 todo.append((event, decode(UniqueStory, event.value)))
             except Exception as exc:
@@ -558,8 +635,8 @@ class WirewatchApp:
         """Stop the NLP worker processes (the worker has stopped)."""
         self.nlp.close()
 
-    async def _ledger_one(self, value: bytes) -> None:
-        claim = decode(Claim, value)
+    async def _ledger_one(self, event: faust.EventT) -> None:
+        claim = decode(Claim, event.value)
         if self._ledger_clock is None or claim.published > self._ledger_clock:
             self._ledger_clock = min(claim.published, utcnow())
         self._ledger_seen += 1

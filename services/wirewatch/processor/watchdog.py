@@ -71,3 +71,39 @@ class Watchdog:
             if end > nxt:
                 waiting[f"{tp.topic}[{tp.partition}]@{nxt}"] = end - nxt
         return Stall(self.idle(), waiting) if waiting else None
+
+
+@dataclass
+class Skip:
+    """Records of a stage partition that never reached its agent: the consumer moved past them."""
+
+    where: str  # "topic[partition]"
+    expected: int
+    got: int
+
+    def describe(self) -> str:
+        return (f"{self.where}: records @{self.expected}..{self.got - 1} were skipped by the consumer "
+                f"(the agent got @{self.got} next)")
+
+
+class Continuity:
+    """Checks that each stage partition's records reach its agent in offset order with no hole.
+
+    Stage topics are plain logs (no compaction, no transaction markers), so offsets are
+    dense: a record whose offset is past the one after the last seen means records were
+    dropped between the broker and the agent.  Re-delivery (an offset at or below one seen)
+    is at-least-once delivery, not a fault.  The baseline is reset on every rebalance.
+    """
+
+    def __init__(self) -> None:
+        self._next: dict[Any, int] = {}
+
+    def reset(self) -> None:
+        self._next.clear()
+
+    def see(self, tp: Any, offset: int) -> Skip | None:
+        expected = self._next.get(tp)
+        self._next[tp] = offset + 1
+        if expected is not None and offset > expected:
+            return Skip(f"{tp.topic}[{tp.partition}]", expected, offset)
+        return None
