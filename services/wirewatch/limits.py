@@ -6,7 +6,8 @@ nothing the poller sends is refused further down:
     feed item ─ poller: body ≤ MAX_BODY_CHARS characters, whole message ≤ MAX_RAW_STORY_BYTES
       raw topic ─ processor: a message over MAX_MESSAGE_BYTES is dead-lettered (message_too_large)
       unique topic: the raw story plus cluster id, status, update-of and changed spans,
-                    ≤ MAX_RAW_STORY_BYTES + UNIQUE_OVERHEAD_BYTES ≤ MAX_MESSAGE_BYTES
+                    ≤ MAX_RAW_STORY_BYTES + UNIQUE_OVERHEAD_BYTES = MAX_MESSAGE_BYTES
+                    (what can still overflow it: the README's known gaps)
       extraction: a body over spaCy's max_length (1,000,000 characters) is dead-lettered
                   (too_large); a sentence over MAX_SENTENCE_CHARS is not parsed (counted as
                   too_long in wirewatch_extract_sentences_total)
@@ -35,6 +36,6 @@ UNIQUE_OVERHEAD_BYTES = MAX_MESSAGE_BYTES - MAX_RAW_STORY_BYTES  # ids, status, 
 MAX_BODY_CHARS = 500_000
 
 # The longest sentence the extractor parses.  A real news sentence is under ~1,000
-# characters (the dev set's longest: see docs/extraction.md); spaCy's cost grows faster
+# characters (the eval sets' longest is 258); spaCy's cost grows faster
 # than linearly with sentence length (100,000 characters: 22 s and 360 MB).
 MAX_SENTENCE_CHARS = 2_000
