@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from wirewatch.limits import MAX_SENTENCE_CHARS
 from wirewatch.models import Claim, RawStory, UniqueStory
 from wirewatch.processor.extract import Extractor
 
@@ -284,6 +285,20 @@ def test_only_changed_spans_are_extracted(ex: Extractor) -> None:
     claims = ex.extract(story(body, spans=[(start, len(body))]))
     assert claims and all(c.sentence_start >= start for c in claims)
     assert {c.category for c in claims} == {"territory_control"}
+
+
+def test_a_sentence_over_the_cap_is_not_parsed_and_is_counted(ex: Extractor) -> None:
+    # one "sentence" with no full stop and an event word in every clause: parsed whole it held
+    # the NLP thread for 22 s and 360 MB at 100,000 characters
+    clause = "rebels said the army captured the town and shelled the villages near Sakhour "
+    endless = "State television said that " + clause * (MAX_SENTENCE_CHARS // len(clause) + 1)
+    fine = "Warplanes struck the town of Saraqeb on Tuesday, killing seven people, a monitor said."
+    claims, parsed, skipped, too_long = ex.extract_counted([story(f"{endless}\n\n{fine}")])
+    assert (parsed, skipped, too_long) == (1, 0, 1)
+    assert claims[0] and {c.sentence for c in claims[0]} == {fine}
+    # at the cap it is still parsed
+    at_cap = ("State television said that " + clause * 30)[:MAX_SENTENCE_CHARS - 1] + "."
+    assert ex.extract_counted([story(at_cap)])[1:] == (1, 0, 0)
 
 
 def test_extract_many_matches_extract(ex: Extractor) -> None:

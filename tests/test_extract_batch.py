@@ -55,7 +55,7 @@ class _Flaky(Extractor):
         self.__dict__.update(base.__dict__)
         self.bad = bad
 
-    def extract_counted(self, stories: Sequence[UniqueStory]) -> tuple[list[list[Claim]], int, int]:
+    def extract_counted(self, stories: Sequence[UniqueStory]) -> tuple[list[list[Claim]], int, int, int]:
         if any(s.story.story_id == self.bad for s in stories):
             raise ValueError("boom")
         return super().extract_counted(stories)
@@ -69,6 +69,20 @@ def test_a_story_that_raises_fails_alone_and_the_rest_of_its_batch_goes_on(
     expected[3] = "internal"  # an error nobody foresaw: dead-lettered as internal
     assert _ids(batch.results) == expected
     assert batch.parsed > 0 and batch.skipped > 0
+
+
+def test_a_body_over_the_models_max_length_is_refused_alone_as_too_large(
+        ex: Extractor, dev: list[UniqueStory]) -> None:
+    # only a message put straight on the unique topic can carry such a body (the poller caps
+    # bodies at 500,000 characters); spaCy would raise its own E088 for the Doc
+    body = "Rebels said the army captured the town of Sakhour. " * (ex.nlp.max_length // 50)
+    assert len(body) > ex.nlp.max_length
+    huge = UniqueStory(story=dev[0].story.model_copy(update={"story_id": "huge", "body": body}),
+                       cluster_id="huge", status="unique")
+    batch = extract_batch(ex, [dev[0], huge, dev[1]])
+    assert _ids(batch.results) == [*_ids([ex.extract(dev[0])]), "too_large", *_ids([ex.extract(dev[1])])]
+    assert isinstance(batch.results[1], ExtractFailed)
+    assert "max_length" in str(batch.results[1])
 
 
 def test_extract_failed_keeps_its_code_across_processes() -> None:

@@ -86,6 +86,45 @@ def test_vague_expression_has_text_but_no_date() -> None:
     assert t.text == "in recent days" and t.iso is None
 
 
+LAST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)  # a Friday, the last day Python can hold
+FIRST = datetime(1, 1, 1, 0, 0, tzinfo=UTC)  # a Monday, the first
+
+
+@pytest.mark.parametrize(("text", "published", "iso"), [
+    # the last days of year 9999: 'pub + 2 days' and 'next year' do not exist
+    ("on March 3", LAST, "9999-03-03"),
+    ("since 3 March", LAST, "9999-03-03"),
+    ("on Dec. 31", datetime(9999, 12, 30, tzinfo=UTC), "9999-12-31"),
+    ("on Friday", LAST, "9999-12-31"),
+    ("last Friday", LAST, "9999-12-24"),
+    ("yesterday", LAST, "9999-12-30"),
+    ("in March", LAST, "9999-03"),
+    ("this year", LAST, "9999"),
+    ("last year", LAST, "9998"),
+    # the first days of year 1: what would fall in year 0 or before has no date
+    ("on March 3", FIRST, None),  # in the future, so the year before: year 0
+    ("on 3 March", FIRST, None),
+    ("on Jan. 2", FIRST, "0001-01-02"),
+    ("on March 3, 2016", FIRST, "2016-03-03"),
+    ("on Monday", FIRST, "0001-01-01"),
+    ("on Sunday", FIRST, None),
+    ("last Monday", FIRST, None),
+    ("yesterday", FIRST, None),
+    ("today", FIRST, "0001-01-01"),
+    ("in January", FIRST, "0001-01"),
+    ("in March", FIRST, None),
+    ("this year", FIRST, "0001"),
+    ("last year", FIRST, None),
+    # a leap day in the future moves to a year without one
+    ("on Feb. 29", datetime(2024, 2, 26, tzinfo=UTC), None),
+    ("on Feb. 29", datetime(2024, 3, 1, tzinfo=UTC), "2024-02-29"),
+])
+def test_times_at_the_ends_of_the_date_range_resolve_or_have_no_date(
+        text: str, published: datetime, iso: str | None) -> None:
+    [t] = find_times(f"Troops advanced {text}.", published)
+    assert (t.text, t.iso) == (text, iso)
+
+
 # ------------------------------------------------------------------ places
 def test_story_places_reads_names_the_story_introduces() -> None:
     text = ("The army took the strategically vital Sakhour area and the village of Minian, then the "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ from prometheus_client import REGISTRY
 
 from wirewatch.errors import LedgerStateError
 from wirewatch.models import Claim, ContradictionAlert, NewClaimAlert, Quantity
+from wirewatch.processor.contradict import facts_of
 from wirewatch.processor.ledger import (
     ClaimLedger,
     LedgerResult,
@@ -170,6 +171,21 @@ def test_denial_is_found_whichever_comes_first() -> None:
     r = feed(ClaimLedger(), [COMMANDER_NOT_FALLEN, TV_TOOK])
     (a,) = contradictions(r)
     assert a.kind == "denial" and a.claim.claim_id == TV_TOOK.claim_id
+
+
+@pytest.mark.parametrize(("at", "time", "days"), [
+    # a denial reaches 3 days back from publication, but not before 0001-01-01
+    (datetime(1, 1, 2, 0, 30, tzinfo=UTC), None, ("0001-01-01", "0001-01-02", False)),
+    # there is no month after December 9999 to count back from
+    (datetime(9999, 12, 31, 23, 0, tzinfo=UTC), "9999-12", ("9999-12-01", "9999-12-31", True)),
+])
+def test_the_days_of_a_claim_stay_within_the_date_range(at: datetime, time: str | None,
+                                                         days: tuple[str, str, bool]) -> None:
+    # a feed may date its items 0001-01-01 or 9999-12-31; the poller keeps any date it can parse
+    deny = REBELS_DENY.model_copy(update={"published": at, "extracted_at": at, "time": time})
+    f = facts_of(deny, "Karsa")
+    assert (date.fromordinal(f.day_lo).isoformat(), date.fromordinal(f.day_hi).isoformat(),
+            f.explicit_day) == days
 
 
 def test_denied_capture_agrees_with_a_report_that_the_defenders_still_hold() -> None:

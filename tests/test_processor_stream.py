@@ -21,6 +21,7 @@ import orjson
 import pytest
 
 from wirewatch.admin import create_topics
+from wirewatch.limits import MAX_MESSAGE_BYTES
 from wirewatch.models import RawStory, UniqueStory
 from wirewatch.replay import load_feed_files
 from wirewatch.topics import Topics
@@ -300,27 +301,28 @@ def _story(story_id: str, body: str, published: str) -> RawStory:
 
 def test_poison_messages_go_to_the_dead_letter_topic(fresh_broker: str, tmp_path: Path) -> None:
     env, topics = _setup(fresh_broker)
-    oversized = orjson.dumps({"story_id": "x", "body": "a" * (5 * 1024 * 1024)})
-    # Schema-valid, and it crashes the NLP path for real: a feed may date an item 9999-12-31
-    # (the poller keeps any date it can parse), and resolving "March 3" against that date
-    # overflows Python's date range (OverflowError in extract/timeexpr.py, a bug reported
-    # with this test).  Dedup passes it, so it is the extract stage, reading the unique
-    # topic, that fails.  If that bug is fixed, replace this with the next input that
-    # crashes extraction (e.g. a one-"sentence" body over spaCy's max_length, which only
-    # fits a message on the unique topic: faust's producer refuses messages over 1 MB).
-    crashing = _story("nlp-crash", "Rebels said on March 3 that the army had captured Sakhour.",
+    # Just over the decode cap (wirewatch/limits.py), which is also what every producer may send.
+    oversized = orjson.dumps({"story_id": "x", "body": "a" * MAX_MESSAGE_BYTES})
+    # Schema-valid, and extraction refuses it for real: a body over spaCy's max_length
+    # (1,000,000 characters).  The poller never sends one (it caps a body at 500,000), but a
+    # message of 1,020,696 bytes is under the cap, so dedup passes it and forwards its unique
+    # copy (over faust's default 1,000,000-byte producer limit, which the processor raises to
+    # the cap); the extract stage, reading the unique topic, dead-letters it as too_large.
+    too_large = _story("too-large", "".join(f"Report {i} from the valley named w{i % 997} today. "
+                                            for i in range(22_000)), "2025-03-04T08:00:00Z")
+    # A feed may date an item 9999-12-31 (the poller keeps any date it can parse): resolving
+    # "March 3" against it once overflowed Python's date range and crashed extraction.
+    last_day = _story("last-day", "Rebels said the army captured Sakhour on March 3 after heavy fighting.",
                       "9999-12-31T23:59:59Z")
-    # Under the 4 MiB decode cap but over faust's 1,000,000-byte producer limit: its unique
-    # copy cannot be sent, so dedup dead-letters it (a known gap, see the README).
-    too_big_to_forward = _story("too-big", " ".join(f"w{i % 997}" for i in range(240_000)), "2025-03-04T08:00:00Z")
     good = _story("good", "State television said on Monday that the army captured the town of Sakhour "
                   "after heavy fighting.", "2025-03-04T09:00:00Z")
+    assert len(too_large.to_json_bytes()) < MAX_MESSAGE_BYTES and len(too_large.body) > 1_000_000
     asyncio.run(produce(fresh_broker, topics.raw.name, [
         (b"k1", b"\xff\xfe this is not JSON"),
         (b"k2", orjson.dumps({"story_id": 5, "title": ["not", "a", "story"]})),
         (b"k3", oversized),
-        (b"k4", crashing.to_json_bytes()),
-        (b"k5", too_big_to_forward.to_json_bytes()),
+        (b"k4", too_large.to_json_bytes()),
+        (b"k5", last_day.to_json_bytes()),
         (b"k6", good.to_json_bytes()),
     ]))
     proc = Service("processor", env, tmp_path, "poison")
@@ -331,12 +333,15 @@ def test_poison_messages_go_to_the_dead_letter_topic(fresh_broker: str, tmp_path
                 f"unique {len(read_values(fresh_broker, topics.unique.name))}, "
                 f"claims {len(read_values(fresh_broker, topics.claims.name))}\n{log_tails(proc)}")
 
+    def claimed() -> set[str]:
+        return {str(c["story_id"]) for c in read_values(fresh_broker, topics.claims.name)}
+
     try:
-        wait_until(lambda: len(asyncio.run(read_topic(fresh_broker, topics.deadletter.name))) >= 5, 120,
-                   "five dead letters", diagnose=account)
-        # the next message after the crashing one goes through extraction
-        wait_until(lambda: any(c["story_id"] == good.story_id for c in read_values(fresh_broker, topics.claims.name)),
-                   60, "claims of the good story after the poison", diagnose=account)
+        wait_until(lambda: len(asyncio.run(read_topic(fresh_broker, topics.deadletter.name))) >= 4, 120,
+                   "four dead letters", diagnose=account)
+        # the stories after the refused one go through extraction
+        wait_until(lambda: {last_day.story_id, good.story_id} <= claimed(), 60,
+                   "claims of the stories after the poison", diagnose=account)
         assert proc.proc.poll() is None, "the processor must survive poison messages"
     finally:
         assert proc.stop() == 0, proc.log()[-3000:]
@@ -350,15 +355,18 @@ def test_poison_messages_go_to_the_dead_letter_topic(fresh_broker: str, tmp_path
         assert headers["wirewatch-error-class"].decode() == body["error_class"]
         classes[body["origin_topic"], body["origin_offset"]] = (body["stage"], body["error_class"])
         if body["stage"] == "extract":
-            assert "date value out of range" in headers["wirewatch-error"].decode()
-            # the payload is the unique-topic message itself, ready to be replayed
-            assert orjson.loads(body["payload"])["story"]["story_id"] == crashing.story_id
+            assert "max_length" in headers["wirewatch-error"].decode()
+            # the payload is the unique-topic message itself (its first 64 KiB), ready to be replayed
+            assert body["payload_truncated"]
+            assert body["payload"].startswith(f'{{"story":{{"story_id":"{too_large.story_id}"')
     raw, unique = topics.raw.name, topics.unique.name
     assert classes == {(raw, 0): ("dedup", "not_json"), (raw, 1): ("dedup", "schema_invalid"),
-                       (raw, 2): ("dedup", "message_too_large"), (raw, 4): ("dedup", "internal"),
-                       (unique, 0): ("extract", "internal")}
+                       (raw, 2): ("dedup", "message_too_large"), (unique, 0): ("extract", "too_large")}
     assert [u["story"]["story_id"] for u in read_values(fresh_broker, unique)] == [  # type: ignore[index]
-        crashing.story_id, good.story_id]
+        too_large.story_id, last_day.story_id, good.story_id]
+    # the last day of the date range resolves, it does not crash
+    assert {c["time"] for c in read_values(fresh_broker, topics.claims.name)
+            if c["story_id"] == last_day.story_id} == {"9999-03-03"}
 
 
 def test_a_poison_story_in_an_extraction_batch_fails_alone(fresh_broker: str, tmp_path: Path) -> None:

@@ -159,6 +159,14 @@ class ProcessingFailed(MessageError):
     code = "processing_failed"
 
 
+class StoryTooLarge(MessageError):
+    """A story whose body is over the spaCy model's ``max_length``: refused by extraction
+    rather than parsed (only a message put straight on the unique topic can be that long;
+    see wirewatch/limits.py)."""
+
+    code = "too_large"
+
+
 # -- processor state ------------------------------------------------------------
 class DedupStateError(WirewatchError):
     """The dedup store holds state this version cannot read (other settings, a corrupt record)."""

@@ -31,7 +31,7 @@ NO_ERROR = "none"  # error_class of a fetch that did not fail
 STAGES = ("poller", "dedup", "extract", "ledger")
 FEED_STATES = ("ok", "failing", "paused", "pending")
 ALERT_TYPES = ("new_claim", "contradiction")
-SENTENCE_OUTCOMES = ("parsed", "skipped")
+SENTENCE_OUTCOMES = ("parsed", "skipped", "too_long")
 CATEGORIES: tuple[str, ...] = get_args(Category)
 CONTRADICTION_KINDS: tuple[str, ...] = get_args(ContradictionKind)
 DUPLICATE_KINDS: tuple[str, ...] = get_args(DuplicateKind)
@@ -120,8 +120,8 @@ DEDUP_SECONDS = Histogram(f"{NS}_dedup_duration_seconds", "Time to dedup one sto
 CLAIMS_EXTRACTED = Counter(f"{NS}_extract_claims_total", "Claims extracted by category.", ["category"])
 NLP_SECONDS = Histogram(f"{NS}_extract_nlp_duration_seconds", "NLP time per story.",
                         buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
-SENTENCES = Counter(f"{NS}_extract_sentences_total", "Sentences parsed or skipped (no trigger).",
-                    ["outcome"])
+SENTENCES = Counter(f"{NS}_extract_sentences_total",
+                    "Sentences parsed, skipped (no trigger word, unchanged) or too long to parse.", ["outcome"])
 
 # -- ledger -----------------------------------------------------------------------
 NEW_CLAIMS = Counter(f"{NS}_ledger_new_claims_total", "new_claim alerts raised.", ["category"])

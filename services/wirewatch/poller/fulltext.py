@@ -8,9 +8,10 @@ paragraphs kept the same way.  Runs inside a parse worker (CPU/memory limits).
 from __future__ import annotations
 
 from ..errors import NotAFeed
+from ..limits import MAX_BODY_CHARS
 from .html import clean_text, html_to_text
 
-MAX_ARTICLE = 500_000
+MAX_ARTICLE = MAX_BODY_CHARS
 # Below this the feed's own text is taken to be a summary worth replacing.
 SUMMARY_CHARS = 600
 

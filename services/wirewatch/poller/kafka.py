@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from pydantic import ValidationError
 
 from ..admin import kafka_client_kwargs
+from ..limits import MAX_MESSAGE_BYTES
 from ..models import FeedRecord, RawStory
 from ..offsets import read_to_end, stop_quietly
 from ..settings import Settings
@@ -48,6 +49,7 @@ def make_producer(settings: Settings, bootstrap: str) -> AIOKafkaProducer:
         acks="all",
         enable_idempotence=settings.idempotent,
         linger_ms=5,
+        max_request_size=MAX_MESSAGE_BYTES,  # see wirewatch/limits.py
     )
 
 

@@ -17,15 +17,17 @@ from urllib.parse import urljoin
 
 import feedparser
 import orjson
+from pydantic_core import to_json
 
 from ..errors import NotAFeed, ParseError, UnsafeXML
+from ..limits import MAX_BODY_CHARS, MAX_RAW_STORY_BYTES
 from ..models import FeedRecord, RawStory
 from .html import clean_text, html_to_text
 from .urls import canonical_url
 
 MAX_TITLE = 1000
 MAX_SUMMARY = 20_000
-MAX_BODY = 500_000
+MAX_BODY = MAX_BODY_CHARS  # and the whole message at most MAX_RAW_STORY_BYTES: fit_message
 MAX_AUTHOR = 200
 MAX_ITEMS = 500  # per poll; feeds list newest first, and a 200k-item feed must stay bounded
 MAX_GUID = 2000
@@ -188,6 +190,37 @@ def parse_feed(data: bytes, feed: FeedRecord, fetched_at: datetime | None = None
             continue
         out.items.append(story)
     return out
+
+
+def fit_message(story: RawStory, limit: int = MAX_RAW_STORY_BYTES) -> RawStory | None:
+    """``story`` as it may be sent: its message (JSON, UTF-8) at most ``limit`` bytes.
+
+    A body capped in characters can still be too many bytes (2 to 4 a character in many
+    scripts, 2 for an escaped quote): the body, then the summary, is cut to fit.  None if
+    even that is not enough (an absurd link or author list): sending it would fail the
+    feed's every poll.
+    """
+    size = len(story.to_json_bytes())
+    for name in ("body", "summary"):
+        if size <= limit:
+            return story
+        text: str = getattr(story, name)
+        room = len(to_json(text)) - (size - limit)  # bytes this field's JSON may take
+        story = story.model_copy(update={name: text[:_longest_prefix(text, room)].rstrip()})
+        size = len(story.to_json_bytes())
+    return story if size <= limit else None
+
+
+def _longest_prefix(text: str, room: int) -> int:
+    """The most characters of ``text`` whose JSON string is at most ``room`` bytes."""
+    lo, hi = 0, max(0, min(len(text), room))  # a character is at least one byte
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if len(to_json(text[:mid])) <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def _looks_like_json(data: bytes) -> bool:

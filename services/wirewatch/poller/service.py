@@ -30,9 +30,11 @@ from typing import Literal, Protocol
 
 from .. import metrics as m
 from ..errors import FeedError, WirewatchError, error_code
+from ..limits import MAX_RAW_STORY_BYTES
 from ..models import FeedRecord, RawStory
 from ..settings import Settings
 from .fetch import Fetcher, host_key
+from .parse import fit_message
 from .schedule import adaptive_interval, backoff_delay, next_success_delay, with_jitter
 from .sources import Source, SourceContext, SourceResult, source_class
 from .state import FeedState, StateStore
@@ -373,7 +375,12 @@ class Poller:
                     ids.add(s.story_id)
             new.sort(key=lambda s: s.published)  # oldest first: downstream sees them in order
             for i, story in enumerate(new):
-                await self.sink.publish(story)
+                fitted = fit_message(story)
+                if fitted is None:
+                    log.warning("%s: item %s skipped: its message is over %d bytes even without a body",
+                                feed_id, story.story_id, MAX_RAW_STORY_BYTES)
+                    continue
+                await self.sink.publish(fitted)
                 if i == 0:
                     _fault("after_first_publish")
             if new:

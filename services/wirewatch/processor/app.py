@@ -23,7 +23,7 @@ from faust.transport import producer as faust_producer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from pydantic import BaseModel, ValidationError
 
-from .. import diagnostics, metrics
+from .. import diagnostics, limits, metrics
 from ..admin import faust_credentials, kafka_client_kwargs
 from ..errors import ExtractFailed, MessageTooLarge, NotJSON, SchemaInvalid, error_code
 from ..models import Claim, ContradictionAlert, DeadLetter, NewClaimAlert, RawStory, UniqueStory, utcnow
@@ -36,7 +36,7 @@ from .watchdog import Continuity, Skip, Stall, Watchdog
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+MAX_MESSAGE_BYTES = limits.MAX_MESSAGE_BYTES  # decode cap = what the producers may send
 DEADLETTER_PAYLOAD_CAP = 64 * 1024
 LEDGER_EVICT_EVERY = 500  # claims between sweeps of places no new claim touched
 DEDUP_EVICT_SECONDS = 60.0  # between sweeps of the dedup window (a quarter of the window if that is shorter)
@@ -309,6 +309,7 @@ class WirewatchApp:
             topic_allow_declare=True,
             consumer_auto_offset_reset="earliest",
             producer_acks=-1,
+            producer_max_request_size=limits.MAX_MESSAGE_BYTES,  # faust's default is 1,000,000
             # Tansu waits the whole rebalance timeout before completing a join;
             # a real Kafka keeps its usual, safer timeouts.
             broker_rebalance_timeout=settings.rebalance_timeout,

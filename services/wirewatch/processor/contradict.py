@@ -15,10 +15,11 @@ nobody believes teaches subscribers to ignore the topic.
 
 from __future__ import annotations
 
+import calendar
 import math
 import re
 from dataclasses import dataclass, field, fields
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from ..models import Claim, ContradictionKind
@@ -453,9 +454,8 @@ def _day_span(claim: Claim) -> tuple[date, date, bool]:
                 return d, d, True
             if m.group(2):
                 mo = int(m.group(2))
-                first = date(y, mo, 1)
-                nxt = date(y + (mo == 12), mo % 12 + 1, 1)
-                return first, nxt - timedelta(days=1), True
+                # (not 'the 1st of next month minus a day': there is no month after 9999-12)
+                return date(y, mo, 1), date(y, mo, calendar.monthrange(y, mo)[1]), True
             return date(y, 1, 1), date(y, 12, 31), True
         except ValueError:
             pass  # a malformed date from upstream: fall back to the publication day
@@ -463,8 +463,13 @@ def _day_span(claim: Claim) -> tuple[date, date, bool]:
     if claim.polarity == "denied" or _REFERS_BACK.search(claim.sentence):
         # A denial answers reports already out ('rejected reports that civilians had been
         # killed'): the event it denies may be a few days older than the denial.
-        return pub - timedelta(days=_DENIAL_REACH_DAYS), pub, False
-    return pub - timedelta(days=1), pub, False
+        return _days_before(pub, _DENIAL_REACH_DAYS), pub, False
+    return _days_before(pub, 1), pub, False
+
+
+def _days_before(pub: date, days: int) -> date:
+    """``pub`` minus ``days``, but not before 0001-01-01 (a feed may date an item in year 1)."""
+    return date.fromordinal(max(1, pub.toordinal() - days))
 
 
 _DENIAL_REACH_DAYS = 3

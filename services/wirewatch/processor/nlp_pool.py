@@ -200,4 +200,5 @@ def _merge(parts: Sequence[ExtractBatch]) -> ExtractBatch:
         out.seconds += p.seconds
         out.parsed += p.parsed
         out.skipped += p.skipped
+        out.too_long += p.too_long
     return out

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import metrics
-from ..errors import ExtractFailed, error_code
+from ..errors import ExtractFailed, WirewatchError, error_code
 from ..models import Claim, ClaimUpdate, ContradictionAlert, DedupVerdict, NewClaimAlert, RawStory, UniqueStory
 from ..settings import Settings
 from .dedup import Deduplicator
@@ -35,6 +35,7 @@ class ExtractBatch:
     seconds: float = 0.0
     parsed: int = 0
     skipped: int = 0
+    too_long: int = 0
 
 
 def extract_batch(extractor: Extractor, stories: Sequence[UniqueStory]) -> ExtractBatch:
@@ -43,13 +44,17 @@ def extract_batch(extractor: Extractor, stories: Sequence[UniqueStory]) -> Extra
     ones: extraction of a story does not depend on the rest of its batch)."""
     t0 = time.perf_counter()
     try:
-        claims, parsed, skipped = extractor.extract_counted(stories)
+        claims, parsed, skipped, too_long = extractor.extract_counted(stories)
         results: list[list[Claim] | ExtractFailed] = list(claims)
     except Exception:
-        results, parsed, skipped = [], 0, 0
+        results, parsed, skipped, too_long = [], 0, 0, 0
         for story in stories:
             try:
-                one, p, k = extractor.extract_counted([story])
+                one, p, k, t = extractor.extract_counted([story])
+            except WirewatchError as exc:  # a refusal on purpose (too_large): no trace needed
+                log.warning("extraction of story %s refused: %s", story.story.story_id, exc)
+                results.append(ExtractFailed(f"{type(exc).__name__}: {exc}", exc.code))
+                continue
             except Exception as exc:
                 log.exception("extraction of story %s failed", story.story.story_id)
                 results.append(ExtractFailed(f"{type(exc).__name__}: {exc}", error_code(exc)))
@@ -57,7 +62,8 @@ def extract_batch(extractor: Extractor, stories: Sequence[UniqueStory]) -> Extra
             results.append(one[0])
             parsed += p
             skipped += k
-    return ExtractBatch(results, time.perf_counter() - t0, parsed, skipped)
+            too_long += t
+    return ExtractBatch(results, time.perf_counter() - t0, parsed, skipped, too_long)
 
 
 @dataclass
@@ -117,8 +123,8 @@ class Pipeline:
     def extract_stage(self, stories: Sequence[UniqueStory]) -> list[list[Claim]]:
         """Claims of each story; raises if any story does (replay stops on a bug)."""
         t0 = time.perf_counter()
-        out, parsed, skipped = self.extractor.extract_counted(stories)
-        self.record_extract(ExtractBatch(list(out), time.perf_counter() - t0, parsed, skipped))
+        out, parsed, skipped, too_long = self.extractor.extract_counted(stories)
+        self.record_extract(ExtractBatch(list(out), time.perf_counter() - t0, parsed, skipped, too_long))
         return out
 
     @staticmethod
@@ -130,6 +136,7 @@ class Pipeline:
                 metrics.NLP_SECONDS.observe(per)
         metrics.SENTENCES.labels(outcome="parsed").inc(batch.parsed)
         metrics.SENTENCES.labels(outcome="skipped").inc(batch.skipped)
+        metrics.SENTENCES.labels(outcome="too_long").inc(batch.too_long)
         for claims in batch.results:
             if isinstance(claims, list):
                 for c in claims:

@@ -10,6 +10,10 @@ Two passes keep spaCy's cost down (see docs/extraction.md):
 
 Each parsed sentence then goes through the event rules (``events.yaml``), attribution,
 place, time and quantity extraction.
+
+Pathological input is bounded (limits in :mod:`wirewatch.limits`): a sentence longer than
+``MAX_SENTENCE_CHARS`` is not parsed (spaCy's cost grows faster than linearly with it), and a
+body over the model's ``max_length`` is refused with :class:`~wirewatch.errors.StoryTooLarge`.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc, Span, Token
 
 from ... import metrics
+from ...errors import StoryTooLarge
+from ...limits import MAX_SENTENCE_CHARS
 from ...models import Claim, Quantity, UniqueStory, utcnow
 from ...settings import get_settings
 from .attribution import Attribution, attribute, is_negated, is_pronoun
@@ -124,6 +130,7 @@ class _Story:
     persons: list[str] = field(default_factory=list)
     speakers: list[str] = field(default_factory=list)  # every named speaker so far, in order
     person_names: set[str] = field(default_factory=set)
+    too_long: int = 0  # sentences that would be parsed but for their length
 
 
 class Extractor:
@@ -159,14 +166,21 @@ class Extractor:
         return self.extract_many([story])[0]
 
     def extract_many(self, stories: Sequence[UniqueStory]) -> list[list[Claim]]:
-        claims, parsed, skipped = self.extract_counted(stories)
+        claims, parsed, skipped, too_long = self.extract_counted(stories)
         metrics.SENTENCES.labels(outcome="parsed").inc(parsed)
         metrics.SENTENCES.labels(outcome="skipped").inc(skipped)
+        metrics.SENTENCES.labels(outcome="too_long").inc(too_long)
         return claims
 
-    def extract_counted(self, stories: Sequence[UniqueStory]) -> tuple[list[list[Claim]], int, int]:
+    def extract_counted(self, stories: Sequence[UniqueStory]) -> tuple[list[list[Claim]], int, int, int]:
         """:meth:`extract_many` without touching metrics: (claims per story, sentences parsed,
-        sentences skipped), for a worker process whose metrics nobody scrapes."""
+        sentences skipped, sentences too long to parse), for a worker process whose metrics
+        nobody scrapes.  Raises StoryTooLarge for a body over the model's ``max_length``."""
+        for s in stories:
+            n = len(s.story.body or "")
+            if n > self.nlp.max_length:
+                raise StoryTooLarge(f"story {s.story.story_id}: a body of {n} characters is over the "
+                                    f"model's max_length of {self.nlp.max_length}")
         prepared = [self._prepare(s) for s in stories]
         # One Doc per story holding only its trigger sentences, with the sentence boundaries preset
         # (the parser keeps them): far fewer, larger Docs than one per sentence, the same parses.
@@ -190,8 +204,9 @@ class Extractor:
                 span = doc.char_span(a, b, alignment_mode="expand")
                 sent.doc = span.as_doc() if span is not None else None
         todo = sum(len(st.candidates) for st in prepared)
-        skipped = sum(len(st.sentences) for st in prepared) - todo
-        return [self._claims(st) for st in prepared], todo, skipped
+        too_long = sum(st.too_long for st in prepared)
+        skipped = sum(len(st.sentences) for st in prepared) - todo - too_long
+        return [self._claims(st) for st in prepared], todo, skipped, too_long
 
     # ------------------------------------------------------------------ pass 1
     def _prepare(self, unique: UniqueStory) -> _Story:
@@ -206,6 +221,7 @@ class Extractor:
         sentences: list[_Sentence] = []
         candidates: list[_Sentence] = []
         mentions: list[Place] = []
+        too_long = 0
         context_paras: dict[int, Counter[str]] = {}
         story_context: Counter[str] = Counter()
         prefilter = self.patterns.prefilter
@@ -250,11 +266,15 @@ class Extractor:
                 # a one-line heading ('Kurdish militia') asserts nothing
                 if len(sent) < 6 and not stripped.endswith((".", "!", "?", '"', "”")):
                     continue
+                if s.end - s.start > MAX_SENTENCE_CHARS:
+                    too_long += 1  # not a news sentence: a list or a text without full stops
+                    continue
                 candidates.append(s)
         person_names = {p.text for p in mentions if _after_first_name(body, p.start)}
         mentions = [p for p in mentions if p.text not in person_names]
         return _Story(unique, body, paragraphs, sentences, local, mentions, context_paras, story_context,
-                      dominant_place(mentions), dateline_end, candidates, person_names=person_names)
+                      dominant_place(mentions), dateline_end, candidates, person_names=person_names,
+                      too_long=too_long)
 
     # ------------------------------------------------------------------ pass 2
     def _claims(self, st: _Story) -> list[Claim]:

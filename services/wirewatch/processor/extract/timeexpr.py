@@ -4,14 +4,15 @@
 take the publication year unless that puts them in the future; 'in September' resolves
 to a month (YYYY-MM) and 'this year' to a year (YYYY), both valid ISO 8601 dates.
 Expressions without a definite date ('in recent days', 'last week') keep their text and
-no date.
+no date, and so do those that would resolve outside years 1-9999 (a feed may date an
+item 9999-12-31 or 0001-01-01: 'yesterday' then has no date rather than raising).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import MAXYEAR, MINYEAR, date, datetime
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _MONTHS = {m: i + 1 for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep",
@@ -50,36 +51,54 @@ def _month_num(token: str) -> int:
     return _MONTHS[token[:3].lower()]
 
 
+def _days_before(pub: date, days: int) -> date | None:
+    """``pub`` minus ``days``, or None before 0001-01-01 (a feed may date an item in year 1)."""
+    ordinal = pub.toordinal() - days
+    return date.fromordinal(ordinal) if 1 <= ordinal <= date.max.toordinal() else None
+
+
+def _day(year: int, mon: int, day: int) -> date | None:
+    try:
+        return date(year, mon, day)
+    except ValueError:  # 'Feb. 30', year 0, or 'Feb. 29' moved to a year without one
+        return None
+
+
 def _resolve(kind: str, m: re.Match[str], pub: date) -> str | None:
+    # Every result stays within 0001-01-01..9999-12-31: near either end of Python's date
+    # range an expression that would resolve outside it gets no date rather than an error.
     if kind in ("md", "dm"):
         mon, day = _month_num(m.group("mon")), int(m.group("day"))
-        year = int(m.group("year")) if m.group("year") else pub.year
-        try:
-            d = date(year, mon, day)
-        except ValueError:
-            return None
-        if not m.group("year") and d > pub + timedelta(days=2):
-            d = d.replace(year=year - 1)
-        return d.isoformat()
+        if m.group("year"):
+            d = _day(int(m.group("year")), mon, day)
+            return d.isoformat() if d else None
+        d = _day(pub.year, mon, day)
+        # (a difference, not pub + 2 days: that overflows in the last days of 9999)
+        if d is not None and (d - pub).days > 2:
+            d = _day(pub.year - 1, mon, day)
+        return d.isoformat() if d else None
     if kind == "wd":
         target = _WEEKDAYS.index(m.group("wd").lower())
         delta = (pub.weekday() - target) % 7
         if (m.group("prep") or "").lower() == "last" and delta == 0:
             delta = 7
-        return (pub - timedelta(days=delta)).isoformat()
+        d = _days_before(pub, delta)
+        return d.isoformat() if d else None
     if kind == "rel":
         rel = m.group("rel").lower()
-        return (pub - timedelta(days=1 if rel == "yesterday" else 0)).isoformat()
+        d = _days_before(pub, 1 if rel == "yesterday" else 0)
+        return d.isoformat() if d else None
     if kind == "mon":
         mon = _month_num(m.group("mon"))
         year = int(m.group("year")) if m.group("year") else pub.year
         if not m.group("year") and mon > pub.month:
             year -= 1
-        return f"{year:04d}-{mon:02d}"
+        return f"{year:04d}-{mon:02d}" if MINYEAR <= year <= MAXYEAR else None
     if kind == "year":
         y = m.group("year").lower()
         if y == "year":
-            return f"{pub.year - (1 if m.group('prep').lower() == 'last' else 0):04d}"
+            year = pub.year - (1 if m.group("prep").lower() == "last" else 0)
+            return f"{year:04d}" if MINYEAR <= year <= MAXYEAR else None
         return y
     return None
 
