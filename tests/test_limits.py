@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import spacy
-from aiohttp import web
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
@@ -27,7 +26,7 @@ from wirewatch.settings import Settings
 from .harness import service_env, settings_for
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "poller"))
-from feedserver import FeedServer
+from feedserver import FeedServer, ListSink, serve
 
 NOW = datetime(2025, 3, 4, 10, 0, tzinfo=UTC)
 WIDE = "戦闘が続いた。"  # 3 bytes a character in UTF-8
@@ -86,18 +85,10 @@ async def test_the_poller_publishes_a_huge_item_cut_to_fit(tmp_path: Path) -> No
                 "<pubDate>Tue, 04 Mar 2025 09:00:00 GMT</pubDate><description>Short summary.</description>"
                 f"<content:encoded><![CDATA[<p>{text}</p>]]></content:encoded></item></channel></rss>").encode()
 
-    async def handler(request: web.Request) -> web.Response:
-        return web.Response(body=feed_xml, content_type="application/rss+xml")
-
-    server.routes["/wide.xml"] = handler
-    published: list[RawStory] = []
-
-    class Sink:
-        async def publish(self, story: RawStory) -> None:
-            published.append(story)
-
+    serve(server, "/wide.xml", feed_xml, "application/rss+xml")
+    sink = ListSink()
     settings: Any = Settings(allow_hosts=["127.0.0.1"], parse_workers=0, data_dir=tmp_path)
-    p = Poller(settings, Sink(), state_path=tmp_path / "s.json")
+    p = Poller(settings, sink, state_path=tmp_path / "s.json")
     p.upsert(FeedRecord(feed_id="wide", url=server.url("/wide.xml"), outlet="Wide", updated_at=NOW))
     try:
         r = await p.poll_once("wide")
@@ -105,7 +96,7 @@ async def test_the_poller_publishes_a_huge_item_cut_to_fit(tmp_path: Path) -> No
         await p.aclose()
         await server.stop()
     assert r.outcome == "ok"
-    [story] = published
+    [story] = sink.stories
     assert len(story.to_json_bytes()) <= MAX_RAW_STORY_BYTES
     assert text.startswith(story.body) and len(story.body) > MAX_RAW_STORY_BYTES // 4
 

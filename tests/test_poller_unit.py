@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from wirewatch.errors import ConfigError, FeedError
 from wirewatch.models import FeedRecord, RawStory
@@ -22,7 +21,7 @@ from wirewatch.poller.state import SEEN_MAX, FeedState, StateStore
 from wirewatch.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "poller"))
-from feedserver import FeedServer
+from feedserver import FeedServer, ListSink, serve
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 FEED = FeedRecord(feed_id="t", url="http://example.org/feed", outlet="Test", updated_at=NOW)
@@ -188,24 +187,16 @@ def test_source_registry() -> None:
 async def test_sitemap_source_through_the_poller(tmp_path: Path) -> None:
     server = await FeedServer().start()
 
-    async def sitemap(request: web.Request) -> web.Response:
-        return web.Response(body=SITEMAP, content_type="application/xml")
-
-    server.routes["/news-sitemap.xml"] = sitemap
-    published: list[RawStory] = []
-
-    class Sink:
-        async def publish(self, story: RawStory) -> None:
-            published.append(story)
-
+    serve(server, "/news-sitemap.xml", SITEMAP, "application/xml")
+    sink = ListSink()
     settings: Any = Settings(allow_hosts=["127.0.0.1"], parse_workers=0, data_dir=tmp_path)
-    p = Poller(settings, Sink(), state_path=tmp_path / "s.json")
+    p = Poller(settings, sink, state_path=tmp_path / "s.json")
     p.upsert(FeedRecord(feed_id="sm", url=server.url("/news-sitemap.xml"), outlet="Example", source="sitemap",
                         updated_at=NOW))
     p.upsert(FeedRecord(feed_id="bad", url=server.url("/x"), outlet="Example", source="nope", updated_at=NOW))
     try:
         r = await p.poll_once("sm")
-        assert r.outcome == "ok" and [s.title for s in published] == ["Ceasefire talks resume"]
+        assert r.outcome == "ok" and [s.title for s in sink.stories] == ["Ceasefire talks resume"]
         bad = await p.poll_once("bad")
         assert bad.error_class == "config" and "unknown source" in (bad.error or "")
     finally:
