@@ -3,9 +3,11 @@ updates, replay, eviction and restart from the store."""
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from wirewatch import metrics
@@ -455,3 +457,25 @@ def test_paragraph_memo_gives_the_features_of_the_whole_body() -> None:
         assert f.body_hash == (digest([words]) if words else None)
         assert f.stream.encode() == TokenStream.from_tokens(raw).encode()
         assert f.terms == event_terms(raw, 60)
+
+
+def test_token_streams_keep_counts_over_16_bits_and_read_what_was_stored_before() -> None:
+    def stream(lengths: list[int]) -> TokenStream:
+        total = sum(lengths)
+        return TokenStream(np.array(lengths), np.arange(total) % 65536, np.arange(total) % 3 == 0)
+
+    for lengths in ([70_000, 5], [1] * 70_000, [65_535], []):
+        back = TokenStream.decode(stream(lengths).encode())
+        assert back.lengths.tolist() == lengths
+        assert back.h16.tolist() == (np.arange(sum(lengths)) % 65536).tolist()
+        assert back.sig.tolist() == (np.arange(sum(lengths)) % 3 == 0).tolist()
+    # A story without full stops: one 90,000-word sentence (its count wrapped to 24,464 before).
+    d = Deduplicator()
+    d.check(story("long", [" ".join(f"w{i % 5000}" for i in range(90_000))]))
+    stored = TokenStream.decode(d.store["s:long"]["k"])
+    assert stored.lengths.tolist() == [90_000]
+    # Streams of ordinary stories are encoded as they always were (stores stay readable).
+    small = stream([3, 2])
+    assert small.encode() == base64.b64encode(
+        np.array([2, 3, 2], "<u2").tobytes() + np.arange(5).astype("<u2").tobytes()
+        + np.packbits(np.arange(5) % 3 == 0).tobytes()).decode()

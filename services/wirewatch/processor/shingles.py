@@ -146,6 +146,9 @@ class SentenceSketch:
     significant: frozenset[int]
 
 
+_WIDE = 0xFFFF  # a sentence count of this in a stream's first 16 bits: the counts are 32-bit
+
+
 class TokenStream:
     """A story's sentences as 16-bit token hashes with a 'significant' flag per token.
 
@@ -181,18 +184,30 @@ class TokenStream:
         return len(self.lengths)
 
     def encode(self) -> str:
-        head = np.concatenate([[len(self.lengths)], self.lengths]).astype("<u2")
+        n = len(self.lengths)
+        if n < _WIDE and (n == 0 or int(self.lengths.max()) < _WIDE):
+            head = np.concatenate([[n], self.lengths]).astype("<u2").tobytes()
+        else:
+            # 65,535 sentences or words in one sentence (a body without full stops): the
+            # counts take 32 bits, flagged by a first count of 0xFFFF (16 bits would wrap).
+            counts = np.concatenate([[n], self.lengths]).astype("<u4")
+            head = np.array([_WIDE], dtype="<u2").tobytes() + counts.tobytes()
         body = self.h16.astype("<u2")
         flags = np.packbits(self.sig)
-        return base64.b64encode(head.tobytes() + body.tobytes() + flags.tobytes()).decode("ascii")
+        return base64.b64encode(head + body.tobytes() + flags.tobytes()).decode("ascii")
 
     @classmethod
     def decode(cls, data: str) -> TokenStream:
         raw = base64.b64decode(data)
         n = int(np.frombuffer(raw[:2], dtype="<u2")[0])
-        lengths = np.frombuffer(raw[2:2 + 2 * n], dtype="<u2").astype(np.int64)
+        if n == _WIDE:
+            n = int(np.frombuffer(raw[2:6], dtype="<u4")[0])
+            lengths = np.frombuffer(raw[6:6 + 4 * n], dtype="<u4").astype(np.int64)
+            off = 6 + 4 * n
+        else:
+            lengths = np.frombuffer(raw[2:2 + 2 * n], dtype="<u2").astype(np.int64)
+            off = 2 + 2 * n
         total = int(lengths.sum())
-        off = 2 + 2 * n
         h16 = np.frombuffer(raw[off:off + 2 * total], dtype="<u2")
         sig = np.unpackbits(np.frombuffer(raw[off + 2 * total:], dtype=np.uint8))[:total]
         if len(h16) != total or len(sig) != total:
