@@ -654,3 +654,13 @@ def test_denied_air_strikes_do_not_dispute_a_capture() -> None:
               story="ac2", outlet="Other Wire", said_by="the monitor", actor="Government forces",
               trigger="captured", at=T0 + timedelta(hours=1))
     assert contradictions(feed(ClaimLedger(), [no_strikes, took])) == []
+
+
+def test_an_archive_from_before_1970_raises_its_claims_and_contradictions() -> None:
+    # A replay of an old archive: the ledger's clock is the claims' own time.
+    old = datetime(1968, 1, 31, 6, tzinfo=UTC)
+    took = TV_TOOK.model_copy(update={"published": old, "extracted_at": old})
+    deny = REBELS_DENY.model_copy(update={"published": old + timedelta(hours=2), "extracted_at": old})
+    r = feed(ClaimLedger(), [took, deny])
+    assert [a.claim.claim_id for a in new_claims(r)] == [took.claim_id, deny.claim_id]
+    assert len(contradictions(r)) == 1

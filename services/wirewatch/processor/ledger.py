@@ -31,7 +31,7 @@ import re
 import unicodedata
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .. import metrics
@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 VERSION = 1
 _QUOTE_MARKS = ('"', "\u201c", "\u2018", "'")
 _CLOCK_SKEW = timedelta(days=1)
+# A new entry's horizon: the first day a datetime can hold (0.0 would refuse claims dated
+# before 1970, e.g. a replay of an archive).  Finite, as it is stored as JSON.
+_BEGINNING = datetime.min.replace(tzinfo=UTC).timestamp()
 _QUOTE_REACH = 400
 _FACTS_CACHE_MAX = 200_000  # characters between a named quote and an unattributed follow-on
 
@@ -272,13 +275,13 @@ class ClaimLedger:
     def _load(self, key: str) -> dict[str, Any]:
         value = self.store.get(key)
         if value is None:
-            return {"v": VERSION, "claims": {}, "facts": {}, "pairs": {}, "horizon": 0.0, "oldest": 0.0}
+            return {"v": VERSION, "claims": {}, "facts": {}, "pairs": {}, "horizon": _BEGINNING, "oldest": 0.0}
         return self._entry(key, value)
 
     def _purge(self, entry: dict[str, Any], cutoff: float) -> int:
         """Drop claims published before ``cutoff``, and the facts and pairs only they used."""
         claims: dict[str, Any] = entry["claims"]
-        entry["horizon"] = max(float(entry.get("horizon", 0.0)), cutoff)
+        entry["horizon"] = max(float(entry.get("horizon", _BEGINNING)), cutoff)
         # "oldest" lets the hourly sweep skip an entry without reading its claims.
         if not claims or entry.get("oldest", 0.0) >= cutoff:
             return 0
