@@ -1,4 +1,4 @@
-"""Notice a processor that has work waiting but has stopped taking it.
+"""Notice a processor that has work waiting but has stopped taking it, or that skipped some.
 
 faust-streaming's consumer can wedge after a rebalance (a member dies or
 leaves while this one is busy): the worker stays in the group, heartbeats, and
@@ -89,10 +89,11 @@ class Skip:
 class Continuity:
     """Checks that each stage partition's records reach its agent in offset order with no hole.
 
-    Stage topics are plain logs (no compaction, no transaction markers), so offsets are
-    dense: a record whose offset is past the one after the last seen means records were
-    dropped between the broker and the agent.  Re-delivery (an offset at or below one seen)
-    is at-least-once delivery, not a fault.  The baseline is reset on every rebalance.
+    A record whose offset is past the one after the last seen leaves a hole: records
+    dropped between the broker and the agent, or offsets that hold no records (transaction
+    markers of another producer, compaction), which the caller tells apart by asking the
+    broker.  Re-delivery (an offset at or below one seen) is at-least-once delivery, not a
+    fault.  The baseline is reset on every rebalance.
     """
 
     def __init__(self) -> None:
