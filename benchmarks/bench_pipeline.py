@@ -386,7 +386,7 @@ def run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 def _run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     # The load average is printed with the table: on a shared box it explains a slow run.
-    res: dict[str, Any] = {"stories": a.stories, "workers": a.workers, "nlp_workers": a.nlp_workers,
+    res: dict[str, Any] = {"stories": a.stories, "workers": a.workers, "nlp_workers": a.nlp_workers, "env": a.env,
                            "load_start": os.getloadavg()[0]}
     # Dates near now: the dedup and ledger windows are relative to the clock.
     start = utcnow().replace(microsecond=0) - timedelta(seconds=20 * a.stories + 3600)
@@ -412,6 +412,7 @@ def _run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             **({"WIREWATCH_NLP_WORKERS": str(a.nlp_workers)} if a.nlp_workers is not None else {}),
             # Tansu has no idempotent producer
             "WIREWATCH_KAFKA_IDEMPOTENT": "false",
+            **dict(kv.split("=", 1) for kv in a.env),
         }
         settings = settings_for(env)
         topics = Topics(prefix, settings.topic_partitions)
@@ -649,7 +650,8 @@ def table(r: dict[str, Any]) -> str:
                     f"{mix['words']} words); workers={r['workers']} (NLP processes: {nlp}); cpus={os.cpu_count()}; "
                     f"sentences parsed/skipped {p['sentences_parsed']:.0f}/{p['sentences_skipped']:.0f}; "
                     f"claims {p['claims']:.0f}, alerts {r['alerts_phase2']}; "
-                    f"load average {r['load_start']:.1f} at start, {r['load_end']:.1f} at end")
+                    f"load average {r['load_start']:.1f} at start, {r['load_end']:.1f} at end"
+                    + (f"; settings {' '.join(r['env'])}" if r.get("env") else ""))
     return "\n".join(lines)
 
 
@@ -661,6 +663,8 @@ def main() -> None:
     ap.add_argument("--dups", type=int, default=0, help="duplicate burst size (default 5 x stories, >= 3000)")
     ap.add_argument("--latency-seconds", type=float, default=40.0)
     ap.add_argument("--nlp-workers", type=int, help="WIREWATCH_NLP_WORKERS of each processor (default: its default)")
+    ap.add_argument("--env", action="append", default=[], metavar="WIREWATCH_X=V",
+                    help="a setting for every service, e.g. shorter windows for a long run (repeatable)")
     ap.add_argument("--sample", type=int, default=40, help="stories timed one by one for baseline latency")
     ap.add_argument("--seed", type=int, default=20260302)
     ap.add_argument("--profile", type=Path, help="py-spy the processor during phase 2 into this folder")
