@@ -209,6 +209,30 @@ def metric(services: Iterable[Service], name: str, **labels: str) -> float:
     return total
 
 
+def memory_row(t: float, poller: Service, broker_pid: int, procs: list[Service]) -> dict[str, float]:
+    """VmRSS in MB of each process (a processor's NLP workers together), and the processors'
+    dedup window and ledger sizes, at ``t`` seconds into the latency phase."""
+    def mb(pids: Iterable[int]) -> float:
+        return sum(status_kb(p, "VmRSS") for p in pids) / 1024
+
+    row = {"t": t, "poller": mb(tree(poller.proc.pid)), "broker": mb(tree(broker_pid))}
+    for i, pr in enumerate(procs):
+        pids = tree(pr.proc.pid)
+        row[f"processor{i}"] = mb(pids[:1])
+        row[f"processor{i} NLP"] = mb(pids[1:])
+    row["dedup window"] = metric(procs, "wirewatch_dedup_window_stories")
+    row["ledger claims"] = metric(procs, "wirewatch_ledger_claims")
+    return row
+
+
+def memory_table(rows: list[dict[str, float]]) -> str:
+    cols = list(rows[0])
+    lines = ["memory over the latency phase (VmRSS MB; state sizes as counts)",
+             " | ".join(f"{c:>14}" for c in cols)]
+    lines += [" | ".join(f"{r.get(c, 0):>14.0f}" for c in cols) for r in rows]
+    return "\n".join(lines)
+
+
 def wait_for(pred: Callable[[], bool], timeout: float, what: str, alive: Iterable[Service] = (),
              step: float = 0.1) -> float:
     deadline = time.monotonic() + timeout
@@ -362,7 +386,7 @@ def run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 def _run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     # The load average is printed with the table: on a shared box it explains a slow run.
-    res: dict[str, Any] = {"stories": a.stories, "workers": a.workers, "nlp_workers": a.nlp_workers,
+    res: dict[str, Any] = {"stories": a.stories, "workers": a.workers, "nlp_workers": a.nlp_workers, "env": a.env,
                            "load_start": os.getloadavg()[0]}
     # Dates near now: the dedup and ledger windows are relative to the clock.
     start = utcnow().replace(microsecond=0) - timedelta(seconds=20 * a.stories + 3600)
@@ -388,6 +412,7 @@ def _run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             **({"WIREWATCH_NLP_WORKERS": str(a.nlp_workers)} if a.nlp_workers is not None else {}),
             # Tansu has no idempotent producer
             "WIREWATCH_KAFKA_IDEMPOTENT": "false",
+            **dict(kv.split("=", 1) for kv in a.env),
         }
         settings = settings_for(env)
         topics = Topics(prefix, settings.topic_partitions)
@@ -512,11 +537,18 @@ def _run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             (feeds_dir / f"push-{k:04d}.xml").write_bytes(corpus.rss(batch, "push"))
         pc_lat0 = sum(w.total_cpu() for w in pw2)
         rss_start = sum(status_kb(p, "VmRSS") for pr in procs for p in tree(pr.proc.pid)) / 1024
+        # RSS of every process about ten times over the phase (at most a minute apart), with the
+        # state the processor holds, so a long run tells growth of state from a leak
+        mem: list[dict[str, float]] = []
+        mem_every = min(60.0, max(1.0, a.latency_seconds / 10))
         t_push0 = time.monotonic()
+        mem.append(memory_row(0.0, poller, broker.proc.pid, procs))
         for k, batch in enumerate(pushes):
             delay = t_push0 + k - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+            if time.monotonic() - t_push0 >= mem_every * len(mem):
+                mem.append(memory_row(time.monotonic() - t_push0, poller, broker.proc.pid, procs))
             rec = FeedRecord(feed_id=f"push-{k:04d}", url=f"{server.base_url}/push-{k:04d}.xml",
                              outlet="push", interval_seconds=3600.0, updated_at=utcnow())
             now = time.time()
@@ -535,6 +567,7 @@ def _run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         for w in pw2:
             w.sample()
         rss_end = sum(status_kb(p, "VmRSS") for pr in procs for p in tree(pr.proc.pid)) / 1024
+        mem.append(memory_row(lat_wall, poller, broker.proc.pid, procs))
         first_alert: dict[str, float] = {}
         for t in (topics.new_claim.name, topics.contradiction.name):
             # The message's own timestamp (set by the processor's producer when it sent the
@@ -547,7 +580,7 @@ def _run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         res["latency"] = {"rate": rate, "items": len(fresh), "stories_with_alert": len(lats),
                           "p50": pct(lats, 50), "p95": pct(lats, 95), "p99": pct(lats, 99),
                           "cpu_share": (sum(w.total_cpu() for w in pw2) - pc_lat0) / max(lat_wall, 1e-9),
-                          "rss_start_mb": rss_start, "rss_end_mb": rss_end}
+                          "rss_start_mb": rss_start, "rss_end_mb": rss_end, "memory": mem}
         for p in procs:
             p.stop()
         poller.stop()
@@ -617,7 +650,8 @@ def table(r: dict[str, Any]) -> str:
                     f"{mix['words']} words); workers={r['workers']} (NLP processes: {nlp}); cpus={os.cpu_count()}; "
                     f"sentences parsed/skipped {p['sentences_parsed']:.0f}/{p['sentences_skipped']:.0f}; "
                     f"claims {p['claims']:.0f}, alerts {r['alerts_phase2']}; "
-                    f"load average {r['load_start']:.1f} at start, {r['load_end']:.1f} at end")
+                    f"load average {r['load_start']:.1f} at start, {r['load_end']:.1f} at end"
+                    + (f"; settings {' '.join(r['env'])}" if r.get("env") else ""))
     return "\n".join(lines)
 
 
@@ -629,6 +663,8 @@ def main() -> None:
     ap.add_argument("--dups", type=int, default=0, help="duplicate burst size (default 5 x stories, >= 3000)")
     ap.add_argument("--latency-seconds", type=float, default=40.0)
     ap.add_argument("--nlp-workers", type=int, help="WIREWATCH_NLP_WORKERS of each processor (default: its default)")
+    ap.add_argument("--env", action="append", default=[], metavar="WIREWATCH_X=V",
+                    help="a setting for every service, e.g. shorter windows for a long run (repeatable)")
     ap.add_argument("--sample", type=int, default=40, help="stories timed one by one for baseline latency")
     ap.add_argument("--seed", type=int, default=20260302)
     ap.add_argument("--profile", type=Path, help="py-spy the processor during phase 2 into this folder")
@@ -650,6 +686,8 @@ def main() -> None:
     if a.json:
         a.json.write_text(json.dumps(res, indent=1, default=str))
     print(table(res))
+    if len(res["latency"].get("memory", ())) > 2:
+        print(memory_table(res["latency"]["memory"]))
     sys.stdout.flush()
 
 
