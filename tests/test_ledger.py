@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 from prometheus_client import REGISTRY
 
@@ -664,3 +665,29 @@ def test_an_archive_from_before_1970_raises_its_claims_and_contradictions() -> N
     r = feed(ClaimLedger(), [took, deny])
     assert [a.claim.claim_id for a in new_claims(r)] == [took.claim_id, deny.claim_id]
     assert len(contradictions(r)) == 1
+
+
+def test_a_busy_place_keeps_its_entry_under_the_size_cap_by_dropping_its_oldest_claims() -> None:
+    from wirewatch.limits import MAX_MESSAGE_BYTES
+
+    class Store(dict[str, Any]):
+        """The largest value ever written: what the table's changelog would have to carry."""
+
+        largest = 0
+
+        def __setitem__(self, key: str, value: Any) -> None:
+            Store.largest = max(Store.largest, len(orjson.dumps(value)))
+            super().__setitem__(key, value)
+
+    store = Store()
+    ledger = ClaimLedger(store)
+    filler = " ".join(f"word{i}" for i in range(230))  # ~1,900 characters: the longest sentences parsed
+    claims = [mk(f"Shelling killed {i + 3} people in Karsa on day {i}, officials said; {filler}.",
+                 "casualties", "Karsa", story=f"s{i}", said_by=f"official {i}", trigger="killed",
+                 at=T0 + timedelta(minutes=i)) for i in range(300)]
+    feed(ledger, claims)
+    # unbounded, the entry passed 1 MiB and its changelog write would be refused
+    assert Store.largest <= MAX_MESSAGE_BYTES // 2
+    (entry,) = store.values()
+    assert 0 < len(entry["claims"]) < 300
+    assert claims[-1].claim_id in entry["claims"] and claims[0].claim_id not in entry["claims"]

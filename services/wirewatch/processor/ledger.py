@@ -34,8 +34,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from .. import metrics
 from ..errors import LedgerStateError
+from ..limits import MAX_MESSAGE_BYTES
 from ..models import Claim, ClaimUpdate, ContradictionAlert, NewClaimAlert, utcnow
 from .contradict import Facts, conflict, explain, facts_of, same_camp, same_speaker, same_time
 
@@ -47,6 +50,11 @@ _CLOCK_SKEW = timedelta(days=1)
 # A new entry's horizon: the first day a datetime can hold (0.0 would refuse claims dated
 # before 1970, e.g. a replay of an archive).  Finite, as it is stored as JSON.
 _BEGINNING = datetime.min.replace(tzinfo=UTC).timestamp()
+# One entry is one message on the table's changelog: well under the producers' limit
+# (wirewatch/limits.py).  Measured once an entry holds more claims than could reach it
+# (a claim of a 2,000-character sentence, the longest parsed, takes ~8 KB).
+_ENTRY_MAX_BYTES = MAX_MESSAGE_BYTES // 2
+_ENTRY_CHECK_CLAIMS = 32
 _QUOTE_REACH = 400
 _FACTS_CACHE_MAX = 200_000  # characters between a named quote and an unattributed follow-on
 
@@ -469,6 +477,8 @@ class ClaimLedger:
         return None
 
     def _save(self, key: str, entry: dict[str, Any], delta: int) -> None:
+        if len(entry["claims"]) > _ENTRY_CHECK_CLAIMS:
+            delta -= self._shrink(key, entry)
         if entry["claims"]:
             self.store[key] = entry
         elif key in self.store:
@@ -477,6 +487,26 @@ class ClaimLedger:
         metrics.LEDGER_SIZE.set(self._size)
 
     # -- bounded state ------------------------------------------------------------
+    def _shrink(self, key: str, entry: dict[str, Any]) -> int:
+        """Keep one entry within ``_ENTRY_MAX_BYTES``: drop its oldest claims, as the window would.
+
+        An entry is one table value, written whole on every change; over the message size
+        the producer refuses its changelog write and the processor stops.  A busy place can
+        file that much within the window, so under pressure its memory is shortened instead
+        (the horizon moves up: older claims are not accepted again).
+        """
+        removed = 0
+        while len(orjson.dumps(entry)) > _ENTRY_MAX_BYTES and entry["claims"]:
+            times = sorted(rec["t"] for rec in entry["claims"].values())
+            # the oldest quarter, and at least everything as old as the oldest claim
+            cutoff = max(times[len(times) // 4], times[0] + 1e-6)
+            removed += self._purge(entry, cutoff)
+        if removed:
+            metrics.LEDGER_SHRUNK.inc(removed)
+            log.warning("ledger entry %s is over %d bytes: dropped its %d oldest claims", key,
+                        _ENTRY_MAX_BYTES, removed)
+        return removed
+
     def evict(self, now: datetime) -> int:
         """Drop every claim published more than the window before ``now``; return how many."""
         cutoff = now.timestamp() - self.window_seconds
