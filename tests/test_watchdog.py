@@ -30,8 +30,10 @@ def test_due_only_when_quiet_for_the_period_and_nothing_in_flight() -> None:
     clock.now += 2
     assert dog.due()
     dog.started()  # a long NLP batch is work, not a stall
-    clock.now += 600
+    clock.now += 299
     assert not dog.due()
+    clock.now += 1  # five stall periods in one handler: a send that never completes
+    assert dog.due()
     dog.finished()
     assert not dog.due()
     clock.now += 60

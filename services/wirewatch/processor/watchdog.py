@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+STUCK_FACTOR = 5  # a handler running this many stall periods is stuck, not busy
+
 
 @dataclass
 class Stall:
@@ -60,8 +62,13 @@ class Watchdog:
         return self.clock() - self.last_activity
 
     def due(self) -> bool:
-        """Worth checking offsets: enabled, no handler running, quiet for ``stall_seconds``."""
-        return self.stall_seconds > 0 and self.inflight == 0 and self.idle() >= self.stall_seconds
+        """Worth checking offsets: enabled, and quiet for ``stall_seconds`` with no handler
+        running, or for ``STUCK_FACTOR`` times that with one (a long NLP batch is work; a
+        send that never completes, after faust's producer failed, is a stall)."""
+        if self.stall_seconds <= 0:
+            return False
+        quiet = self.stall_seconds if self.inflight == 0 else self.stall_seconds * STUCK_FACTOR
+        return self.idle() >= quiet
 
     def judge(self, ends: Mapping[Any, int], next_offsets: Mapping[Any, int | None]) -> Stall | None:
         """A :class:`Stall` if any owned partition's end is past the next offset to read."""
