@@ -8,11 +8,13 @@ from collections import defaultdict
 from typing import Any, NamedTuple
 
 import faust
+import pytest
 from aiokafka import AIOKafkaProducer
 from faust.transport import consumer as faust_consumer
 from intervaltree import IntervalTree
 
 from wirewatch.offsets import offsets_held
+from wirewatch.processor import app as app_module
 from wirewatch.processor.app import _keep_queued_events, _patch_faust
 from wirewatch.settings import Settings
 
@@ -59,17 +61,33 @@ def test_a_hole_is_committed_past_only_when_the_broker_holds_no_records_there(em
     def consumer() -> Any:
         return type("C", (), {"_gap": defaultdict(IntervalTree), "_committed_offset": defaultdict(lambda: None)})()
 
-    # faust calls this when a stream is handed @4 after @1.  @2 and @3 hold records:
-    # dropped, or coming again after a seek, so they must be handled before a commit
-    # moves past them (unpatched, faust would record them as needing no ack).
+    # faust calls _add_gap(tp, first offset missed, offset just handed over) when a stream
+    # is handed @4 after @1.  @2 and @3 hold records: dropped, or coming again after a
+    # seek, so they must be handled before a commit moves past them (unpatched, faust
+    # would record them as needing no ack).
     dropped = consumer()
-    asyncio.run(faust_consumer.Consumer._add_gap(dropped, TP(topic, 0), 2, 3))
+    asyncio.run(faust_consumer.Consumer._add_gap(dropped, TP(topic, 0), 2, 4))
     assert not dropped._gap[TP(topic, 0)]
     # Offsets that hold nothing (here: past the end; on a real Kafka, transaction
     # markers) are a hole faust may commit past, as it always did.
     markers = consumer()
-    asyncio.run(faust_consumer.Consumer._add_gap(markers, TP(topic, 0), 6, 7))
-    assert sorted((i.begin, i.end) for i in markers._gap[TP(topic, 0)]) == [(6, 8)]
+    asyncio.run(faust_consumer.Consumer._add_gap(markers, TP(topic, 0), 6, 8))
+    assert sorted((i.begin, i.end) for i in markers._gap[TP(topic, 0)]) == [(6, 9)]
+
+
+def test_the_hole_asked_about_excludes_the_record_just_handed_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    _patch_faust(Settings(), "127.0.0.1:1")
+    asked: list[tuple[int, int]] = []
+
+    async def held(kwargs: Any, tp: Any, start: int, end: int, timeout: float = 10.0) -> list[int]:
+        asked.append((start, end))
+        return []  # a hole of transaction markers
+
+    monkeypatch.setattr(app_module, "offsets_held", held)
+    c: Any = type("C", (), {"_gap": defaultdict(IntervalTree), "_committed_offset": defaultdict(lambda: None)})()
+    asyncio.run(faust_consumer.Consumer._add_gap(c, TP("w.raw", 0), 7, 10))  # @10 handed over after @6
+    assert asked == [(7, 10)]  # @7..9; @10 exists, and counting it would make every hole look held
+    assert sorted((i.begin, i.end) for i in c._gap[TP("w.raw", 0)]) == [(7, 11)]
 
 
 def test_offsets_held_names_the_offsets_that_hold_records(embedded_broker: str) -> None:

@@ -149,15 +149,17 @@ def _patch_faust(settings: Settings, bootstrap: str) -> None:
         add_gap = consumer_cls._add_gap
 
         async def _add_gap(self: Any, tp: Any, offset_from: int, offset_to: int) -> None:
+            # faust passes the first offset it missed and the offset of the record that
+            # just arrived (which it marks too): the hole is offset_from..offset_to - 1.
             try:
-                held = await offsets_held(thread_cls._wirewatch_client_kwargs, tp, offset_from, offset_to + 1)
+                held = await offsets_held(thread_cls._wirewatch_client_kwargs, tp, offset_from, offset_to)
             except (KafkaError, TimeoutError) as exc:
                 log.warning("%s[%s]@%d..%d: cannot tell a hole from records not yet handled (%s); "
-                            "not committing past it", tp.topic, tp.partition, offset_from, offset_to, exc)
+                            "not committing past it", tp.topic, tp.partition, offset_from, offset_to - 1, exc)
                 return
             if held:
                 log.debug("%s[%s]@%d..%d: records not handed to the stream in order; not committing past them",
-                          tp.topic, tp.partition, offset_from, offset_to)
+                          tp.topic, tp.partition, offset_from, offset_to - 1)
                 return
             await add_gap(self, tp, offset_from, offset_to)
 
