@@ -12,7 +12,8 @@ Kafka alike, so these helpers take the end from a fetch.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -29,6 +30,17 @@ async def stop_quietly(consumer: AIOKafkaConsumer) -> None:
         task = asyncio.current_task()
         if task is not None and task.cancelling():
             raise
+
+
+@contextlib.asynccontextmanager
+async def _short_lived_consumer(client_kwargs: Mapping[str, Any]) -> AsyncIterator[AIOKafkaConsumer]:
+    """A started consumer that commits nothing and waits little for a fetch, stopped after use."""
+    consumer = AIOKafkaConsumer(**client_kwargs, enable_auto_commit=False, fetch_max_wait_ms=FETCH_WAIT_MS)
+    await consumer.start()
+    try:
+        yield consumer
+    finally:
+        await stop_quietly(consumer)
 
 
 async def _fetched_ends(consumer: AIOKafkaConsumer, tps: list[TopicPartition],
@@ -58,25 +70,17 @@ async def log_end_offsets(client_kwargs: Mapping[str, Any], tps: Iterable[Any],
     if not asked:
         return {}
     as_aiokafka = {TopicPartition(tp.topic, tp.partition): tp for tp in asked}
-    consumer = AIOKafkaConsumer(**client_kwargs, enable_auto_commit=False, fetch_max_wait_ms=FETCH_WAIT_MS)
-    await consumer.start()
-    try:
+    async with _short_lived_consumer(client_kwargs) as consumer:
         ends = await _fetched_ends(consumer, list(as_aiokafka), timeout)
-    finally:
-        await stop_quietly(consumer)
     return {as_aiokafka[tp]: end for tp, end in ends.items()}
 
 
 async def topic_end_offsets(client_kwargs: Mapping[str, Any], topic: str,
                             timeout: float = 10.0) -> dict[TopicPartition, int]:
     """:func:`log_end_offsets` for every partition of ``topic`` ({} if it does not exist)."""
-    consumer = AIOKafkaConsumer(**client_kwargs, enable_auto_commit=False, fetch_max_wait_ms=FETCH_WAIT_MS)
-    await consumer.start()
-    try:
+    async with _short_lived_consumer(client_kwargs) as consumer:
         tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         return await _fetched_ends(consumer, tps, timeout) if tps else {}
-    finally:
-        await stop_quietly(consumer)
 
 
 async def read_to_end(consumer: AIOKafkaConsumer, tps: Iterable[TopicPartition],
@@ -115,10 +119,8 @@ async def offsets_held(client_kwargs: Mapping[str, Any], tp: Any, start: int, en
     if end <= start:
         return []
     atp = TopicPartition(tp.topic, tp.partition)
-    consumer = AIOKafkaConsumer(**client_kwargs, enable_auto_commit=False, fetch_max_wait_ms=FETCH_WAIT_MS)
-    await consumer.start()
     held: list[int] = []
-    try:
+    async with _short_lived_consumer(client_kwargs) as consumer:
         consumer.assign([atp])
         consumer.seek(atp, start)
         loop = asyncio.get_running_loop()
@@ -131,5 +133,3 @@ async def offsets_held(client_kwargs: Mapping[str, Any], tp: Any, start: int, en
             if position >= end or (highwater is not None and position >= highwater):
                 return held
         raise TimeoutError(f"no answer for {tp.topic}[{tp.partition}]@{start}..{end - 1} in {timeout:g}s")
-    finally:
-        await stop_quietly(consumer)
