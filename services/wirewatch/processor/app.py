@@ -290,7 +290,6 @@ class WirewatchApp:
         *,
         pipeline_factory: Callable[[Any, Any], Pipeline] | None = None,
         extra_tasks: Sequence[Callable[[], Awaitable[None]]] = (),
-        on_stall: Callable[[Stall], None] | None = None,
     ) -> None:
         _patch_faust(settings, bootstrap)
         self.settings = settings
@@ -356,8 +355,9 @@ class WirewatchApp:
         self._ledger_seen = 0
         self._handled = dict.fromkeys(("dedup", "extract", "ledger"), 0)
         self.watchdog = Watchdog(settings.processor_stall_seconds)
-        self.on_stall = on_stall
         self.continuity = Continuity()
+        # what to do on a stall or a confirmed skip besides logging (`wirewatch processor`: restart)
+        self.on_stall: Callable[[Stall], None] | None = None
         self.on_skip: Callable[[Skip], None] | None = None
         self._last_progress: tuple[int, ...] = ()
         self._register_agents()
