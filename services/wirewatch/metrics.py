@@ -209,6 +209,13 @@ def record_consumer_lag(end_offsets: Mapping[Any, int], committed_offsets: Mappi
         CONSUMER_LAG.labels(topic=topic).set(value)
 
 
+def count_sentences(parsed: int, skipped: int, too_long: int) -> None:
+    """What extraction did with the sentences of some stories (SENTENCE_OUTCOMES)."""
+    SENTENCES.labels(outcome="parsed").inc(parsed)
+    SENTENCES.labels(outcome="skipped").inc(skipped)
+    SENTENCES.labels(outcome="too_long").inc(too_long)
+
+
 def init_outlets(outlets: Iterable[str]) -> None:
     """Create the per-outlet counters at 0 for the outlets of the configured feeds.
 

@@ -134,9 +134,7 @@ class Pipeline:
             per = batch.seconds / len(batch.results)
             for _ in batch.results:
                 metrics.NLP_SECONDS.observe(per)
-        metrics.SENTENCES.labels(outcome="parsed").inc(batch.parsed)
-        metrics.SENTENCES.labels(outcome="skipped").inc(batch.skipped)
-        metrics.SENTENCES.labels(outcome="too_long").inc(batch.too_long)
+        metrics.count_sentences(batch.parsed, batch.skipped, batch.too_long)
         for claims in batch.results:
             if isinstance(claims, list):
                 for c in claims:

@@ -170,9 +170,7 @@ class Extractor:
 
     def extract_many(self, stories: Sequence[UniqueStory]) -> list[list[Claim]]:
         claims, parsed, skipped, too_long = self.extract_counted(stories)
-        metrics.SENTENCES.labels(outcome="parsed").inc(parsed)
-        metrics.SENTENCES.labels(outcome="skipped").inc(skipped)
-        metrics.SENTENCES.labels(outcome="too_long").inc(too_long)
+        metrics.count_sentences(parsed, skipped, too_long)
         return claims
 
     def extract_counted(self, stories: Sequence[UniqueStory]) -> tuple[list[list[Claim]], int, int, int]:
