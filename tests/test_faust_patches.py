@@ -15,7 +15,7 @@ from intervaltree import IntervalTree
 
 from wirewatch.offsets import offsets_held
 from wirewatch.processor import app as app_module
-from wirewatch.processor.app import _keep_queued_events, _patch_faust
+from wirewatch.processor.app import LedgerTable, _keep_queued_events, _patch_faust
 from wirewatch.settings import Settings
 
 
@@ -98,3 +98,22 @@ def test_offsets_held_names_the_offsets_that_hold_records(embedded_broker: str) 
     assert asyncio.run(offsets_held(kwargs, TP(topic, 0), 4, 9)) == [4]
     assert asyncio.run(offsets_held(kwargs, TP(topic, 0), 5, 9)) == []
     assert asyncio.run(offsets_held(kwargs, TP(topic, 0), 3, 3)) == []
+
+
+def test_ledger_records_go_to_the_changelog_partition_of_their_claims() -> None:
+    # faust's own partitioner would hash the JSON-serialized store key ('"place:x/c/<id>"'),
+    # so a place's records and its claims would sit on different partitions and a worker
+    # taking over a claims partition after a rebalance would recover the wrong records.
+    from aiokafka.partitioner import DefaultPartitioner
+
+    app = faust.App("ledger-partition-test", broker="kafka://127.0.0.1:1", topic_partitions=4)
+    table = LedgerTable(app, name="ledger", default=None, beacon=app.tables.beacon, partitions=4)
+    parts = [0, 1, 2, 3]
+    seen = set()
+    for i in range(200):
+        key = f"place:town{i}"
+        expected = DefaultPartitioner()(key.encode(), parts, parts)  # the claims producer's choice
+        for skey in (f"{key}/c/{uuid.uuid4().hex}", f"{key}/f/x", f"{key}/p/a:1|b:2", f"{key}/h"):
+            assert table.partition_for_key(skey) == expected
+        seen.add(expected)
+    assert seen == set(parts)

@@ -128,8 +128,6 @@ NEW_CLAIMS = Counter(f"{NS}_ledger_new_claims_total", "new_claim alerts raised."
 CORROBORATIONS = Counter(f"{NS}_ledger_corroborations_total", "Claims that repeated a known claim.")
 CONTRADICTIONS = Counter(f"{NS}_ledger_contradictions_total", "contradiction alerts raised.", ["kind"])
 LEDGER_SIZE = Gauge(f"{NS}_ledger_claims", "Claims held in the ledger window.")
-LEDGER_SHRUNK = Counter(f"{NS}_ledger_shrunk_claims_total",
-                        "Claims dropped before their window ended to keep a ledger entry under its size cap.")
 
 # -- end to end ---------------------------------------------------------------------
 _FRESH_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 86400)

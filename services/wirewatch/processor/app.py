@@ -18,6 +18,7 @@ from typing import Any, cast
 import faust
 import orjson
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import murmur2
 from faust.transport import consumer as faust_consumer
 from faust.transport import producer as faust_producer
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -30,6 +31,7 @@ from ..models import Claim, ContradictionAlert, DeadLetter, NewClaimAlert, RawSt
 from ..offsets import log_end_offsets, offsets_held
 from ..settings import Settings
 from ..topics import Topics, TopicSpec
+from .ledger import store_route
 from .nlp_pool import ExtractorPool
 from .pipeline import Pipeline
 from .watchdog import Continuity, Skip, Stall, Watchdog
@@ -215,6 +217,26 @@ def decode(model: type[BaseModel], value: bytes | None) -> Any:
         raise SchemaInvalid(f"invalid {model.__name__}: {where}: {first.get('msg')}") from None
 
 
+class LedgerTable(faust.Table):
+    """The ledger's table: a store key's changelog partition is its ledger key's claims partition.
+
+    Store keys extend the ledger key ('place:aleppo/c/<claim id>', see ledger.py) and the
+    table serializes keys as JSON, so faust's own partitioner would spread one place's
+    records over other partitions than its claims: after a rebalance, the worker taking
+    over a claims partition would recover the wrong records.  The partition is the one
+    the producer's default partitioner gives the claims topic's raw key.
+    """
+
+    def partition_for_key(self, key: Any) -> int | None:
+        n = self.partitions or self.app.conf.topic_partitions
+        return claims_partition(store_route(str(key)), n)
+
+
+def claims_partition(ledger_key: str, partitions: int) -> int:
+    """The partition the Kafka producers' default partitioner (murmur2) gives ``ledger_key``."""
+    return (murmur2(ledger_key.encode()) & 0x7FFFFFFF) % partitions
+
+
 _DELETED = object()
 
 
@@ -333,13 +355,14 @@ class WirewatchApp:
         self.contradiction_topic = self._topic(t.contradiction)
         self.deadletter_topic = self._topic(t.deadletter)
         # Tables are co-partitioned with the topic whose agent writes them.  Writes
-        # find their changelog partition from the key (use_partitioner), so the
-        # eviction timer may delete outside stream iteration; the ledger's keys are
-        # the claims topic's keys, so both land on the same partition number.
+        # find their changelog partition from the key, so the eviction timer may delete
+        # outside stream iteration: dedup's topic has one partition (use_partitioner),
+        # and a ledger record lands on its ledger key's claims partition (LedgerTable).
         self.dedup_table = self.app.Table("dedup", default=None, partitions=t.raw.partitions,
                                           use_partitioner=True)
-        self.ledger_table = self.app.Table("ledger", default=None, partitions=t.claims.partitions,
-                                           use_partitioner=True)
+        self.ledger_table = LedgerTable(self.app, name="ledger", default=None, beacon=self.app.tables.beacon,
+                                        partitions=t.claims.partitions)
+        self.app.tables.add(self.ledger_table)
         # With NLP worker processes the model is loaded there, not in this process.
         in_process_nlp = settings.nlp_workers <= 1
         factory = pipeline_factory or (
@@ -368,6 +391,7 @@ class WirewatchApp:
             # The tables were recovered from their changelogs; the in-memory
             # near-duplicate index is rebuilt from them on next use.
             self.pipeline.dedup.reload()
+            self.pipeline.ledger.reload()
             self.watchdog.reset()
             self.continuity.reset()
             log.info("ready: own %s; tables recovered (dedup %d keys, ledger %d keys)",
@@ -579,6 +603,7 @@ class WirewatchApp:
         except BaseException:
             self.dedup_store.rollback()
             self.pipeline.dedup.reload()
+            self.pipeline.ledger.reload()
             raise
         self.dedup_store.commit()
         if log.isEnabledFor(logging.DEBUG):  # a per-story trail, for tracing a story through restarts
@@ -656,6 +681,7 @@ class WirewatchApp:
                 await fut  # every alert acknowledged before the ledger remembers the claim
         except BaseException:
             self.ledger_store.rollback()
+            self.pipeline.ledger.reload()  # its view of the store included the rolled-back writes
             raise
         self.ledger_store.commit()
 

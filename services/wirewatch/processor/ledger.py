@@ -9,19 +9,24 @@ and South Kivu' or a name cut short ('Abu' for 'Abu Shouk') must meet too; withi
 entry `places_meet` keeps claims about different places apart.
 
 All durable state lives in ``store`` (a faust Table with a changelog in the service,
-a dict in replay), one JSON entry per ledger key::
+a dict in replay), one small JSON value per claim, fact, raised pair and horizon, each
+store key prefixed with its ledger key (``store_route`` recovers it, so the table's
+changelog partition is the claims partition)::
 
-    {"v": 1,
-     "claims":  {claim_id: {"claim": <Claim JSON>, "facts": <Facts JSON>, "fact": fact_id, "t": ts}},
-     "facts":   {fact_id: {"sources": [name...], "source_keys": [key...], "articles": [id...]}},
-     "pairs":   {"<sentence key>|<sentence key>": ts},   # contradictions already raised
-     "horizon": ts,                                      # nothing older is accepted again
-     "oldest": ts}                                       # the oldest claim's time, for the sweep
+    "<ledger key>/c/<claim id>"  -> {"claim": <Claim JSON>, "facts": <Facts JSON>, "fact": fact_id,
+                                     "t": ts, "n": arrival number within the ledger key}
+    "<ledger key>/f/<fact id>"   -> {"sources": [name...], "source_keys": [key...], "articles": [id...]}
+    "<ledger key>/p/<sentence key>|<sentence key>" -> ts   # a contradiction already raised
+    "<ledger key>/h"             -> ts                     # the horizon: nothing older is accepted again
 
+A claim is written once, so a change costs a few hundred bytes on the changelog however
+many claims its place holds (version 1 wrote a whole place's entry on every claim: its
+changelog grew with the square of the claims, and a busy place passed the message limit).
+The per-key view (`_Entry`) is rebuilt from the store on first use and after `reload`,
 so a new `ClaimLedger` over the same store carries on exactly where the old one
 stopped: a claim it has already seen is a no-op, and alert ids are derived from the
-claims (`NewClaimAlert.make_id`, `ContradictionAlert.make_id`).  Each entry is
-written back whole after a change, because faust only logs assignments.
+claims (`NewClaimAlert.make_id`, `ContradictionAlert.make_id`).  Version-1 entries
+found in a store are rewritten in this layout on load.
 """
 
 from __future__ import annotations
@@ -34,32 +39,28 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
-
 from .. import metrics
 from ..errors import LedgerStateError
-from ..limits import MAX_MESSAGE_BYTES
 from ..models import Claim, ClaimUpdate, ContradictionAlert, NewClaimAlert, utcnow
 from .contradict import Facts, conflict, explain, facts_of, same_camp, same_speaker, same_time
 
 log = logging.getLogger(__name__)
 
-VERSION = 1
+VERSION = 1  # the layout of one whole entry per key, still read (and rewritten) on load
 _QUOTE_MARKS = ('"', "\u201c", "\u2018", "'")
 _CLOCK_SKEW = timedelta(days=1)
 # A new entry's horizon: the first day a datetime can hold (0.0 would refuse claims dated
 # before 1970, e.g. a replay of an archive).  Finite, as it is stored as JSON.
 _BEGINNING = datetime.min.replace(tzinfo=UTC).timestamp()
-# One entry is one message on the table's changelog: well under the producers' limit
-# (wirewatch/limits.py).  Measured once an entry holds more claims than could reach it
-# (a claim of a 2,000-character sentence, the longest parsed, takes ~8 KB).
-_ENTRY_MAX_BYTES = MAX_MESSAGE_BYTES // 2
-_ENTRY_CHECK_CLAIMS = 32
 _QUOTE_REACH = 400
 _FACTS_CACHE_MAX = 200_000  # characters between a named quote and an unattributed follow-on
 
 # --------------------------------------------------------------------------- keys
 _ARTICLE = re.compile(r"(?:^|(?<=[\s-]))(?:the\s+|a[lrsdtzn]-|ash-|ath-|adh-|e[lrsdtzn]-)", re.I)
+# The Arabic article written as a word of its own ('El Fasher', 'Al Bab'): without it, every
+# such place met under one ledger key ('place:el') and spellings with and without it apart.
+_ARTICLE_WORDS = frozenset({"al", "el", "ad", "an", "ar", "as", "at", "az", "ash", "ath", "adh", "ed", "en",
+                            "er", "es", "et", "ez"})
 _OF = re.compile(r"^(?:city|town|village|district|province|region|governorate|neighbou?rhood)\s+of\s+", re.I)
 _GENERIC = re.compile(
     r"\s+(?:district|districts|neighbou?rhoods?|area|areas|quarter|village|town|city|suburb|"
@@ -105,6 +106,8 @@ def _one_place(part: str) -> str:
     words = [w for w in words if w]
     if len(words) > 1 and words[0] in _DIRECTION:
         words = [*words[1:], _DIRECTION[words[0]]]
+    while len(words) > 1 and words[0] in _ARTICLE_WORDS:
+        words = words[1:]
     return " ".join(words)
 
 
@@ -247,6 +250,24 @@ def _source_key(f: Facts) -> str:
     return "speaker:" + " ".join(f.speaker) if f.speaker else "outlet:" + f.outlet.casefold()
 
 
+def store_route(store_key: str) -> str:
+    """The ledger key a store key belongs to ('place:aleppo/c/<id>' -> 'place:aleppo'):
+    what the service partitions the table's changelog by, as the claims topic is."""
+    return store_key.split("/", 1)[0]
+
+
+@dataclass
+class _Entry:
+    """One ledger key's claims, facts, raised pairs and horizon: a view of its store keys."""
+
+    claims: dict[str, dict[str, Any]] = field(default_factory=dict)  # in arrival order
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pairs: dict[str, float] = field(default_factory=dict)
+    horizon: float = _BEGINNING
+    oldest: float = 0.0  # the oldest claim's time, so that the sweep skips untouched keys
+    next_n: int = 0
+
+
 class ClaimLedger:
     """Claims per place over a sliding window; plain class, state in ``store``."""
 
@@ -260,16 +281,62 @@ class ClaimLedger:
         # Facts decoded from the store, by claim id: a cache only (the store is the truth),
         # emptied of a claim when it is evicted so that it stays as bounded as the store.
         self._facts: dict[str, Facts] = {}
-        self._size = len(self)
-        metrics.LEDGER_SIZE.set(self._size)
+        self._entries: dict[str, _Entry] = {}
+        self._loaded = False
+        self._size = 0
+        self._ensure_loaded()
 
     # -- state -------------------------------------------------------------------
     def __len__(self) -> int:
-        """Claims held in the window (a scan of the store: the store is the truth after a restart)."""
-        return sum(len(self._entry(k, v)["claims"]) for k, v in list(self.store.items()))
+        """Claims held in the window."""
+        self._ensure_loaded()
+        return self._size
 
-    @staticmethod
-    def _entry(key: str, value: Any) -> dict[str, Any]:
+    def reload(self) -> None:
+        """Forget the per-key view; the next call rebuilds it from the store.  Call it when
+        the store changed under this object (a faust rebalance assigned other partitions, or
+        staged writes were rolled back)."""
+        self._loaded = False
+        self._entries = {}
+        self._facts.clear()
+
+    def _ensure_loaded(self) -> None:
+        if self._loaded:
+            return
+        entries: dict[str, _Entry] = {}
+        old_layout: list[tuple[str, Any]] = []
+        for skey, value in list(self.store.items()):
+            route, sep, rest = skey.partition("/")
+            if not sep:
+                old_layout.append((skey, value))
+                continue
+            entry = entries.setdefault(route, _Entry())
+            kind, _, ident = rest.partition("/")
+            if kind == "c" and isinstance(value, dict) and isinstance(value.get("t"), float | int) \
+                    and isinstance(value.get("claim"), dict) and "fact" in value:
+                entry.claims[ident] = value
+            elif kind == "f" and isinstance(value, dict) and isinstance(value.get("articles"), list):
+                entry.facts[ident] = value
+            elif kind == "p" and isinstance(value, float | int):
+                entry.pairs[ident] = float(value)
+            elif kind == "h" and not ident and isinstance(value, float | int):
+                entry.horizon = float(value)
+            else:
+                raise LedgerStateError(f"ledger store key {skey!r} does not hold a ledger record")
+        for key, value in old_layout:
+            entries[key] = self._upgrade(key, value, entries.get(key))
+        for entry in entries.values():
+            # A store may iterate in key order: arrival order is what the running worker used.
+            entry.claims = dict(sorted(entry.claims.items(), key=lambda kv: int(kv[1].get("n", 0))))
+            entry.oldest = min((float(r["t"]) for r in entry.claims.values()), default=0.0)
+            entry.next_n = 1 + max((int(r.get("n", 0)) for r in entry.claims.values()), default=-1)
+        self._entries = {k: e for k, e in entries.items() if e.claims}
+        self._size = sum(len(e.claims) for e in self._entries.values())
+        self._loaded = True
+        metrics.LEDGER_SIZE.set(self._size)
+
+    def _upgrade(self, key: str, value: Any, entry: _Entry | None) -> _Entry:
+        """A version-1 entry (one value per ledger key) -> its records, written in this layout."""
         if (
             not isinstance(value, dict)
             or value.get("v") != VERSION
@@ -278,33 +345,57 @@ class ClaimLedger:
             or not isinstance(value.get("pairs"), dict)
         ):
             raise LedgerStateError(f"ledger store entry {key!r} is not a version-{VERSION} ledger entry")
-        return value
+        entry = entry or _Entry()
+        self._set_horizon(key, entry, float(value.get("horizon", _BEGINNING)))
+        for n, (cid, rec) in enumerate(value["claims"].items()):
+            entry.claims[cid] = rec = {**rec, "n": n}
+            self.store[f"{key}/c/{cid}"] = rec
+        for fid, fact in value["facts"].items():
+            entry.facts[fid] = self.store[f"{key}/f/{fid}"] = fact
+        for pk, ts in value["pairs"].items():
+            entry.pairs[pk] = self.store[f"{key}/p/{pk}"] = float(ts)
+        del self.store[key]
+        return entry
 
-    def _load(self, key: str) -> dict[str, Any]:
-        value = self.store.get(key)
-        if value is None:
-            return {"v": VERSION, "claims": {}, "facts": {}, "pairs": {}, "horizon": _BEGINNING, "oldest": 0.0}
-        return self._entry(key, value)
+    def _set_horizon(self, key: str, entry: _Entry, horizon: float) -> None:
+        if horizon > entry.horizon:
+            entry.horizon = horizon
+            self.store[f"{key}/h"] = horizon
 
-    def _purge(self, entry: dict[str, Any], cutoff: float) -> int:
+    def _purge(self, key: str, entry: _Entry, cutoff: float) -> int:
         """Drop claims published before ``cutoff``, and the facts and pairs only they used."""
-        claims: dict[str, Any] = entry["claims"]
-        entry["horizon"] = max(float(entry.get("horizon", _BEGINNING)), cutoff)
-        # "oldest" lets the hourly sweep skip an entry without reading its claims.
-        if not claims or entry.get("oldest", 0.0) >= cutoff:
+        claims = entry.claims
+        if not claims or entry.oldest >= cutoff:
             return 0
         old = [cid for cid, rec in claims.items() if rec["t"] < cutoff]
+        if not old:
+            return 0
+        # Nothing older than what left is accepted again (it would re-raise expired alerts).
+        self._set_horizon(key, entry, cutoff)
         for cid in old:
             del claims[cid]
+            del self.store[f"{key}/c/{cid}"]
             self._facts.pop(cid, None)
-        entry["oldest"] = min((rec["t"] for rec in claims.values()), default=0.0)
-        if old:
+        entry.oldest = min((rec["t"] for rec in claims.values()), default=0.0)
+        if claims:  # (a key left empty is the caller's to drop or refill)
             used = {rec["fact"] for rec in claims.values()}
-            for fid in [fid for fid in entry["facts"] if fid not in used]:
-                del entry["facts"][fid]
-            for pk in [pk for pk, ts in entry["pairs"].items() if ts < cutoff]:
-                del entry["pairs"][pk]
+            for fid in [fid for fid in entry.facts if fid not in used]:
+                del entry.facts[fid]
+                del self.store[f"{key}/f/{fid}"]
+            for pk in [pk for pk, ts in entry.pairs.items() if ts < cutoff]:
+                del entry.pairs[pk]
+                del self.store[f"{key}/p/{pk}"]
         return len(old)
+
+    def _drop(self, key: str, entry: _Entry) -> None:
+        """A key left without claims is forgotten whole, its horizon too (as version 1 did)."""
+        for fid in entry.facts:
+            del self.store[f"{key}/f/{fid}"]
+        for pk in entry.pairs:
+            del self.store[f"{key}/p/{pk}"]
+        if f"{key}/h" in self.store:
+            del self.store[f"{key}/h"]
+        self._entries.pop(key, None)
 
     # -- the one entry point ---------------------------------------------------------
     def add(self, claim: Claim, now: datetime | None = None) -> LedgerResult:
@@ -313,56 +404,61 @@ class ClaimLedger:
         ``now`` is the stream's clock; without it the claim's publication time is used,
         so a replay of old feeds behaves as the live stream did.
         """
+        self._ensure_loaded()
         # A feed that dates an item in the future must not move the window forward and
         # expire everything else filed under the place: the clock never runs ahead of
         # the wall clock (replays of old feeds are unaffected), nor a claim ahead of the clock.
         now = now or min(claim.published, utcnow() + _CLOCK_SKEW)
         key = ledger_key(claim)
-        entry = self._load(key)
+        entry = self._entries.get(key) or _Entry()
         result = LedgerResult()
-        if claim.claim_id in entry["claims"]:
+        if claim.claim_id in entry.claims:
             return result  # re-poll, replay or re-delivery after a restart
         t = min(claim.published, now).timestamp()
         cutoff = now.timestamp() - self.window_seconds
-        evicted = self._purge(entry, cutoff)
-        if t < entry["horizon"]:
+        evicted = self._purge(key, entry, cutoff)
+        self._count(-evicted)
+        if t < max(entry.horizon, cutoff):
             # Older than the window: it already left the ledger (or would at once), so
             # raising anything now would re-raise alerts for an expired claim.
-            if evicted:
-                self._save(key, entry, -evicted)
+            if not entry.claims:
+                self._drop(key, entry)
             return result
+        self._entries[key] = entry
         place = claim.location or claim.location_key or ""
         facts = facts_of(claim, place, speaker=self._quoted_speaker(claim, entry))
         facts.places = claim_places(claim)
         facts.named = named_in(claim.sentence, facts.places)
         facts.words = sorted({w for w in re.findall(r"[a-z0-9]+", claim.sentence.lower()) if len(w) > 2})
-        record: dict[str, Any] = {"claim": claim.model_dump(mode="json"), "facts": facts.to_json(), "t": t}
+        record: dict[str, Any] = {"claim": claim.model_dump(mode="json"), "facts": facts.to_json(), "t": t,
+                                  "n": entry.next_n}
 
         if facts.hedged:
             # A hedge ('may have', 'reportedly preparing') is neither news nor a conflict;
             # it is kept only so that a re-delivery stays a no-op.
             record["fact"] = claim.claim_id
-            entry["facts"].setdefault(claim.claim_id, {"sources": [], "source_keys": [], "articles": []})
-            self._record(entry, claim.claim_id, record)
-            self._save(key, entry, 1 - evicted)
+            if claim.claim_id not in entry.facts:
+                self._put_fact(key, entry, claim.claim_id, {"sources": [], "source_keys": [], "articles": []})
+            self._record(key, entry, claim.claim_id, record)
             return result
 
         # The key is coarser than the place ('place:kivu'): only claims about the same place meet.
         earlier = [
             (cid, rec, old)
-            for cid, rec in entry["claims"].items()
+            for cid, rec in entry.claims.items()
             if places_meet(facts.places, (old := self._facts_of(cid, rec)).places)
         ]
         fact_id = self._match_fact(facts, earlier)
         if fact_id is None:
             fact_id = claim.claim_id
-            entry["facts"][fact_id] = {"sources": [], "source_keys": [], "articles": []}
             result.alerts.append(
                 NewClaimAlert(alert_id=NewClaimAlert.make_id(claim.claim_id), ledger_key=key, claim=claim,
                               raised_at=now)
             )
             metrics.NEW_CLAIMS.labels(category=claim.category).inc()
-        fact = entry["facts"][fact_id]
+        # a new value, never the stored one changed in place: staged writes may be rolled back
+        old_fact = entry.facts.get(fact_id) or {"sources": [], "source_keys": [], "articles": []}
+        fact = {k: list(v) for k, v in old_fact.items()}
         src = _source_key(facts)
         if not any(_same_source(src, k) for k in fact["source_keys"]):
             fact["source_keys"].append(src)
@@ -370,6 +466,8 @@ class ClaimLedger:
         article = claim.cluster_id or claim.story_id
         if article not in fact["articles"]:
             fact["articles"].append(article)
+        if fact != old_fact:
+            self._put_fact(key, entry, fact_id, fact)
         if fact_id != claim.claim_id:
             result.updates.append(
                 ClaimUpdate(
@@ -392,9 +490,9 @@ class ClaimLedger:
             # One alert per pair of evidence sentences: a sentence carrying two categories
             # (a capture 'after heavy air strikes') is still one statement to dispute.
             pk = "|".join(sorted((facts.sentence_key, old.sentence_key)))
-            if pk in entry["pairs"]:
+            if pk in entry.pairs:
                 continue
-            entry["pairs"][pk] = min(t, rec["t"])
+            entry.pairs[pk] = self.store[f"{key}/p/{pk}"] = min(t, rec["t"])
             old_claim = Claim.model_validate(rec["claim"])
             result.alerts.append(
                 ContradictionAlert(
@@ -409,13 +507,12 @@ class ClaimLedger:
             )
             metrics.CONTRADICTIONS.labels(kind=verdict.kind).inc()
 
-        self._record(entry, claim.claim_id, record)
+        self._record(key, entry, claim.claim_id, record)
         self._facts[claim.claim_id] = facts
-        self._save(key, entry, 1 - evicted)
         return result
 
     @staticmethod
-    def _quoted_speaker(claim: Claim, entry: dict[str, Any]) -> str | None:
+    def _quoted_speaker(claim: Claim, entry: _Entry) -> str | None:
         """Who speaks an unattributed quotation: the last speaker named just before it in the story.
 
         Wire copy quotes one person over several sentences and names them once
@@ -426,7 +523,7 @@ class ClaimLedger:
         if claim.attributed_to or not claim.sentence.lstrip().startswith(_QUOTE_MARKS):
             return None
         best: tuple[int, str] | None = None
-        for rec in entry["claims"].values():
+        for rec in entry.claims.values():
             c = rec["claim"]
             start = c["sentence_start"]
             if (c["story_id"] == claim.story_id and c["attributed_to"] and start < claim.sentence_start
@@ -445,11 +542,19 @@ class ClaimLedger:
             f = self._facts[claim_id] = Facts.from_json(rec["facts"])
         return f
 
-    @staticmethod
-    def _record(entry: dict[str, Any], claim_id: str, record: dict[str, Any]) -> None:
-        claims = entry["claims"]
-        entry["oldest"] = min(entry.get("oldest", record["t"]), record["t"]) if claims else record["t"]
-        claims[claim_id] = record
+    def _put_fact(self, key: str, entry: _Entry, fact_id: str, fact: dict[str, Any]) -> None:
+        entry.facts[fact_id] = self.store[f"{key}/f/{fact_id}"] = fact
+
+    def _record(self, key: str, entry: _Entry, claim_id: str, record: dict[str, Any]) -> None:
+        entry.oldest = min(entry.oldest, record["t"]) if entry.claims else record["t"]
+        entry.claims[claim_id] = self.store[f"{key}/c/{claim_id}"] = record
+        entry.next_n += 1
+        self._count(1)
+
+    def _count(self, delta: int) -> None:
+        if delta:
+            self._size = max(0, self._size + delta)
+            metrics.LEDGER_SIZE.set(self._size)
 
     @staticmethod
     def _match_fact(f: Facts, earlier: list[tuple[str, dict[str, Any], Facts]]) -> str | None:
@@ -476,54 +581,18 @@ class ClaimLedger:
             return str(rec["fact"])
         return None
 
-    def _save(self, key: str, entry: dict[str, Any], delta: int) -> None:
-        if len(entry["claims"]) > _ENTRY_CHECK_CLAIMS:
-            delta -= self._shrink(key, entry)
-        if entry["claims"]:
-            self.store[key] = entry
-        elif key in self.store:
-            del self.store[key]
-        self._size = max(0, self._size + delta)
-        metrics.LEDGER_SIZE.set(self._size)
-
     # -- bounded state ------------------------------------------------------------
-    def _shrink(self, key: str, entry: dict[str, Any]) -> int:
-        """Keep one entry within ``_ENTRY_MAX_BYTES``: drop its oldest claims, as the window would.
-
-        An entry is one table value, written whole on every change; over the message size
-        the producer refuses its changelog write and the processor stops.  A busy place can
-        file that much within the window, so under pressure its memory is shortened instead
-        (the horizon moves up: older claims are not accepted again).
-        """
-        removed = 0
-        while len(orjson.dumps(entry)) > _ENTRY_MAX_BYTES and entry["claims"]:
-            times = sorted(rec["t"] for rec in entry["claims"].values())
-            # the oldest quarter, and at least everything as old as the oldest claim
-            cutoff = max(times[len(times) // 4], times[0] + 1e-6)
-            removed += self._purge(entry, cutoff)
-        if removed:
-            metrics.LEDGER_SHRUNK.inc(removed)
-            log.warning("ledger entry %s is over %d bytes: dropped its %d oldest claims", key,
-                        _ENTRY_MAX_BYTES, removed)
-        return removed
-
     def evict(self, now: datetime) -> int:
         """Drop every claim published more than the window before ``now``; return how many."""
+        self._ensure_loaded()
         cutoff = now.timestamp() - self.window_seconds
         removed = 0
-        size = 0
-        for key in list(self.store.keys()):
-            entry = self._entry(key, self.store[key])
-            n = self._purge(entry, cutoff)
-            removed += n
-            if not entry["claims"]:
-                del self.store[key]
-            else:
-                size += len(entry["claims"])
-                if n:
-                    self.store[key] = entry
-        self._size = size
-        metrics.LEDGER_SIZE.set(size)
+        for key, entry in list(self._entries.items()):
+            removed += self._purge(key, entry, cutoff)
+            if not entry.claims:
+                self._drop(key, entry)
+        self._size = sum(len(e.claims) for e in self._entries.values())
+        metrics.LEDGER_SIZE.set(self._size)
         return removed
 
 
@@ -552,4 +621,4 @@ def _same_source(a: str, b: str) -> bool:
     return bool(sa and sb) and (sa <= sb or sb <= sa)
 
 
-__all__ = ["ClaimLedger", "LedgerResult", "ledger_key", "normalise_place", "same_speaker"]
+__all__ = ["ClaimLedger", "LedgerResult", "ledger_key", "normalise_place", "same_speaker", "store_route"]
