@@ -276,6 +276,33 @@ def read_all(bootstrap: str, topic: str) -> list[tuple[float, bytes]]:
     return asyncio.run(_read_all(bootstrap, topic))
 
 
+def stage_latencies(bootstrap: str, topics: Topics, pushed: dict[str, float],
+                    first_alert: dict[str, float]) -> dict[str, list[float]]:
+    """Where push->alert goes, per story with an alert, from the broker timestamps of each
+    hop: p50/p95/p99 of poll (push -> raw), dedup (raw -> unique), extract (unique -> its
+    first claim) and ledger (first claim -> first alert)."""
+    first: dict[str, dict[str, float]] = {"raw": {}, "unique": {}, "claim": {}}
+    for name, topic, url_of in (
+        ("raw", topics.raw.name, lambda d: d["url"]),
+        ("unique", topics.unique.name, lambda d: d["story"]["url"]),
+        ("claim", topics.claims.name, lambda d: d["story_url"]),
+    ):
+        for ts, v in read_all(bootstrap, topic):
+            url = url_of(orjson.loads(v))
+            if url in pushed:
+                first[name][url] = min(first[name].get(url, ts), ts)
+    hops: dict[str, list[float]] = {"poll": [], "dedup": [], "extract": [], "ledger": []}
+    for url, alert in first_alert.items():
+        raw, unique, claim = (first[n].get(url) for n in ("raw", "unique", "claim"))
+        if raw is None or unique is None or claim is None:
+            continue
+        hops["poll"].append(raw - pushed[url])
+        hops["dedup"].append(unique - raw)
+        hops["extract"].append(claim - unique)
+        hops["ledger"].append(alert - claim)
+    return {k: [pct(v, 50), pct(v, 95), pct(v, 99)] for k, v in hops.items() if v}
+
+
 async def _produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
     p = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_request_size=8 << 20)
     await p.start()
@@ -577,8 +604,9 @@ def _run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 if link in pushed:
                     first_alert[link] = min(first_alert.get(link, ts), ts)
         lats = [first_alert[k] - pushed[k] for k in first_alert]
+        stages = stage_latencies(bootstrap, topics, pushed, first_alert)
         res["latency"] = {"rate": rate, "items": len(fresh), "stories_with_alert": len(lats),
-                          "p50": pct(lats, 50), "p95": pct(lats, 95), "p99": pct(lats, 99),
+                          "p50": pct(lats, 50), "p95": pct(lats, 95), "p99": pct(lats, 99), "stages": stages,
                           "cpu_share": (sum(w.total_cpu() for w in pw2) - pc_lat0) / max(lat_wall, 1e-9),
                           "rss_start_mb": rss_start, "rss_end_mb": rss_end, "memory": mem}
         for p in procs:
@@ -625,6 +653,9 @@ def table(r: dict[str, Any]) -> str:
     row("latency p50/p95/p99 (s)", f"{lat['p50']:.2f}/{lat['p95']:.2f}/{lat['p99']:.2f}",
         f"{100 * lat['cpu_share']:.0f}%", f"{lat['rss_start_mb']:.0f}->{lat['rss_end_mb']:.0f}",
         f"push->alert, {lat['stories_with_alert']} stories, {lat['rate']:.1f} items/s")
+    if lat.get("stages"):
+        row("  of which per hop p50/p95/p99 (s)", "", "", "",
+            "; ".join(f"{k} {'/'.join(f'{x:.2f}' for x in v)}" for k, v in lat["stages"].items()))
     row("broker (tansu)", "", f"{r['broker_cpu']:.1f}s", f"{r['peak_mb']['broker']:.0f}", "whole run")
     row("BASELINE: stories/s (full spaCy, all)", f"{brate:.1f}", f"{b['cpu']:.1f}s", f"{b['rss_mb']:.0f}",
         f"{b['stories']} bodies, {b['words'] / b['seconds']:.0f} words/s")

@@ -24,7 +24,7 @@ from wirewatch.poller.parse import parse_feed  # noqa: E402
 ROWS = (
     "poller: items/s", "processor: raw stories/s", "processor: unique stories/s",
     "processor: duplicate stories/s", "latency p50/p95/p99", "broker (tansu)", "BASELINE: stories/s",
-    "BASELINE: latency", "ratio: unique/s vs baseline",
+    "BASELINE: latency", "ratio: unique/s vs baseline", "of which per hop",
 )
 
 
@@ -71,5 +71,9 @@ def test_pipeline_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert p["claims"] > 0 and res["alerts_phase2"] > 0
     assert res["dups"]["flagged"] == 200
     assert res["latency"]["stories_with_alert"] > 0
+    # the latency split by hop: every hop found for the stories with an alert, none negative
+    stages = res["latency"]["stages"]
+    assert set(stages) == {"poll", "dedup", "extract", "ledger"}
+    assert all(len(v) == 3 and 0 <= v[0] <= v[2] for v in stages.values()), stages
     assert res["baseline"]["stories"] == 30 and res["baseline"]["seconds"] > 0
     assert all(v > 0 for v in res["peak_mb"].values())

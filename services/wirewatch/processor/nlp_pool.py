@@ -3,7 +3,8 @@
 The faust worker moves messages, dedups and keeps the ledger; spaCy holds the GIL for
 tens of milliseconds a story.  With ``processes >= 2`` extraction runs in that many
 spawned worker processes, each with its own :class:`Extractor` loaded once; a batch is
-cut into one contiguous chunk per process and the results come back in batch order.
+cut into a few contiguous chunks per process, taken as processes come free, and the
+results come back in batch order.
 With ``0`` or ``1`` it runs in one thread of this process (the model loaded here).
 
 Either way a batch gives, per story, its claims or that story's own error
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 # The worker process's extractor, loaded once by the pool's initializer.
 _EXTRACTOR: Extractor | None = None
 PARENT_POLL_SECONDS = 1.0
+CHUNKS_PER_PROCESS = 4  # a batch of 16 on 2 processes: 8 chunks of 2 stories
 
 
 def _exit_with_parent(parent: int, lifeline: Connection) -> None:
@@ -154,9 +156,11 @@ class ExtractorPool:
         loop = asyncio.get_running_loop()
         if self.in_process:
             return await loop.run_in_executor(self._thread, self._in_thread, stories)
-        # one contiguous chunk per process, so a backlog keeps every core busy
-        n = min(self.processes, len(stories))
-        size = -(-len(stories) // n)
+        # Several small chunks per process, each taken by whichever process is free: the
+        # stories of a batch differ in cost (a battle report parses many sentences, sports
+        # news almost none), and with one chunk per process one sat idle while the other
+        # finished the batch that every story of it waits for.
+        size = -(-len(stories) // (self.processes * CHUNKS_PER_PROCESS))
         chunks = [stories[i:i + size] for i in range(0, len(stories), size)]
         pool = self._process_pool()
         parts = await asyncio.gather(*(loop.run_in_executor(pool, _work, c) for c in chunks))
