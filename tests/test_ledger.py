@@ -743,3 +743,13 @@ def test_the_arabic_article_as_a_word_neither_joins_places_nor_parts_spellings()
     assert normalise_place("El Fasher") == normalise_place("el-Fasher") == normalise_place("Fasher")
     assert normalise_place("eastern Al Bab") == "bab east"
     assert normalise_place("Al") == "al"  # a name that is only the article is kept
+
+
+def test_records_left_without_their_claims_are_swept_from_the_store() -> None:
+    # e.g. a worker killed between the changelog writes of one claim's fact and its record
+    store: dict[str, Any] = {"place:karsa/f/x": {"sources": [], "source_keys": [], "articles": ["a"]},
+                             "place:karsa/p/a:0|b:0": 1.0e9, "place:karsa/h": 1.0e9}
+    ledger = ClaimLedger(store)
+    assert len(ledger) == 0
+    ledger.evict(T0)
+    assert store == {}

@@ -603,7 +603,6 @@ class WirewatchApp:
         except BaseException:
             self.dedup_store.rollback()
             self.pipeline.dedup.reload()
-            self.pipeline.ledger.reload()
             raise
         self.dedup_store.commit()
         if log.isEnabledFor(logging.DEBUG):  # a per-story trail, for tracing a story through restarts

@@ -330,7 +330,9 @@ class ClaimLedger:
             entry.claims = dict(sorted(entry.claims.items(), key=lambda kv: int(kv[1].get("n", 0))))
             entry.oldest = min((float(r["t"]) for r in entry.claims.values()), default=0.0)
             entry.next_n = 1 + max((int(r.get("n", 0)) for r in entry.claims.values()), default=-1)
-        self._entries = {k: e for k, e in entries.items() if e.claims}
+        # A key left with facts, pairs or a horizon but no claim (a crash between its writes)
+        # stays in the view, so that the next sweep drops it instead of the store keeping it.
+        self._entries = entries
         self._size = sum(len(e.claims) for e in self._entries.values())
         self._loaded = True
         metrics.LEDGER_SIZE.set(self._size)
@@ -377,15 +379,14 @@ class ClaimLedger:
             del self.store[f"{key}/c/{cid}"]
             self._facts.pop(cid, None)
         entry.oldest = min((rec["t"] for rec in claims.values()), default=0.0)
-        if claims:  # (a key left empty is the caller's to drop or refill)
-            used = {rec["fact"] for rec in claims.values()}
-            for fid in [fid for fid in entry.facts if fid not in used]:
-                del entry.facts[fid]
-                del self.store[f"{key}/f/{fid}"]
-            for pk in [pk for pk, ts in entry.pairs.items() if ts < cutoff]:
-                del entry.pairs[pk]
-                del self.store[f"{key}/p/{pk}"]
-        return len(old)
+        used = {rec["fact"] for rec in claims.values()}
+        for fid in [fid for fid in entry.facts if fid not in used]:
+            del entry.facts[fid]
+            del self.store[f"{key}/f/{fid}"]
+        for pk in [pk for pk, ts in entry.pairs.items() if ts < cutoff]:
+            del entry.pairs[pk]
+            del self.store[f"{key}/p/{pk}"]
+        return len(old)  # (a key left without claims is the caller's to drop or refill)
 
     def _drop(self, key: str, entry: _Entry) -> None:
         """A key left without claims is forgotten whole, its horizon too (as version 1 did)."""
