@@ -277,10 +277,11 @@ def read_all(bootstrap: str, topic: str) -> list[tuple[float, bytes]]:
 
 
 def stage_latencies(bootstrap: str, topics: Topics, pushed: dict[str, float],
-                    first_alert: dict[str, float]) -> dict[str, list[float]]:
+                    first_alert: dict[str, float]) -> tuple[dict[str, list[float]], list[list[float]]]:
     """Where push->alert goes, per story with an alert, from the broker timestamps of each
     hop: p50/p95/p99 of poll (push -> raw), dedup (raw -> unique), extract (unique -> its
-    first claim) and ledger (first claim -> first alert)."""
+    first claim) and ledger (first claim -> first alert); and per story, in push order,
+    [push time, poll, dedup, extract, ledger] (for a long run: when the tail happened)."""
     first: dict[str, dict[str, float]] = {"raw": {}, "unique": {}, "claim": {}}
     for name, topic, url_of in (
         ("raw", topics.raw.name, lambda d: d["url"]),
@@ -292,15 +293,17 @@ def stage_latencies(bootstrap: str, topics: Topics, pushed: dict[str, float],
             if url in pushed:
                 first[name][url] = min(first[name].get(url, ts), ts)
     hops: dict[str, list[float]] = {"poll": [], "dedup": [], "extract": [], "ledger": []}
+    rows: list[list[float]] = []
     for url, alert in first_alert.items():
         raw, unique, claim = (first[n].get(url) for n in ("raw", "unique", "claim"))
         if raw is None or unique is None or claim is None:
             continue
-        hops["poll"].append(raw - pushed[url])
-        hops["dedup"].append(unique - raw)
-        hops["extract"].append(claim - unique)
-        hops["ledger"].append(alert - claim)
-    return {k: [pct(v, 50), pct(v, 95), pct(v, 99)] for k, v in hops.items() if v}
+        row = [raw - pushed[url], unique - raw, claim - unique, alert - claim]
+        for name, x in zip(hops, row, strict=True):
+            hops[name].append(x)
+        rows.append([pushed[url], *row])
+    rows.sort()
+    return {k: [pct(v, 50), pct(v, 95), pct(v, 99)] for k, v in hops.items() if v}, rows
 
 
 async def _produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
@@ -604,9 +607,10 @@ def _run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 if link in pushed:
                     first_alert[link] = min(first_alert.get(link, ts), ts)
         lats = [first_alert[k] - pushed[k] for k in first_alert]
-        stages = stage_latencies(bootstrap, topics, pushed, first_alert)
+        stages, per_story = stage_latencies(bootstrap, topics, pushed, first_alert)
         res["latency"] = {"rate": rate, "items": len(fresh), "stories_with_alert": len(lats),
-                          "p50": pct(lats, 50), "p95": pct(lats, 95), "p99": pct(lats, 99), "stages": stages,
+                          "p50": pct(lats, 50), "p95": pct(lats, 95), "p99": pct(lats, 99),
+                          "stages": stages, "per_story": per_story,
                           "cpu_share": (sum(w.total_cpu() for w in pw2) - pc_lat0) / max(lat_wall, 1e-9),
                           "rss_start_mb": rss_start, "rss_end_mb": rss_end, "memory": mem}
         for p in procs:
