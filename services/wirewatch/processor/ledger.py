@@ -31,7 +31,6 @@ found in a store are rewritten in this layout on load.
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from collections.abc import MutableMapping
@@ -43,8 +42,6 @@ from .. import metrics
 from ..errors import LedgerStateError
 from ..models import Claim, ClaimUpdate, ContradictionAlert, NewClaimAlert, utcnow
 from .contradict import Facts, conflict, explain, facts_of, same_camp, same_speaker, same_time
-
-log = logging.getLogger(__name__)
 
 VERSION = 1  # the layout of one whole entry per key, still read (and rewritten) on load
 _QUOTE_MARKS = ('"', "\u201c", "\u2018", "'")
@@ -592,8 +589,7 @@ class ClaimLedger:
             removed += self._purge(key, entry, cutoff)
             if not entry.claims:
                 self._drop(key, entry)
-        self._size = sum(len(e.claims) for e in self._entries.values())
-        metrics.LEDGER_SIZE.set(self._size)
+        self._count(-removed)
         return removed
 
 
