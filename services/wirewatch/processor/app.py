@@ -234,13 +234,13 @@ class LedgerTable(faust.Table):
         if "/" not in key:
             # A version-1 entry (one value per ledger key) sits where faust's partitioner put
             # its JSON key; the ledger deletes it there once it has rewritten it as records.
-            return (murmur2(codecs.dumps("json", key)) & 0x7FFFFFFF) % n
-        return claims_partition(store_route(key), n)
+            return _default_partition(codecs.dumps("json", key), n)
+        return _default_partition(store_route(key).encode(), n)
 
 
-def claims_partition(ledger_key: str, partitions: int) -> int:
-    """The partition the Kafka producers' default partitioner (murmur2) gives ``ledger_key``."""
-    return (murmur2(ledger_key.encode()) & 0x7FFFFFFF) % partitions
+def _default_partition(key: bytes, partitions: int) -> int:
+    """The partition the Kafka producers' default partitioner (murmur2) gives ``key``."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 _DELETED = object()
@@ -394,8 +394,8 @@ class WirewatchApp:
 
         @self.app.on_rebalance_complete.connect  # type: ignore[arg-type]
         async def _rebuild_caches(app: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
-            # The tables were recovered from their changelogs; the in-memory
-            # near-duplicate index is rebuilt from them on next use.
+            # The tables were recovered from their changelogs; the in-memory near-duplicate
+            # index and the ledger's per-key view are rebuilt from them on next use.
             self.pipeline.dedup.reload()
             self.pipeline.ledger.reload()
             self.watchdog.reset()
