@@ -167,6 +167,9 @@ def run(metrics_port: int, prometheus: PrometheusAPI,
         _stop(proc)
 
 
+_OUTLET_SERIES = 'wirewatch_poller_items_published_total{outlet="Demo Wire Service"}'
+
+
 def _add_feed_at_run_time(run: Run) -> None:
     tmp = run.log.parent
     source = sorted((Path(__file__).parent / "fixtures" / "eval" / "sudan" / "feeds").glob("*.xml"))[0]
@@ -220,13 +223,14 @@ def panel_results(run: Run, prometheus: PrometheusAPI) -> Results:
     """Every panel's result, once the demo run has filled them (or the deadline passed)."""
     start = time.time() - 5
     deadline = time.monotonic() + DATA_TIMEOUT
-    added_at = time.monotonic() + 10
+    added = False
     while True:
-        if added_at and time.monotonic() > added_at:
-            # More news for an outlet Prometheus has already seen: the demo feeds are
-            # read in the first seconds, perhaps before the first scrape, so counters
-            # that first appear at N would never be seen to rise.
-            added_at = 0
+        if not added and _has_number(prometheus.query(_OUTLET_SERIES, at=time.time())):
+            # More news for an outlet once Prometheus has scraped its counter: the demo
+            # feeds are read in the first seconds, perhaps before the first scrape, so
+            # counters that first appear at N would never be seen to rise.  (A fixed delay
+            # raced a slow start: the poller read the added feed with the demo feeds.)
+            added = True
             _add_feed_at_run_time(run)
         results = _evaluate(prometheus, start)
         if run.proc.poll() is not None:  # a crashed run fails now, with its log, not at the deadline
