@@ -220,8 +220,18 @@ def memory_row(t: float, poller: Service, broker_pid: int, procs: list[Service])
         pids = tree(pr.proc.pid)
         row[f"processor{i}"] = mb(pids[:1])
         row[f"processor{i} NLP"] = mb(pids[1:])
+        row[f"processor{i} CPU s"] = cpu_seconds(pids[0]) if pids else 0.0  # the faust process alone
     row["dedup window"] = metric(procs, "wirewatch_dedup_window_stories")
     row["ledger claims"] = metric(procs, "wirewatch_ledger_claims")
+    # a stage that falls behind shows as lag on its input topic
+    for stage, topic in (("dedup", "raw"), ("extract", "unique"), ("ledger", "claims")):
+        row[f"{stage} lag"] = sum(v for head, v in ((h, v) for s in procs for h, v in s.metrics().items())
+                                  if head.startswith("wirewatch_consumer_lag_messages{")
+                                  and head.rstrip('"}').endswith(f".{topic}"))
+    # window sweeps hold the event loop: how long in all, and how many steps held it over 0.1 s
+    sweeps = "wirewatch_window_sweep_duration_seconds"
+    row["sweep s"] = metric(procs, sweeps + "_sum")
+    row["sweeps >0.1s"] = metric(procs, sweeps + "_count") - metric(procs, sweeps + "_bucket", le="0.1")
     return row
 
 
@@ -570,7 +580,7 @@ def _run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         # RSS of every process about ten times over the phase (at most a minute apart), with the
         # state the processor holds, so a long run tells growth of state from a leak
         mem: list[dict[str, float]] = []
-        mem_every = min(60.0, max(1.0, a.latency_seconds / 10))
+        mem_every = a.sample_every or min(60.0, max(1.0, a.latency_seconds / 10))
         t_push0 = time.monotonic()
         mem.append(memory_row(0.0, poller, broker.proc.pid, procs))
         for k, batch in enumerate(pushes):
@@ -701,6 +711,8 @@ def main() -> None:
     ap.add_argument("--env", action="append", default=[], metavar="WIREWATCH_X=V",
                     help="a setting for every service, e.g. shorter windows for a long run (repeatable)")
     ap.add_argument("--sample", type=int, default=40, help="stories timed one by one for baseline latency")
+    ap.add_argument("--sample-every", type=float, help="seconds between the latency phase's memory, CPU and lag "
+                    "rows (default: a tenth of the phase, at most 60)")
     ap.add_argument("--seed", type=int, default=20260302)
     ap.add_argument("--profile", type=Path, help="py-spy the processor during phase 2 into this folder")
     ap.add_argument("--json", type=Path, help="also write the raw figures here")

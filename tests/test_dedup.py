@@ -218,6 +218,25 @@ def test_eviction_forgets_old_stories_everywhere() -> None:
     assert set(store) == {"meta"}
 
 
+def test_bounded_eviction_forgets_the_oldest_first_and_goes_on_where_it_stopped() -> None:
+    store: dict[str, object] = {}
+    d = Deduplicator(store, window_seconds=86400)
+    bodies = [[f"Story {i} says the {w} council met on Tuesday and agreed a budget of {i} million for roads."]
+              for i, w in enumerate(("harbour", "river", "county", "city", "school"))]
+    for i, body in enumerate(bodies):
+        d.check(story(f"g:{i}", body, guid=str(i), url=f"https://wire.example/{i}",
+                      published=T0 + timedelta(hours=i)))
+    assert len(d) == 5
+    later = T0 + timedelta(days=1, hours=3, minutes=30)  # g:0 .. g:3 have left the window
+    assert d.evict(later, limit=2) == 2
+    assert not any(k.startswith(("s:g:0", "s:g:1")) for k in store) and "s:g:2" in store
+    assert d.evict(later, limit=2) == 2
+    assert d.evict(later, limit=2) == 0  # fewer than the limit: the sweep is done
+    assert len(d) == 1 and "s:g:4" in store
+    with pytest.raises(ValueError, match="^limit must be at least 1, got 0$"):
+        d.evict(later, limit=0)
+
+
 def test_restart_from_the_store_behaves_like_the_running_worker() -> None:
     stream = [
         story("g:1", ORIGINAL, guid="1"),

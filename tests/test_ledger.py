@@ -479,6 +479,25 @@ def test_eviction_drops_claims_older_than_the_window() -> None:
     assert len(ledger) == 0
 
 
+def test_bounded_eviction_stops_after_the_place_that_reaches_the_limit() -> None:
+    store: dict[str, Any] = {}
+    ledger = ClaimLedger(store, window_seconds=86400)
+    towns = ("Ostra", "Karsa", "Belin", "Dunmore")
+    for i, town in enumerate(towns):
+        for j in range(2):
+            ledger.add(mk(f"Troops took {town} on day {j}.", "territory_control", town, story=f"s{i}{j}",
+                          start=j, actor="Troops", trigger="took", at=T0 + timedelta(hours=i)))
+    assert len(ledger) == 8
+    later = T0 + timedelta(days=2)
+    assert ledger.evict(later, limit=3) == 4  # two places of two claims: a place is purged whole
+    assert len(ledger) == 4
+    assert ledger.evict(later, limit=3) == 4
+    assert ledger.evict(later, limit=3) == 0
+    assert store == {}
+    with pytest.raises(ValueError, match="^limit must be at least 1, got -1$"):
+        ledger.evict(later, limit=-1)
+
+
 def test_add_evicts_lazily_within_the_key() -> None:
     ledger = ClaimLedger(window_seconds=86400)
     ledger.add(TV_TOOK)

@@ -129,6 +129,11 @@ CORROBORATIONS = Counter(f"{NS}_ledger_corroborations_total", "Claims that repea
 CONTRADICTIONS = Counter(f"{NS}_ledger_contradictions_total", "contradiction alerts raised.", ["kind"])
 LEDGER_SIZE = Gauge(f"{NS}_ledger_claims", "Claims held in the ledger window.")
 
+# -- state windows ------------------------------------------------------------------
+SWEEP_SECONDS = Histogram(f"{NS}_window_sweep_duration_seconds",
+                          "Time one bounded sweep of an expiring window (dedup or ledger) held the event loop.",
+                          ["stage"], buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+
 # -- end to end ---------------------------------------------------------------------
 _FRESH_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 86400)
 FRESHNESS_PUBLISHED = Histogram(f"{NS}_alert_freshness_published_seconds",
@@ -176,6 +181,8 @@ def _init_known_labels() -> None:
         FRESHNESS_FETCHED.labels(type=atype)
     for stage in STAGES[1:]:  # the poller's throughput is items published, per outlet
         STAGE_MESSAGES.labels(stage=stage)
+    for stage in ("dedup", "ledger"):
+        SWEEP_SECONDS.labels(stage=stage)
     # Dead letters start at zero for the processing stages and the message error
     # classes; any other class appears on first use.
     for stage in STAGES[1:]:

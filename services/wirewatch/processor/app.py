@@ -32,7 +32,7 @@ from ..models import Claim, ContradictionAlert, DeadLetter, NewClaimAlert, RawSt
 from ..offsets import log_end_offsets, offsets_held
 from ..settings import Settings
 from ..topics import Topics, TopicSpec
-from .ledger import store_route
+from .ledger import LedgerResult, store_route
 from .nlp_pool import ExtractorPool
 from .pipeline import Pipeline
 from .watchdog import Continuity, Skip, Stall, Watchdog
@@ -41,8 +41,16 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = limits.MAX_MESSAGE_BYTES  # decode cap = what the producers may send
 DEADLETTER_PAYLOAD_CAP = 64 * 1024
-LEDGER_EVICT_EVERY = 500  # claims between sweeps of places no new claim touched
+# Window sweeps run in the event loop, so each does a bounded amount of work at a time:
+# a sweep of a backlog (the first after a catch-up) held every stage for seconds.
+LEDGER_EVICT_EVERY = 50  # claims between sweeps of places no new claim touched
+LEDGER_EVICT_LIMIT = 200  # claims one ledger sweep drops at most (> EVERY, so it keeps up)
+# Claims filed at a time: their alerts are sent together and acknowledged once, instead
+# of one broker round trip per claim in an event loop shared with every other stage.
+LEDGER_BATCH = 64
+LEDGER_BATCH_SECONDS = 0.02  # longest a claim waits for others to fill a batch
 DEDUP_EVICT_SECONDS = 60.0  # between sweeps of the dedup window (a quarter of the window if that is shorter)
+DEDUP_EVICT_CHUNK = 100  # stories forgotten between two yields to the event loop
 PROGRESS_EVERY_SECONDS = 30.0
 DRAIN_TIMEOUT_SECONDS = 30.0  # producer buffer drain before an offset commit
 
@@ -246,6 +254,14 @@ def _default_partition(key: bytes, partitions: int) -> int:
 _DELETED = object()
 
 
+async def _acknowledged(futures: Sequence[Awaitable[Any]]) -> None:
+    """Wait for every send; raise the first failure (after all are done, so none is left
+    with an exception nobody retrieved)."""
+    for outcome in await asyncio.gather(*futures, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
 class StagedStore(MutableMapping[str, Any]):
     """A table seen through a write buffer that is applied only by :meth:`commit`.
 
@@ -302,6 +318,13 @@ class StagedStore(MutableMapping[str, Any]):
 
     def rollback(self) -> None:
         self.pending = {}
+
+    def savepoint(self) -> dict[str, Any]:
+        """What is staged now, for :meth:`rollback_to` (a copy: later writes do not change it)."""
+        return dict(self.pending)
+
+    def rollback_to(self, savepoint: dict[str, Any]) -> None:
+        self.pending = dict(savepoint)
 
 
 class WirewatchApp:
@@ -382,6 +405,9 @@ class WirewatchApp:
                                  extractor=lambda: self.pipeline.extractor)
         self._ledger_clock: datetime | None = None
         self._ledger_seen = 0
+        # Held from a dedup decision to its commit: the eviction timer commits its own
+        # writes, and must not commit a decision whose unique story is not yet acknowledged.
+        self._dedup_lock = asyncio.Lock()
         self._handled = dict.fromkeys(("dedup", "extract", "ledger"), 0)
         self.watchdog = Watchdog(settings.processor_stall_seconds)
         self.continuity = Continuity()
@@ -418,7 +444,7 @@ class WirewatchApp:
 
     # ------------------------------------------------------------------ agents
     def _register_agents(self) -> None:
-        app, pipeline = self.app, self.pipeline
+        app = self.app
 
         @app.agent(self.raw_topic, name="wirewatch.dedup")
         async def dedup(stream: faust.StreamT) -> None:
@@ -441,8 +467,15 @@ class WirewatchApp:
 
         @app.agent(self.claims_topic, name="wirewatch.ledger")
         async def ledger(stream: faust.StreamT) -> None:
-            async for event in stream.events():
-                await self._guard("ledger", event, self._ledger_one)
+            # As for extraction: take_events acks a batch's events when this loop asks
+            # for the next batch, after _ledger_batch had every alert acknowledged.
+            batches = cast(faust.Stream, stream).take_events
+            async for events in batches(LEDGER_BATCH, within=LEDGER_BATCH_SECONDS):
+                self.watchdog.started()
+                try:
+                    await self._ledger_batch(events)
+                finally:
+                    self.watchdog.finished()
 
         @app.timer(interval=5.0)
         async def consumer_lag() -> None:
@@ -450,7 +483,7 @@ class WirewatchApp:
 
         @app.timer(interval=max(1.0, min(DEDUP_EVICT_SECONDS, self.settings.dedup_window_days * 86400 / 4)))
         async def evict() -> None:
-            pipeline.dedup.evict(utcnow())
+            await self.evict_dedup(utcnow())
 
         @app.timer(interval=PROGRESS_EVERY_SECONDS)
         async def progress() -> None:
@@ -599,18 +632,33 @@ class WirewatchApp:
         metrics.DEAD_LETTERS.labels(stage=stage, error_class=code).inc()
         await self.deadletter_topic.send(key=msg.topic.encode(), value=letter.to_json_bytes(), headers=headers)
 
+    async def evict_dedup(self, now: datetime) -> int:
+        """Forget the stories that left the dedup window, a chunk at a time, yielding to
+        the event loop between chunks; returns how many."""
+        total = 0
+        while True:
+            async with self._dedup_lock:
+                with metrics.SWEEP_SECONDS.labels(stage="dedup").time():
+                    n = self.pipeline.dedup.evict(now, limit=DEDUP_EVICT_CHUNK)
+                    self.dedup_store.commit()
+            total += n
+            if n < DEDUP_EVICT_CHUNK:
+                return total
+            await asyncio.sleep(0)
+
     async def _dedup_one(self, event: faust.EventT) -> None:
         raw = decode(RawStory, event.value)
-        verdict, unique = self.pipeline.dedup_stage(raw)
-        try:
-            if unique is not None:
-                sent = await self.unique_topic.send(key=raw.story_id.encode(), value=unique.to_json_bytes())
-                await sent  # acknowledged before dedup remembers the story
-        except BaseException:
-            self.dedup_store.rollback()
-            self.pipeline.dedup.reload()
-            raise
-        self.dedup_store.commit()
+        async with self._dedup_lock:
+            verdict, unique = self.pipeline.dedup_stage(raw)
+            try:
+                if unique is not None:
+                    sent = await self.unique_topic.send(key=raw.story_id.encode(), value=unique.to_json_bytes())
+                    await sent  # acknowledged before dedup remembers the story
+            except BaseException:
+                self.dedup_store.rollback()
+                self.pipeline.dedup.reload()
+                raise
+            self.dedup_store.commit()
         if log.isEnabledFor(logging.DEBUG):  # a per-story trail, for tracing a story through restarts
             msg = event.message
             log.debug("%s[%s]@%s: %s %s%s", msg.topic, msg.partition, msg.offset, raw.story_id, verdict.status,
@@ -668,25 +716,79 @@ class WirewatchApp:
         """Stop the NLP worker processes (the worker has stopped)."""
         self.nlp.close()
 
-    async def _ledger_one(self, event: faust.EventT) -> None:
+    async def _ledger_batch(self, events: Sequence[faust.EventT]) -> None:
+        """File a batch of claims, send what they raise, and commit the ledger's writes
+        once the broker has acknowledged all of it.
+
+        A claim that cannot be decoded or filed is dead-lettered alone (its staged writes
+        undone).  If a send fails, the batch's writes are rolled back and its claims are
+        filed again one at a time, so only the claim whose alert cannot be sent is
+        dead-lettered, and none is remembered without its alerts.
+        """
+        clock, seen = self._ledger_clock, self._ledger_seen  # for a retry one at a time
+        filed: list[tuple[faust.EventT, LedgerResult]] = []
+        for event in events:
+            self._count("ledger")
+            await self.check_continuity(event)
+            try:
+                filed.append((event, self._file(event)))
+            except Exception as exc:
+                await self._failed("ledger", event, exc)
+        try:
+            # every alert acknowledged before the ledger remembers its claim
+            await _acknowledged([fut for _, result in filed for fut in await self._publish(result)])
+        except asyncio.CancelledError:
+            self.ledger_store.rollback()
+            self.pipeline.ledger.reload()
+            raise
+        except Exception:
+            self.ledger_store.rollback()
+            self.pipeline.ledger.reload()  # its view of the store included the rolled-back writes
+            self._ledger_clock, self._ledger_seen = clock, seen
+            for event, _ in filed:
+                try:
+                    await self._ledger_one(event)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    await self._failed("ledger", event, exc)
+            return
+        self.ledger_store.commit()
+
+    def _file(self, event: faust.EventT) -> LedgerResult:
+        """Decode one claim and file it in the ledger (staged); undo its writes if that fails."""
         claim = decode(Claim, event.value)
         if self._ledger_clock is None or claim.published > self._ledger_clock:
             self._ledger_clock = min(claim.published, utcnow())
         self._ledger_seen += 1
-        if self._ledger_seen % LEDGER_EVICT_EVERY == 0:
-            # In the stream, by the claims' own clock: the ledger's state then depends
-            # only on the order of claims, so a restarted worker decides as a clean one.
-            self.pipeline.ledger.evict(self._ledger_clock)
-        result = self.pipeline.ledger_stage(claim)
+        mark = self.ledger_store.savepoint()
         try:
-            pending = [await self.updates_topic.send(key=u.ledger_key.encode(), value=u.to_json_bytes())
-                       for u in result.updates]
-            pending += [await self.publish_alert(alert) for alert in result.alerts]
-            for fut in pending:
-                await fut  # every alert acknowledged before the ledger remembers the claim
+            if self._ledger_seen % LEDGER_EVICT_EVERY == 0:
+                # In the stream, by the claims' own clock: the ledger's state then depends
+                # only on the order of claims, so a restarted worker decides as a clean one.
+                with metrics.SWEEP_SECONDS.labels(stage="ledger").time():
+                    self.pipeline.ledger.evict(self._ledger_clock, limit=LEDGER_EVICT_LIMIT)
+            return self.pipeline.ledger_stage(claim)
+        except BaseException:
+            self.ledger_store.rollback_to(mark)
+            self.pipeline.ledger.reload()
+            raise
+
+    async def _publish(self, result: LedgerResult) -> list[Awaitable[Any]]:
+        """Send one claim's corroboration updates and alerts; the broker's acks, to await."""
+        pending = [await self.updates_topic.send(key=u.ledger_key.encode(), value=u.to_json_bytes())
+                   for u in result.updates]
+        pending += [await self.publish_alert(alert) for alert in result.alerts]
+        return pending
+
+    async def _ledger_one(self, event: faust.EventT) -> None:
+        """File one claim and commit once its alerts are acknowledged (a failed batch's retry)."""
+        result = self._file(event)
+        try:
+            await _acknowledged(await self._publish(result))
         except BaseException:
             self.ledger_store.rollback()
-            self.pipeline.ledger.reload()  # its view of the store included the rolled-back writes
+            self.pipeline.ledger.reload()
             raise
         self.ledger_store.commit()
 

@@ -633,12 +633,15 @@ class Deduplicator:
         self._put(sid, rec, f.minhash, f.n_shingles, index_body=True)
 
     # ------------------------------------------------------------------ window
-    def evict(self, now: datetime) -> int:
-        """Forget stories last seen before ``now - window``; returns how many."""
+    def evict(self, now: datetime, limit: int | None = None) -> int:
+        """Forget stories last seen before ``now - window``, the oldest first and at most
+        ``limit`` of them; returns how many (fewer than ``limit``: none is left to forget)."""
+        if limit is not None and limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
         self._ensure_loaded()
         cutoff = now.timestamp() - self.window_seconds
         n = 0
-        while self._heap and self._heap[0][0] < cutoff:
+        while self._heap and self._heap[0][0] < cutoff and n != limit:
             t, sid = heapq.heappop(self._heap)
             rec = self._record(sid)
             if rec is None or float(rec["x"]) != t:

@@ -580,12 +580,21 @@ class ClaimLedger:
         return None
 
     # -- bounded state ------------------------------------------------------------
-    def evict(self, now: datetime) -> int:
-        """Drop every claim published more than the window before ``now``; return how many."""
+    def evict(self, now: datetime, limit: int | None = None) -> int:
+        """Drop claims published more than the window before ``now``; return how many.
+
+        With ``limit``, stop after the place that brings the count to ``limit`` or more
+        (a place is purged whole), so that one call stays short; the next call goes on.
+        What ``add`` decides does not depend on it: it purges a place before using it.
+        """
+        if limit is not None and limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
         self._ensure_loaded()
         cutoff = now.timestamp() - self.window_seconds
         removed = 0
         for key, entry in list(self._entries.items()):
+            if limit is not None and removed >= limit:
+                break
             removed += self._purge(key, entry, cutoff)
             if not entry.claims:
                 self._drop(key, entry)
