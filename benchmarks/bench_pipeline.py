@@ -567,7 +567,7 @@ def _run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         # -- 4. latency at half of saturation, feeds pushed
         unique_rate = to_nlp / max(res["processor"]["seconds"], 1e-9)
         nlp_share = to_nlp / max(raw_n, 1)
-        rate = max(1.0, 0.5 * unique_rate / max(nlp_share, 0.05))
+        rate = a.rate or max(1.0, 0.5 * unique_rate / max(nlp_share, 0.05))
         fresh = corpus.build(max(2, int(rate * a.latency_seconds)), a.seed + 1, start=utcnow(), step=1 / rate)
         say(f"phase 4: {len(fresh)} fresh items pushed at {rate:.1f}/s for {a.latency_seconds}s")
         pushed: dict[str, float] = {}  # link -> wall time of its feed's push
@@ -707,6 +707,7 @@ def main() -> None:
     ap.add_argument("--window", type=int, default=0, help="also time dedup with this many stories pre-filled")
     ap.add_argument("--dups", type=int, default=0, help="duplicate burst size (default 5 x stories, >= 3000)")
     ap.add_argument("--latency-seconds", type=float, default=40.0)
+    ap.add_argument("--rate", type=float, help="items/s of the latency phase (default: half of phase 2's rate)")
     ap.add_argument("--nlp-workers", type=int, help="WIREWATCH_NLP_WORKERS of each processor (default: its default)")
     ap.add_argument("--env", action="append", default=[], metavar="WIREWATCH_X=V",
                     help="a setting for every service, e.g. shorter windows for a long run (repeatable)")

@@ -86,6 +86,48 @@ def test_dedup_sweep_yields_between_chunks_and_waits_for_a_decision_in_flight(tm
     assert ticks_at_chunk[0] < ticks_at_chunk[1] < ticks_at_chunk[2]  # other tasks ran between chunks
 
 
+def test_dedup_sweep_waits_for_the_changelog_buffer_between_chunks(tmp_path: Path) -> None:
+    wa = WirewatchApp(Settings(data_dir=tmp_path), "127.0.0.1:1")
+    wa.dedup_store = StagedStore({})
+    wa.pipeline.dedup = Deduplicator(wa.dedup_store, window_seconds=86400)
+    for i in range(app_module.DEDUP_EVICT_CHUNK + 1):
+        wa.pipeline.dedup.check(story(f"g:{i}", [f"Item {i}: the {i}th council met and agreed a road budget."],
+                                      guid=str(i), url=f"https://wire.example/{i}"))
+    wa.dedup_store.commit()
+
+    class Buffer:  # faust's producer buffer, as the sweep sees it
+        max_messages = 100
+        size = 0
+
+    buffer = Buffer()
+    wa.app.producer.buffer = buffer  # type: ignore[assignment]
+    sizes_at_chunk: list[int] = []
+    evict = wa.pipeline.dedup.evict
+
+    def evict_and_fill(*args: Any, **kwargs: Any) -> int:
+        sizes_at_chunk.append(buffer.size)
+        n = evict(*args, **kwargs)
+        buffer.size += 5 * n  # the chunk's deletions, queued for the changelog
+        return n
+
+    wa.pipeline.dedup.evict = evict_and_fill  # type: ignore[method-assign]
+
+    async def scenario() -> int:
+        async def producer() -> None:  # sends 50 buffered messages every 10 ms
+            while True:
+                await asyncio.sleep(0.01)
+                buffer.size = max(0, buffer.size - 50)
+
+        task = asyncio.create_task(producer())
+        n = await wa.evict_dedup(T0 + timedelta(days=2))
+        task.cancel()
+        return n
+
+    assert asyncio.run(scenario()) == app_module.DEDUP_EVICT_CHUNK + 1
+    # the second chunk started only once the first chunk's 500 deletions were mostly sent
+    assert sizes_at_chunk == [0, 100]
+
+
 # ------------------------------------------------------------------ the ledger's batches
 class _TP(NamedTuple):
     topic: str

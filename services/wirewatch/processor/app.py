@@ -644,7 +644,17 @@ class WirewatchApp:
             total += n
             if n < DEDUP_EVICT_CHUNK:
                 return total
-            await asyncio.sleep(0)
+            await self._changelog_drained()
+
+    async def _changelog_drained(self) -> None:
+        """Wait until the producer buffer is back to faust's own bound (or the drain
+        timeout passed).  A sweep step's deletions go to the table changelogs through that
+        buffer: thousands of them at once queued every stage's sends behind them."""
+        buffer = self.app.producer.buffer
+        deadline = asyncio.get_running_loop().time() + DRAIN_TIMEOUT_SECONDS
+        await asyncio.sleep(0)
+        while buffer.size > buffer.max_messages and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
 
     async def _dedup_one(self, event: faust.EventT) -> None:
         raw = decode(RawStory, event.value)
