@@ -747,13 +747,11 @@ class WirewatchApp:
         try:
             # every alert acknowledged before the ledger remembers its claim
             await _acknowledged([fut for _, result in filed for fut in await self._publish(result)])
-        except asyncio.CancelledError:
-            self.ledger_store.rollback()
-            self.pipeline.ledger.reload()
-            raise
-        except Exception:
+        except BaseException as exc:
             self.ledger_store.rollback()
             self.pipeline.ledger.reload()  # its view of the store included the rolled-back writes
+            if not isinstance(exc, Exception):
+                raise  # cancelled: the batch is read again after a restart
             self._ledger_clock, self._ledger_seen = clock, seen
             for event, _ in filed:
                 try:
