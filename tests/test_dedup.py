@@ -233,7 +233,7 @@ def test_bounded_eviction_forgets_the_oldest_first_and_goes_on_where_it_stopped(
     assert d.evict(later, limit=2) == 2
     assert d.evict(later, limit=2) == 0  # fewer than the limit: the sweep is done
     assert len(d) == 1 and "s:g:4" in store
-    with pytest.raises(ValueError, match="^limit must be at least 1, got 0$"):
+    with pytest.raises(ValueError, match=r"^limit must be at least 1, got 0$"):
         d.evict(later, limit=0)
 
 

@@ -494,7 +494,7 @@ def test_bounded_eviction_stops_after_the_place_that_reaches_the_limit() -> None
     assert ledger.evict(later, limit=3) == 4
     assert ledger.evict(later, limit=3) == 0
     assert store == {}
-    with pytest.raises(ValueError, match="^limit must be at least 1, got -1$"):
+    with pytest.raises(ValueError, match=r"^limit must be at least 1, got -1$"):
         ledger.evict(later, limit=-1)
 
 

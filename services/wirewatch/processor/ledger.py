@@ -585,7 +585,6 @@ class ClaimLedger:
 
         With ``limit``, stop after the place that brings the count to ``limit`` or more
         (a place is purged whole), so that one call stays short; the next call goes on.
-        What ``add`` decides does not depend on it: it purges a place before using it.
         """
         if limit is not None and limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
