@@ -224,10 +224,10 @@ def memory_row(t: float, poller: Service, broker_pid: int, procs: list[Service])
     row["dedup window"] = metric(procs, "wirewatch_dedup_window_stories")
     row["ledger claims"] = metric(procs, "wirewatch_ledger_claims")
     # a stage that falls behind shows as lag on its input topic
+    lags = [(head, v) for s in procs for head, v in s.metrics().items()
+            if head.startswith("wirewatch_consumer_lag_messages{")]
     for stage, topic in (("dedup", "raw"), ("extract", "unique"), ("ledger", "claims")):
-        row[f"{stage} lag"] = sum(v for head, v in ((h, v) for s in procs for h, v in s.metrics().items())
-                                  if head.startswith("wirewatch_consumer_lag_messages{")
-                                  and head.rstrip('"}').endswith(f".{topic}"))
+        row[f"{stage} lag"] = sum(v for head, v in lags if head.rstrip('"}').endswith(f".{topic}"))
     # window sweeps hold the event loop: how long in all, and how many steps held it over 0.1 s
     sweeps = "wirewatch_window_sweep_duration_seconds"
     row["sweep s"] = metric(procs, sweeps + "_sum")

@@ -131,7 +131,7 @@ LEDGER_SIZE = Gauge(f"{NS}_ledger_claims", "Claims held in the ledger window.")
 
 # -- state windows ------------------------------------------------------------------
 SWEEP_SECONDS = Histogram(f"{NS}_window_sweep_duration_seconds",
-                          "Time one bounded sweep of an expiring window (dedup or ledger) held the event loop.",
+                          "Time one bounded step of a window sweep (dedup or ledger) held the event loop.",
                           ["stage"], buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
 
 # -- end to end ---------------------------------------------------------------------
