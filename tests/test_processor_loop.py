@@ -42,19 +42,21 @@ def test_dedup_sweep_yields_between_chunks_and_waits_for_a_decision_in_flight(tm
 
     wa.pipeline.dedup.evict = counting_evict  # type: ignore[method-assign]
 
+    class UniqueTopic:  # the broker acknowledges the unique story when the test says so
+        ack: asyncio.Future[None] | None = None
+
+        async def send(self, **kwargs: Any) -> asyncio.Future[None]:
+            self.ack = asyncio.get_running_loop().create_future()
+            return self.ack
+
+    unique = UniqueTopic()
+    wa.unique_topic = unique  # type: ignore[assignment]
+    later = T0 + timedelta(days=2)
+    fresh = story("g:new", ["The harbour reopened on Monday after a week of repairs to the quay wall."],
+                  guid="new", url="https://wire.example/new", published=later)
+
     async def scenario() -> tuple[int, bool]:
         nonlocal ticks
-        release = asyncio.Event()
-        committed_early = False
-
-        async def decision_in_flight() -> None:
-            # what _dedup_one does: decide under the lock, wait for the broker's ack, commit
-            nonlocal committed_early
-            async with wa._dedup_lock:
-                wa.dedup_store["s:in-flight"] = {"x": 0}
-                await release.wait()
-                committed_early = "s:in-flight" in table
-                wa.dedup_store.commit()
 
         async def ticker() -> None:
             nonlocal ticks
@@ -62,26 +64,29 @@ def test_dedup_sweep_yields_between_chunks_and_waits_for_a_decision_in_flight(tm
                 ticks += 1
                 await asyncio.sleep(0)
 
-        held = asyncio.create_task(decision_in_flight())
-        await asyncio.sleep(0)
-        sweep = asyncio.create_task(wa.evict_dedup(T0 + timedelta(days=2)))
+        # a dedup decision waiting for its unique story's ack, when the sweep comes
+        held = asyncio.create_task(wa._dedup_one(_Event(fresh.to_json_bytes(), _Msg(0, "wirewatch.stories.raw"))))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert unique.ack is not None and not held.done()
+        sweep = asyncio.create_task(wa.evict_dedup(later))
         tick = asyncio.create_task(ticker())
         for _ in range(20):
             await asyncio.sleep(0)
-        # the sweep waits for the lock: nothing of it is committed yet
+        # the sweep waits for the decision: nothing of it is committed yet
         assert not sweep.done() and ticks_at_chunk == []
         assert sum(k.startswith("s:g:") for k in table) == expired
-        release.set()
+        committed_early = "s:g:new" in table
+        unique.ack.set_result(None)
         await held
         n = await sweep
         tick.cancel()
         return n, committed_early
 
     n, committed_early = asyncio.run(scenario())
-    assert not committed_early  # the sweep's commits did not carry the in-flight decision
+    assert not committed_early  # no commit carried the decision before its ack
     assert n == expired
-    assert not any(k.startswith("s:g:") for k in table)
-    assert "s:in-flight" in table  # committed by its own decision
+    assert [k for k in table if k.startswith("s:g:")] == ["s:g:new"]  # committed by its own decision
     assert len(ticks_at_chunk) == 3  # 100 + 100 + 50
     assert ticks_at_chunk[0] < ticks_at_chunk[1] < ticks_at_chunk[2]  # other tasks ran between chunks
 
