@@ -11,6 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import pytest
+
 from tests.test_dedup import T0, story
 from tests.test_ledger import mk
 from wirewatch.processor import app as app_module
@@ -131,6 +133,25 @@ def test_dedup_sweep_waits_for_the_changelog_buffer_between_chunks(tmp_path: Pat
     assert asyncio.run(scenario()) == app_module.DEDUP_EVICT_CHUNK + 1
     # the second chunk started only once the first chunk's 500 deletions were mostly sent
     assert sizes_at_chunk == [0, 100]
+
+
+def test_a_story_dedup_fails_on_leaves_no_write_for_the_next_commit(tmp_path: Path) -> None:
+    wa = WirewatchApp(Settings(data_dir=tmp_path), "127.0.0.1:1")
+    table: dict[str, Any] = {}
+    wa.dedup_store = StagedStore(table)
+    wa.pipeline.dedup = Deduplicator(wa.dedup_store, window_seconds=86400)
+
+    def fails_half_way(raw: Any) -> Any:
+        wa.dedup_store["s:" + raw.story_id] = {"x": 0}  # a write made before the failure
+        raise RuntimeError("dedup failed")
+
+    wa.pipeline.dedup_stage = fails_half_way  # type: ignore[method-assign]
+    event = _Event(story("g:1", ["Some text."]).to_json_bytes(), _Msg(0, "wirewatch.stories.raw"))
+    with pytest.raises(RuntimeError, match="dedup failed"):
+        asyncio.run(wa._dedup_one(event))  # (_guard dead-letters it)
+    assert wa.dedup_store.pending == {}
+    wa.dedup_store.commit()  # the next story's, or a sweep step's
+    assert table == {}
 
 
 # ------------------------------------------------------------------ the ledger's batches

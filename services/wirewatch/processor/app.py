@@ -659,8 +659,9 @@ class WirewatchApp:
     async def _dedup_one(self, event: faust.EventT) -> None:
         raw = decode(RawStory, event.value)
         async with self._dedup_lock:
-            verdict, unique = self.pipeline.dedup_stage(raw)
             try:
+                # a story dedup fails on leaves none of its writes staged for the next commit
+                verdict, unique = self.pipeline.dedup_stage(raw)
                 if unique is not None:
                     sent = await self.unique_topic.send(key=raw.story_id.encode(), value=unique.to_json_bytes())
                     await sent  # acknowledged before dedup remembers the story
