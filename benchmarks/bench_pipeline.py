@@ -215,7 +215,8 @@ def memory_row(t: float, poller: Service, broker_pid: int, procs: list[Service])
     def mb(pids: Iterable[int]) -> float:
         return sum(status_kb(p, "VmRSS") for p in pids) / 1024
 
-    row = {"t": t, "poller": mb(tree(poller.proc.pid)), "broker": mb(tree(broker_pid))}
+    row = {"t": t, "poller": mb(tree(poller.proc.pid)), "broker": mb(tree(broker_pid)),
+           "broker CPU s": sum(cpu_seconds(p) for p in tree(broker_pid))}
     for i, pr in enumerate(procs):
         pids = tree(pr.proc.pid)
         row[f"processor{i}"] = mb(pids[:1])
