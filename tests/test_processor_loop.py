@@ -1,6 +1,6 @@
 """The processor shares one event loop between its stages: window sweeps work in bounded
-steps, yield between them and never commit a dedup decision still in flight; the ledger
-files claims in batches, acknowledged once, and a failure stays with its own claim."""
+steps, yield between them and never commit a dedup decision still in flight; dedup and
+the ledger work in batches, acknowledged once, and a failure stays with its own message."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def test_dedup_sweep_yields_between_chunks_and_waits_for_a_decision_in_flight(tm
                 await asyncio.sleep(0)
 
         # a dedup decision waiting for its unique story's ack, when the sweep comes
-        held = asyncio.create_task(wa._dedup_one(_Event(fresh.to_json_bytes(), _Msg(0, "wirewatch.stories.raw"))))
+        held = asyncio.create_task(wa._dedup_batch([_Event(fresh.to_json_bytes(), _Msg(0, "wirewatch.stories.raw"))]))
         for _ in range(5):
             await asyncio.sleep(0)
         assert unique.ack is not None and not held.done()
@@ -152,6 +152,96 @@ def test_a_story_dedup_fails_on_leaves_no_write_for_the_next_commit(tmp_path: Pa
     assert wa.dedup_store.pending == {}
     wa.dedup_store.commit()  # the next story's, or a sweep step's
     assert table == {}
+
+
+class _Copies:
+    """The unique-stories topic: records what dedup sends; acks when the test says, or
+    refuses the copy of one story."""
+
+    def __init__(self, refuse: str | None = None, hold: bool = False) -> None:
+        self.refuse, self.hold = refuse, hold
+        self.sent: list[str] = []
+        self.acks: list[asyncio.Future[None]] = []
+        self.dead: list[int] = []
+
+    async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[None]:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if key.decode() == self.refuse:
+            fut.set_exception(RuntimeError("MessageSizeTooLargeError"))
+        else:
+            self.sent.append(key.decode())
+            if not self.hold:
+                fut.set_result(None)
+        self.acks.append(fut)
+        return fut
+
+    async def dead_letter(self, stage: str, event: Any, exc: BaseException) -> None:
+        self.dead.append(event.message.offset)
+
+
+def _dedup_app(tmp_path: Path, copies: _Copies) -> tuple[WirewatchApp, dict[str, Any]]:
+    wa = WirewatchApp(Settings(data_dir=tmp_path), "127.0.0.1:1")
+    table: dict[str, Any] = {}
+    wa.dedup_store = StagedStore(table)
+    wa.pipeline.dedup = Deduplicator(wa.dedup_store, window_seconds=86400)
+    wa.unique_topic = copies  # type: ignore[assignment]
+    wa.dead_letter = copies.dead_letter  # type: ignore[method-assign]
+    return wa, table
+
+
+HARBOUR = story("g:a", ["The harbour reopened on Monday after a week of repairs to the quay wall."],
+                guid="a", url="https://wire.example/a")
+HARBOUR_AGAIN = story("g:a2", ["The harbour reopened on Monday after a week of repairs to the quay wall."],
+                      guid="a", url="https://wire.example/a")
+COUNCIL = story("g:b", ["The council agreed a road budget after a long debate about the ring road."],
+                guid="b", url="https://wire.example/b")
+FLOOD = story("g:c", ["Flood water closed the river road and two schools near the old mill."],
+              guid="c", url="https://wire.example/c")
+
+
+def _raw_events(stories: list[bytes]) -> list[_Event]:
+    return [_Event(v, _Msg(i, "wirewatch.stories.raw")) for i, v in enumerate(stories)]
+
+
+def test_a_dedup_batch_commits_after_every_copy_is_acknowledged_and_dead_letters_a_bad_story_alone(
+        tmp_path: Path) -> None:
+    copies = _Copies(hold=True)
+    wa, table = _dedup_app(tmp_path, copies)
+    events = _raw_events([HARBOUR.to_json_bytes(), b"not json", HARBOUR_AGAIN.to_json_bytes(),
+                          COUNCIL.to_json_bytes()])
+
+    async def scenario() -> dict[str, Any]:
+        batch = asyncio.create_task(wa._dedup_batch(events))
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert not batch.done()
+        before = dict(table)
+        for fut in copies.acks:
+            fut.set_result(None)
+        await batch
+        return before
+
+    before = asyncio.run(scenario())
+    assert before == {}  # nothing remembered while a copy waited for its ack
+    assert copies.sent == ["g:a", "g:b"]  # decided in order: the re-poll is a duplicate of the first
+    assert len(copies.acks) == 2  # both copies in flight at once, not one round trip each
+    assert copies.dead == [1]
+    assert {"s:g:a", "s:g:a2", "s:g:b"} <= set(table)  # the duplicate is remembered too, as seen
+    assert wa.dedup_store.pending == {}
+
+
+def test_a_refused_copy_rolls_the_dedup_batch_back_and_dead_letters_only_its_story(tmp_path: Path) -> None:
+    copies = _Copies(refuse="g:b")
+    wa, table = _dedup_app(tmp_path, copies)
+    asyncio.run(wa._dedup_batch(_raw_events([HARBOUR.to_json_bytes(), COUNCIL.to_json_bytes(),
+                                             FLOOD.to_json_bytes()])))
+    assert copies.dead == [1]  # the story whose copy the broker refused
+    assert {"s:g:a", "s:g:c"} <= set(table) and "s:g:b" not in table  # not remembered without its copy
+    assert wa.dedup_store.pending == {}
+    # The others' copies went out (the first pass's, then the retry's: at least once).
+    assert {"g:a", "g:c"} <= set(copies.sent) and "g:b" not in copies.sent
+    # Dedup's view matches its store: the refused story is new when it comes again.
+    assert wa.pipeline.dedup.check(COUNCIL).status == "unique"
 
 
 # ------------------------------------------------------------------ the ledger's batches
@@ -250,3 +340,43 @@ def test_a_refused_alert_rolls_the_batch_back_and_dead_letters_only_its_claim(tm
     # The ledger's view matches its store: the denial is new when it comes again.
     again = wa.pipeline.ledger.add(DENIED)
     assert [a.type for a in again.alerts] == ["new_claim", "contradiction"]
+
+
+# ------------------------------------------------------------------ the embedded broker's depth
+class _Consumer:
+    """faust's consumer as the lag timer reads it: high watermarks and offsets read."""
+
+    def __init__(self, highwaters: dict[_TP, int]) -> None:
+        self.highwaters = highwaters
+        self._read_offset: dict[_TP, int] = {}
+
+    def assignment(self) -> set[_TP]:
+        return set(self.highwaters)
+
+    def highwater(self, tp: _TP) -> int:
+        return self.highwaters[tp]
+
+
+def test_the_lag_timer_warns_once_when_an_embedded_partition_nears_what_a_fetch_can_list(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    wa = WirewatchApp(Settings(data_dir=tmp_path, consumer_fetch_wait_ms=100), "127.0.0.1:1")
+    raw, claims = _TP(wa.topics.raw.name, 0), _TP(wa.topics.claims.name, 2)
+    consumer = _Consumer({raw: 49_999, claims: 10})
+    wa.app.consumer = consumer  # type: ignore[assignment]
+    wa.update_consumer_lag()
+    assert "embedded broker" not in caplog.text  # under half of 100 ms x 1,000 batches
+    consumer.highwaters[raw] = 50_000
+    wa.update_consumer_lag()
+    wa.update_consumer_lag()
+    warnings = [r.getMessage() for r in caplog.records if "embedded broker" in r.getMessage()]
+    assert warnings == [f"{raw.topic}[0] holds 50,000 records on the embedded broker, which lists every stored "
+                        "batch on each fetch and cannot answer one past about 100,000 batches at "
+                        "WIREWATCH_CONSUMER_FETCH_WAIT_MS=100; restart `wirewatch run` (the embedded broker "
+                        "keeps nothing) or use a Kafka cluster"]
+
+
+def test_no_depth_warning_on_a_kafka_cluster(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    wa = WirewatchApp(Settings(data_dir=tmp_path, kafka_bootstrap="kafka:9092"), "kafka:9092")
+    wa.app.consumer = _Consumer({_TP(wa.topics.raw.name, 0): 10_000_000})  # type: ignore[assignment]
+    wa.update_consumer_lag()
+    assert "embedded broker" not in caplog.text

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 from .. import diagnostics, limits, metrics
 from ..admin import faust_credentials, kafka_client_kwargs
 from ..errors import ExtractFailed, MessageTooLarge, NotJSON, SchemaInvalid, error_code
-from ..models import Claim, ContradictionAlert, DeadLetter, NewClaimAlert, RawStory, UniqueStory, utcnow
+from ..models import Claim, ContradictionAlert, DeadLetter, DedupVerdict, NewClaimAlert, RawStory, UniqueStory, utcnow
 from ..offsets import log_end_offsets, offsets_held
 from ..settings import Settings
 from ..topics import Topics, TopicSpec
@@ -49,9 +49,18 @@ LEDGER_EVICT_LIMIT = 200  # claims one ledger sweep drops at most (> EVERY, so i
 # of one broker round trip per claim in an event loop shared with every other stage.
 LEDGER_BATCH = 64
 LEDGER_BATCH_SECONDS = 0.02  # longest a claim waits for others to fill a batch
+# Raw stories decided at a time, for the same reason: one story at a time, dedup waited
+# for each unique copy's ack, so a slow broker (a busy embedded one) capped it at 1/RTT.
+DEDUP_BATCH = 64
+DEDUP_BATCH_SECONDS = 0.02
 DEDUP_EVICT_SECONDS = 60.0  # between sweeps of the dedup window (a quarter of the window if that is shorter)
 DEDUP_EVICT_CHUNK = 100  # stories forgotten between two yields to the event loop
 PROGRESS_EVERY_SECONDS = 30.0
+# The embedded broker (Tansu) lists every stored batch of a partition on each fetch and
+# gives up when the fetch's wait runs out: about this many batches per millisecond of
+# wait on a 2-core machine (benchmarks/bench_broker.py).  A partition past it can no
+# longer be read.  Records >= batches, so a warning by records comes early.
+EMBEDDED_BATCHES_PER_WAIT_MS = 1_000
 DRAIN_TIMEOUT_SECONDS = 30.0  # producer buffer drain before an offset commit
 
 
@@ -60,7 +69,8 @@ def _patch_faust(settings: Settings, bootstrap: str) -> None:
 
     - faust hard-codes ``fetch_max_wait_ms=1500`` for its consumer; brokers that
       hold long-polls until the wait expires (Tansu) then cap throughput and add
-      seconds of latency to every stage.
+      seconds of latency to every stage.  Not much shorter either: Tansu also
+      gives up listing a partition's batches when the wait runs out.
     - faust only makes producers idempotent inside transactions; we want an
       idempotent ``acks=all`` producer on a real Kafka without exactly-once.
     - faust trusts ListOffsets for the end of a changelog; the embedded broker
@@ -415,6 +425,7 @@ class WirewatchApp:
         self.on_stall: Callable[[Stall], None] | None = None
         self.on_skip: Callable[[Skip], None] | None = None
         self._last_progress: tuple[int, ...] = ()
+        self._deep_warned: set[Any] = set()  # embedded-broker partitions already warned about
         self._register_agents()
         metrics.install_faust_sensor(self.app, topics=[spec.name for spec in self.topics])
 
@@ -448,8 +459,15 @@ class WirewatchApp:
 
         @app.agent(self.raw_topic, name="wirewatch.dedup")
         async def dedup(stream: faust.StreamT) -> None:
-            async for event in stream.events():
-                await self._guard("dedup", event, self._dedup_one)
+            # As for extraction: take_events acks a batch's events when this loop asks
+            # for the next batch, after _dedup_batch had every unique copy acknowledged.
+            batches = cast(faust.Stream, stream).take_events
+            async for events in batches(DEDUP_BATCH, within=DEDUP_BATCH_SECONDS):
+                self.watchdog.started()
+                try:
+                    await self._dedup_batch(events)
+                finally:
+                    self.watchdog.finished()
 
         @app.agent(self.unique_topic, name="wirewatch.extract")
         async def extract(stream: faust.StreamT) -> None:
@@ -571,25 +589,27 @@ class WirewatchApp:
                 read = consumer._read_offset.get(tp)
                 if highwater is not None:
                     lag[tp.topic] += max(0, highwater - (read + 1 if read is not None else 0))
+                    self._warn_if_deep(tp, highwater)
         except Exception as exc:  # lag is best effort: never take a worker down for it
             log.debug("consumer lag unavailable: %s", exc)
             return
         for topic, n in lag.items():
             metrics.CONSUMER_LAG.labels(topic=topic).set(n)
 
-    async def _guard(self, stage: str, event: faust.EventT,
-                     handler: Callable[[faust.EventT], Awaitable[None]]) -> None:
-        self._count(stage)
-        await self.check_continuity(event)
-        self.watchdog.started()
-        try:
-            await handler(event)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            await self._failed(stage, event, exc)
-        finally:
-            self.watchdog.finished()
+    def _warn_if_deep(self, tp: Any, records: int) -> None:
+        """Once per partition: warn when an embedded broker's partition is half way to
+        holding more batches than a fetch can list."""
+        if not self.settings.embedded or tp in self._deep_warned:
+            return
+        wait_ms = self.settings.consumer_fetch_wait_ms
+        limit = EMBEDDED_BATCHES_PER_WAIT_MS * wait_ms
+        if records < limit // 2:
+            return
+        self._deep_warned.add(tp)
+        log.warning("%s[%s] holds %s records on the embedded broker, which lists every stored batch on each "
+                    "fetch and cannot answer one past about %s batches at WIREWATCH_CONSUMER_FETCH_WAIT_MS=%s; "
+                    "restart `wirewatch run` (the embedded broker keeps nothing) or use a Kafka cluster",
+                    tp.topic, tp.partition, f"{records:,}", f"{limit:,}", wait_ms)
 
     def _count(self, stage: str) -> None:
         metrics.STAGE_MESSAGES.labels(stage=stage).inc()
@@ -656,7 +676,61 @@ class WirewatchApp:
         while buffer.size > buffer.max_messages and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.01)
 
+    async def _dedup_batch(self, events: Sequence[faust.EventT]) -> None:
+        """Decide a batch of raw stories in order, send their unique copies, and commit
+        dedup's writes once the broker has acknowledged every copy.
+
+        A story that cannot be decoded or decided is dead-lettered alone (its staged
+        writes undone).  If a send fails, the batch's writes are rolled back and its
+        stories are decided again one at a time, so only the story whose copy cannot be
+        sent is dead-lettered, and none is remembered without its copy.
+        """
+        decided: list[tuple[faust.EventT, RawStory, DedupVerdict]] = []
+        async with self._dedup_lock:  # from the first decision to the commit (see evict_dedup)
+            pending: list[Awaitable[Any]] = []
+            for event in events:
+                self._count("dedup")
+                await self.check_continuity(event)
+                mark = self.dedup_store.savepoint()
+                try:
+                    raw = decode(RawStory, event.value)
+                    verdict, unique = self.pipeline.dedup_stage(raw)
+                    if unique is not None:
+                        pending.append(await self.unique_topic.send(key=raw.story_id.encode(),
+                                                                    value=unique.to_json_bytes()))
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    self.dedup_store.rollback_to(mark)
+                    self.pipeline.dedup.reload()  # its cache had seen the undone writes
+                    await self._failed("dedup", event, exc)
+                    continue
+                decided.append((event, raw, verdict))
+            try:
+                await _acknowledged(pending)  # every copy acknowledged before dedup remembers its story
+            except BaseException as exc:
+                self.dedup_store.rollback()
+                self.pipeline.dedup.reload()
+                if not isinstance(exc, Exception):
+                    raise  # cancelled: the batch is read again after a restart
+                retry = True
+            else:
+                self.dedup_store.commit()
+                retry = False
+        if retry:
+            for event, _, _ in decided:
+                try:
+                    await self._dedup_one(event)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    await self._failed("dedup", event, exc)
+            return
+        for event, raw, verdict in decided:
+            self._trace(event, raw, verdict)
+
     async def _dedup_one(self, event: faust.EventT) -> None:
+        """Decide one story and commit once its unique copy is acknowledged (a failed batch's retry)."""
         raw = decode(RawStory, event.value)
         async with self._dedup_lock:
             try:
@@ -670,6 +744,10 @@ class WirewatchApp:
                 self.pipeline.dedup.reload()
                 raise
             self.dedup_store.commit()
+        self._trace(event, raw, verdict)
+
+    @staticmethod
+    def _trace(event: faust.EventT, raw: RawStory, verdict: DedupVerdict) -> None:
         if log.isEnabledFor(logging.DEBUG):  # a per-story trail, for tracing a story through restarts
             msg = event.message
             log.debug("%s[%s]@%s: %s %s%s", msg.topic, msg.partition, msg.offset, raw.story_id, verdict.status,
