@@ -276,8 +276,12 @@ async def _read_all(bootstrap: str, topic: str) -> list[tuple[float, bytes]]:
         tps = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or ())]
         c.assign(tps)
         await c.seek_to_beginning(*tps)
-        await read_to_end(c, tps, lambda m: m.value is None or out.append((m.timestamp / 1000, m.value)),
-                          timeout=600)
+
+        def keep(m: Any) -> None:
+            if m.value is not None:  # a tombstone carries no message
+                out.append((m.timestamp / 1000, m.value))
+
+        await read_to_end(c, tps, keep, timeout=600)
     finally:
         await c.stop()
     return out

@@ -77,3 +77,25 @@ def test_pipeline_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert all(len(v) == 3 and 0 <= v[0] <= v[2] for v in stages.values()), stages
     assert res["baseline"]["stories"] == 30 and res["baseline"]["seconds"] > 0
     assert all(v > 0 for v in res["peak_mb"].values())
+
+
+@pytest.mark.e2e
+def test_broker_benchmark_runs_against_the_embedded_broker() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "bench_broker.py"), "--held", "20,40", "--probes", "3"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "embedded broker (Tansu, memory storage)" in proc.stdout
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert [r.split(" | ")[0] for r in rows] == ["| 20", "| 40"], proc.stdout
+    header = next(line for line in proc.stdout.splitlines() if line.startswith("| batches held"))
+    assert "broker CPU ms/fetch" in header and "fetches unanswered" in header and "ratio" in header
+
+
+def test_broker_benchmark_rejects_bad_counts_in_one_line() -> None:
+    proc = subprocess.run([sys.executable, str(BENCH / "bench_broker.py"), "--held", "40,20"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "--held must be ascending counts of at least 1, got '40,20'" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -50,8 +50,10 @@ class Settings(BaseSettings):
     app_id: str = "wirewatch"
     broker_timeout_seconds: float = Field(15.0, gt=0, description="give up on a silent broker after this")
     consumer_fetch_wait_ms: int = Field(
-        20, ge=1, le=5000, description="consumer long-poll wait (faust hard-codes 1500 ms otherwise)"
-    )
+        100, ge=1, le=5000,
+        description="consumer long-poll wait (faust hard-codes 1500 ms). The embedded broker holds an empty "
+                    "long-poll for up to half of it, and stops listing a partition's stored batches when it "
+                    "runs out, so a short wait leaves a long partition unreadable (benchmarks/bench_broker.py)")
     processor_stall_seconds: float = Field(
         120.0, ge=0,
         description="a processor that handled nothing for this long while records wait on its partitions "
