@@ -154,15 +154,25 @@ def test_a_story_dedup_fails_on_leaves_no_write_for_the_next_commit(tmp_path: Pa
     assert table == {}
 
 
-class _Copies:
+class _DeadLetters:
+    """The dead-letter topic: the offsets of the messages sent to it."""
+
+    def __init__(self) -> None:
+        self.dead: list[int] = []
+
+    async def dead_letter(self, stage: str, event: Any, exc: BaseException) -> None:
+        self.dead.append(event.message.offset)
+
+
+class _Copies(_DeadLetters):
     """The unique-stories topic: records what dedup sends; acks when the test says, or
     refuses the copy of one story."""
 
     def __init__(self, refuse: str | None = None, hold: bool = False) -> None:
+        super().__init__()
         self.refuse, self.hold = refuse, hold
         self.sent: list[str] = []
         self.acks: list[asyncio.Future[None]] = []
-        self.dead: list[int] = []
 
     async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[None]:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -174,9 +184,6 @@ class _Copies:
                 fut.set_result(None)
         self.acks.append(fut)
         return fut
-
-    async def dead_letter(self, stage: str, event: Any, exc: BaseException) -> None:
-        self.dead.append(event.message.offset)
 
 
 def _dedup_app(tmp_path: Path, copies: _Copies) -> tuple[WirewatchApp, dict[str, Any]]:
@@ -209,6 +216,15 @@ def test_a_dedup_batch_commits_after_every_copy_is_acknowledged_and_dead_letters
     wa, table = _dedup_app(tmp_path, copies)
     events = _raw_events([HARBOUR.to_json_bytes(), b"not json", HARBOUR_AGAIN.to_json_bytes(),
                           COUNCIL.to_json_bytes()])
+    reloads = 0
+    reload = wa.pipeline.dedup.reload
+
+    def counting_reload() -> None:
+        nonlocal reloads
+        reloads += 1
+        reload()
+
+    wa.pipeline.dedup.reload = counting_reload  # type: ignore[method-assign]
 
     async def scenario() -> dict[str, Any]:
         batch = asyncio.create_task(wa._dedup_batch(events))
@@ -226,6 +242,7 @@ def test_a_dedup_batch_commits_after_every_copy_is_acknowledged_and_dead_letters
     assert copies.sent == ["g:a", "g:b"]  # decided in order: the re-poll is a duplicate of the first
     assert len(copies.acks) == 2  # both copies in flight at once, not one round trip each
     assert copies.dead == [1]
+    assert reloads == 0  # a message that is not a story undoes nothing: no rebuild of the window
     assert {"s:g:a", "s:g:a2", "s:g:b"} <= set(table)  # the duplicate is remembered too, as seen
     assert wa.dedup_store.pending == {}
 
@@ -268,13 +285,13 @@ class _Event:
     message: _Msg
 
 
-class _Broker:
+class _Broker(_DeadLetters):
     """What the ledger agent sends, and which alerts the broker refuses."""
 
     def __init__(self, refuse: str | None = None) -> None:
+        super().__init__()
         self.refuse = refuse
         self.sent: list[str] = []
-        self.dead: list[int] = []
 
     async def publish(self, result: LedgerResult) -> list[Awaitable[Any]]:
         futures: list[Awaitable[Any]] = []
@@ -287,9 +304,6 @@ class _Broker:
                 fut.set_result(None)
             futures.append(fut)
         return futures
-
-    async def dead_letter(self, stage: str, event: Any, exc: BaseException) -> None:
-        self.dead.append(event.message.offset)
 
 
 def _ledger_app(tmp_path: Path, broker: _Broker) -> tuple[WirewatchApp, dict[str, Any]]:

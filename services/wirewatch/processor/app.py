@@ -457,43 +457,20 @@ class WirewatchApp:
     def _register_agents(self) -> None:
         app = self.app
 
+        # Each stage works in batches; every output of a batch is acknowledged by the
+        # broker before the batch's events are (see _batches).
         @app.agent(self.raw_topic, name="wirewatch.dedup")
         async def dedup(stream: faust.StreamT) -> None:
-            # As for extraction: take_events acks a batch's events when this loop asks
-            # for the next batch, after _dedup_batch had every unique copy acknowledged.
-            batches = cast(faust.Stream, stream).take_events
-            async for events in batches(DEDUP_BATCH, within=DEDUP_BATCH_SECONDS):
-                self.watchdog.started()
-                try:
-                    await self._dedup_batch(events)
-                finally:
-                    self.watchdog.finished()
+            await self._batches(stream, DEDUP_BATCH, DEDUP_BATCH_SECONDS, self._dedup_batch)
 
         @app.agent(self.unique_topic, name="wirewatch.extract")
         async def extract(stream: faust.StreamT) -> None:
-            # take_events acks a batch's events when this loop asks for the next batch, that
-            # is after _extract_batch has had every claim of the batch acknowledged by the
-            # broker: a worker killed mid-batch re-reads the whole batch after a restart.
-            batches = cast(faust.Stream, stream).take_events  # (StreamT does not declare it)
-            async for events in batches(self.settings.extract_batch_size,
-                                        within=self.settings.extract_batch_seconds):
-                self.watchdog.started()  # a long NLP batch is work, not a stall
-                try:
-                    await self._extract_batch(events)
-                finally:
-                    self.watchdog.finished()
+            await self._batches(stream, self.settings.extract_batch_size, self.settings.extract_batch_seconds,
+                                self._extract_batch)
 
         @app.agent(self.claims_topic, name="wirewatch.ledger")
         async def ledger(stream: faust.StreamT) -> None:
-            # As for extraction: take_events acks a batch's events when this loop asks
-            # for the next batch, after _ledger_batch had every alert acknowledged.
-            batches = cast(faust.Stream, stream).take_events
-            async for events in batches(LEDGER_BATCH, within=LEDGER_BATCH_SECONDS):
-                self.watchdog.started()
-                try:
-                    await self._ledger_batch(events)
-                finally:
-                    self.watchdog.finished()
+            await self._batches(stream, LEDGER_BATCH, LEDGER_BATCH_SECONDS, self._ledger_batch)
 
         @app.timer(interval=5.0)
         async def consumer_lag() -> None:
@@ -510,6 +487,23 @@ class WirewatchApp:
         @app.timer(interval=10.0)
         async def watchdog() -> None:
             await self.check_stall()
+
+    async def _batches(self, stream: faust.StreamT, size: int, within: float,
+                       handle: Callable[[Sequence[faust.EventT]], Awaitable[None]]) -> None:
+        """Hand the stream's events to ``handle`` up to ``size`` at a time, waiting at most
+        ``within`` seconds to fill a batch.
+
+        take_events acks a batch's events when this loop asks for the next batch, that is
+        after ``handle`` returned: a worker killed mid-batch re-reads the whole batch after
+        a restart.
+        """
+        take = cast(faust.Stream, stream).take_events  # (StreamT does not declare it)
+        async for events in take(size, within=within):
+            self.watchdog.started()  # a long batch (NLP) is work, not a stall
+            try:
+                await handle(events)
+            finally:
+                self.watchdog.finished()
 
     def describe_assignment(self) -> str:
         """``raw[0] unique[0,1] ...`` for the stage topics this worker consumes."""
@@ -686,48 +680,61 @@ class WirewatchApp:
         sent is dead-lettered, and none is remembered without its copy.
         """
         decided: list[tuple[faust.EventT, RawStory, DedupVerdict]] = []
+        acking = False
         async with self._dedup_lock:  # from the first decision to the commit (see evict_dedup)
-            pending: list[Awaitable[Any]] = []
-            for event in events:
-                self._count("dedup")
-                await self.check_continuity(event)
-                mark = self.dedup_store.savepoint()
-                try:
-                    raw = decode(RawStory, event.value)
-                    verdict, unique = self.pipeline.dedup_stage(raw)
-                    if unique is not None:
-                        pending.append(await self.unique_topic.send(key=raw.story_id.encode(),
-                                                                    value=unique.to_json_bytes()))
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    self.dedup_store.rollback_to(mark)
-                    self.pipeline.dedup.reload()  # its cache had seen the undone writes
-                    await self._failed("dedup", event, exc)
-                    continue
-                decided.append((event, raw, verdict))
             try:
+                pending: list[Awaitable[Any]] = []
+                for event in events:
+                    self._count("dedup")
+                    await self.check_continuity(event)
+                    try:
+                        raw = decode(RawStory, event.value)
+                    except Exception as exc:  # nothing written yet: no rollback, no reload
+                        await self._failed("dedup", event, exc)
+                        continue
+                    mark = self.dedup_store.savepoint()
+                    try:
+                        verdict, unique = self.pipeline.dedup_stage(raw)
+                        if unique is not None:
+                            pending.append(await self.unique_topic.send(key=raw.story_id.encode(),
+                                                                        value=unique.to_json_bytes()))
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:
+                        self.dedup_store.rollback_to(mark)
+                        self.pipeline.dedup.reload()  # its cache had seen the undone writes
+                        await self._failed("dedup", event, exc)
+                        continue
+                    decided.append((event, raw, verdict))
+                acking = True
                 await _acknowledged(pending)  # every copy acknowledged before dedup remembers its story
-            except BaseException as exc:
+            except BaseException as exc:  # nothing of the batch stays staged
                 self.dedup_store.rollback()
                 self.pipeline.dedup.reload()
-                if not isinstance(exc, Exception):
-                    raise  # cancelled: the batch is read again after a restart
-                retry = True
+                if not (acking and isinstance(exc, Exception)):
+                    # cancelled, or the dead-letter topic failed: the agent stops without
+                    # acking the batch, which is read again after a restart
+                    raise
+                retry = True  # a refused copy
             else:
                 self.dedup_store.commit()
                 retry = False
         if retry:
-            for event, _, _ in decided:
-                try:
-                    await self._dedup_one(event)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    await self._failed("dedup", event, exc)
+            await self._one_by_one("dedup", [event for event, _, _ in decided], self._dedup_one)
             return
         for event, raw, verdict in decided:
             self._trace(event, raw, verdict)
+
+    async def _one_by_one(self, stage: str, events: Sequence[faust.EventT],
+                          handle: Callable[[faust.EventT], Awaitable[None]]) -> None:
+        """A failed batch's retry: each event on its own, a failure dead-lettered alone."""
+        for event in events:
+            try:
+                await handle(event)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                await self._failed(stage, event, exc)
 
     async def _dedup_one(self, event: faust.EventT) -> None:
         """Decide one story and commit once its unique copy is acknowledged (a failed batch's retry)."""
@@ -832,13 +839,7 @@ class WirewatchApp:
             if not isinstance(exc, Exception):
                 raise  # cancelled: the batch is read again after a restart
             self._ledger_clock, self._ledger_seen = clock, seen
-            for event, _ in filed:
-                try:
-                    await self._ledger_one(event)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    await self._failed("ledger", event, exc)
+            await self._one_by_one("ledger", [event for event, _ in filed], self._ledger_one)
             return
         self.ledger_store.commit()
 
