@@ -514,13 +514,15 @@ def _run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                      "wirewatch_extract_claims_total")
             m = {k: metric(procs, k) for k in names}
             upd = metric(procs, "wirewatch_dedup_duplicates_total", kind="update")
-            ext = metric(procs, "wirewatch_processed_messages_total", stage="extract")
+            # NLP observed per story once its claims are counted (a batch's events are
+            # counted as it starts, before its claims exist)
+            nlp_done = metric(procs, "wirewatch_extract_nlp_duration_seconds_count")
             led = metric(procs, "wirewatch_processed_messages_total", stage="ledger")
-            state.update(m, updates=upd, extract=ext, ledger=led)
+            state.update(m, updates=upd, extract=nlp_done, ledger=led)
             if m["wirewatch_dedup_stories_total"] >= raw_n and "t_dedup" not in state:
                 state["t_dedup"] = time.monotonic()
             to_nlp = m["wirewatch_dedup_unique_total"] + upd
-            return (m["wirewatch_dedup_stories_total"] >= raw_n and ext >= to_nlp
+            return (m["wirewatch_dedup_stories_total"] >= raw_n and nlp_done >= to_nlp
                     and led >= m["wirewatch_extract_claims_total"])
 
         # Each /metrics scrape costs the processor a few ms of CPU: poll gently.
