@@ -119,12 +119,12 @@ async def run(bootstrap: str, broker_pid: int | None, targets: list[int], probes
             last = held - 1
             fetch = await timed(probes, fetches(consumer, held_tp, last))
             cpu = (cpu_seconds(broker_pid) - cpu0) / probes if broker_pid else nan
-            commit = await timed(probes, commits(consumer, held_tp, last - probes))
+            commit = await timed(probes, commits(consumer, held_tp, max(0, last - probes)))
             produce = await timed(probes, lambda _i: producer.send_and_wait(big, RECORD))
             held += probes
             answered = bool(fetch)
             rows.append({
-                "batches held": target, "fill s": fill_s, "fetches unanswered": probes - len(fetch),
+                "batches held": last + 1, "fill s": fill_s, "fetches unanswered": probes - len(fetch),
                 "fetch p50 ms": ms(fetch, 0.5) if answered else nan,
                 "fetch p90 ms": ms(fetch, 0.9) if answered else nan,
                 "fresh fetch p50 ms": ms(base, 0.5),
