@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import statistics
 import sys
 import time
 import uuid
@@ -34,16 +33,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_pipeline import cpu_seconds, status_kb
+from bench_pipeline import cpu_seconds, pct, status_kb
 from wirewatch.broker import EmbeddedBroker
 from wirewatch.settings import Settings
 
 RECORD = b"x" * 4500  # about one wire story's JSON
 nan = float("nan")
-
-
-def ms(xs: list[float], q: float) -> float:
-    return sorted(xs)[min(len(xs) - 1, int(q * len(xs)))] * 1000
 
 
 async def timed(n: int, op: Callable[[int], Awaitable[Any]]) -> list[float]:
@@ -122,15 +117,13 @@ async def run(bootstrap: str, broker_pid: int | None, targets: list[int], probes
             commit = await timed(probes, commits(consumer, held_tp, max(0, last - probes)))
             produce = await timed(probes, lambda _i: producer.send_and_wait(big, RECORD))
             held += probes
-            answered = bool(fetch)
             rows.append({
                 "batches held": last + 1, "fill s": fill_s, "fetches unanswered": probes - len(fetch),
-                "fetch p50 ms": ms(fetch, 0.5) if answered else nan,
-                "fetch p90 ms": ms(fetch, 0.9) if answered else nan,
-                "fresh fetch p50 ms": ms(base, 0.5),
-                "ratio": statistics.median(fetch) / statistics.median(base) if answered else nan,
-                "broker CPU ms/fetch": cpu * 1000, "produce p50 ms": ms(produce, 0.5),
-                "commit p50 ms": ms(commit, 0.5),
+                # pct is nan for no values: a count whose fetches all went unanswered
+                "fetch p50 ms": 1000 * pct(fetch, 50), "fetch p90 ms": 1000 * pct(fetch, 90),
+                "fresh fetch p50 ms": 1000 * pct(base, 50), "ratio": pct(fetch, 50) / pct(base, 50),
+                "broker CPU ms/fetch": cpu * 1000, "produce p50 ms": 1000 * pct(produce, 50),
+                "commit p50 ms": 1000 * pct(commit, 50),
                 "broker RSS MB": status_kb(broker_pid, "VmRSS") / 1024 if broker_pid else nan,
             })
             print(" ".join(f"{k}={v:.2f}" for k, v in rows[-1].items()), file=sys.stderr, flush=True)

@@ -518,7 +518,7 @@ def _run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             # counted as it starts, before its claims exist)
             nlp_done = metric(procs, "wirewatch_extract_nlp_duration_seconds_count")
             led = metric(procs, "wirewatch_processed_messages_total", stage="ledger")
-            state.update(m, updates=upd, extract=nlp_done, ledger=led)
+            state.update(m, updates=upd)
             if m["wirewatch_dedup_stories_total"] >= raw_n and "t_dedup" not in state:
                 state["t_dedup"] = time.monotonic()
             to_nlp = m["wirewatch_dedup_unique_total"] + upd
