@@ -13,10 +13,21 @@ import pytest
 import spacy
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
+from pydantic import ValidationError
 
 from wirewatch.admin import create_topics
 from wirewatch.limits import MAX_BODY_CHARS, MAX_MESSAGE_BYTES, MAX_RAW_STORY_BYTES
-from wirewatch.models import FeedRecord, RawStory, UniqueStory
+from wirewatch.models import (
+    MAX_AUTHOR_CHARS,
+    MAX_AUTHORS,
+    MAX_GUID_CHARS,
+    MAX_ID_CHARS,
+    MAX_LANGUAGE_CHARS,
+    MAX_URL_CHARS,
+    FeedRecord,
+    RawStory,
+    UniqueStory,
+)
 from wirewatch.offsets import stop_quietly
 from wirewatch.poller.kafka import KafkaStorySink, make_producer
 from wirewatch.poller.parse import MAX_SUMMARY, MAX_TITLE, fit_message
@@ -56,10 +67,22 @@ def test_a_body_too_many_bytes_is_cut_to_the_longest_prefix_that_fits(unit: str)
     assert size > MAX_RAW_STORY_BYTES - 8
 
 
-def test_the_summary_is_cut_too_and_a_story_that_cannot_fit_is_none() -> None:
-    fitted = fit_message(_story("", summary=WIDE * 60_000))
-    assert fitted is not None and fitted.body == "" and len(fitted.to_json_bytes()) <= MAX_RAW_STORY_BYTES
-    assert fit_message(_story("body", url="https://example.org/" + "a" * MAX_RAW_STORY_BYTES)) is None
+def test_only_the_body_can_overflow_a_message_so_every_story_can_be_sent() -> None:
+    # Every other field is capped (models.py): at their caps, in the character JSON
+    # spells longest (a control character, 6 bytes), they still leave room for a body.
+    worst = "\x01"
+    url = "https://example.org/" + worst * (MAX_URL_CHARS - 20)
+    story = RawStory(story_id="g:" + worst * 198, feed_id=worst * MAX_ID_CHARS, outlet=worst * MAX_ID_CHARS,
+                     url=url, canonical_url=url, guid=worst * MAX_GUID_CHARS, title=worst * MAX_TITLE,
+                     summary=worst * MAX_SUMMARY, body=WIDE * (MAX_BODY_CHARS // len(WIDE)),
+                     authors=[worst * MAX_AUTHOR_CHARS] * MAX_AUTHORS, language=worst * MAX_LANGUAGE_CHARS,
+                     published=NOW, fetched_at=NOW)
+    fitted = fit_message(story)
+    assert fitted is not None and len(fitted.to_json_bytes()) <= MAX_RAW_STORY_BYTES
+    assert fitted.summary == story.summary and fitted.body and story.body.startswith(fitted.body)
+    # and a field past its cap is refused when the story is built, never at the producer
+    with pytest.raises(ValidationError):
+        _story("body", url="https://example.org/" + "a" * MAX_RAW_STORY_BYTES)
 
 
 def test_the_largest_story_the_poller_sends_passes_every_later_stage() -> None:

@@ -73,6 +73,7 @@ def usable_entries(data: bytes, headers: dict[str, str]) -> tuple[int, bool]:
         # Pictures (an SVG's <title>) are not article text: the poller drops them.
         text = " ".join(_TAG.sub("", _SVG.sub("", t)).strip() for t in texts).strip()
         ident, link, title = (str(e.get(k) or "").strip() for k in ("id", "link", "title"))
+        title = _TAG.sub("", _SVG.sub("", title)).strip()  # a title is its words (an <img> is none)
         if ident or link or title or text:
             # Entries repeating an id are versions of one story: published once.
             keys.add(("id", ident) if ident else (link, title, text))

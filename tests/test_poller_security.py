@@ -391,7 +391,8 @@ def test_content_is_sanitised() -> None:
            b"<item><title>c</title><link>data:text/html,x</link><guid>g3</guid></item>"
            b"</channel></rss>")
     items = parse_feed(doc, FEED).items
-    assert [i.url for i in items] == ["g1", "g2", "g3"]  # unsafe links dropped (guid kept as id)
+    assert [i.url for i in items] == ["", "", ""]  # unsafe links dropped (a guid is an id, not a link)
+    assert [i.guid for i in items] == ["g1", "g2", "g3"]
     assert items[0].title == "Alert gnp.exe"  # NUL, BEL and the RTL override removed
     assert items[0].body == "Text" and "alert" not in items[0].body
     assert safe_link("  https://example.org/a ") == "https://example.org/a"
@@ -410,7 +411,7 @@ def test_item_count_is_capped() -> None:
            + b"".join(b"<item><title>i%d</title><guid>%d</guid></item>" % (i, i) for i in range(1200))
            + b"</channel></rss>")
     parsed = parse_feed(doc, FEED)
-    assert len(parsed.items) == 500 and parsed.skipped
+    assert len(parsed.items) == 500 and parsed.dropped == {"over_item_cap": 700}
 
 
 async def test_pathological_feed_costs_bounded_cpu_and_the_pool_survives() -> None:

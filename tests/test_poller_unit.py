@@ -16,7 +16,8 @@ from wirewatch.models import FeedRecord, RawStory
 from wirewatch.poller import schedule as sch
 from wirewatch.poller.feedsfile import load_feeds
 from wirewatch.poller.service import Poller
-from wirewatch.poller.sources import FeedSource, NewsSitemapSource, parse_news_sitemap, source_class
+from wirewatch.poller.sitemap import parse_news_sitemap
+from wirewatch.poller.sources import FeedSource, NewsSitemapSource, source_class
 from wirewatch.poller.state import SEEN_MAX, FeedState, StateStore
 from wirewatch.settings import Settings
 
@@ -168,7 +169,9 @@ SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>
 
 
 def test_news_sitemap_parsing() -> None:
-    (s,) = parse_news_sitemap(SITEMAP, FEED, NOW)
+    parsed = parse_news_sitemap(SITEMAP, FEED, NOW)
+    (s,) = parsed.items
+    assert parsed.dropped == {"malformed": 1}  # the javascript: loc, counted
     assert s.title == "Ceasefire talks resume" and s.url == "https://example.org/world/ceasefire-talks"
     assert s.published == datetime(2026, 1, 1, 10, tzinfo=UTC) and not s.published_inferred
     assert s.language == "en"

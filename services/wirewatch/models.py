@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .limits import MAX_BODY_CHARS
+
 Category = Literal["territory_control", "attack", "casualties", "displacement", "ceasefire"]
 CATEGORIES: tuple[str, ...] = (
     "territory_control",
@@ -50,16 +52,33 @@ class _Model(BaseModel):
         return self.model_dump_json(exclude_none=False).encode("utf-8")
 
 
+# --------------------------------------------------------------------- field caps
+# Every string a feed controls has a cap, so every message built from a story is bounded
+# (a claim copies the story's link; an alert holds two claims).  The poller applies them
+# where it builds a story (poller/parse.py: what happens to a longer value is in
+# docs/poller.md); the models refuse anything longer that reaches them another way.
+MAX_ID_CHARS = 200  # feed ids, outlet names
+MAX_URL_CHARS = 4096  # a feed's URL, a story's link and its canonical form
+MAX_TITLE_CHARS = 1000
+MAX_SUMMARY_CHARS = 20_000
+MAX_AUTHOR_CHARS = 200
+MAX_AUTHORS = 20
+MAX_GUID_CHARS = 2000
+MAX_LANGUAGE_CHARS = 35  # the longest BCP 47 tag in use
+MAX_SOURCE_CHARS = 64
+
+
 # --------------------------------------------------------------------- feeds
 class FeedRecord(_Model):
     """A feed in the compacted feeds topic (key: ``feed_id``; a null value removes it)."""
 
-    feed_id: str = Field(min_length=1, max_length=200)
-    url: str = Field(min_length=1, max_length=4096)
-    outlet: str = Field(min_length=1, max_length=200)
+    feed_id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+    url: str = Field(min_length=1, max_length=MAX_URL_CHARS)
+    outlet: str = Field(min_length=1, max_length=MAX_ID_CHARS)
     paused: bool = False
     full_text: bool = Field(False, description="fetch the article page when items carry only a summary")
-    source: str = Field("rss", description="the source plug-in that reads this feed")
+    source: str = Field("rss", min_length=1, max_length=MAX_SOURCE_CHARS,
+                        description="the source plug-in that reads this feed")
     interval_seconds: float | None = Field(None, gt=0, description="fixed poll interval; null = adaptive")
     updated_at: UTCDateTime
 
@@ -68,17 +87,20 @@ class FeedRecord(_Model):
 class RawStory(_Model):
     """One feed item as the poller normalised it (topic ``stories.raw``)."""
 
-    story_id: str = Field(min_length=1, description="guid, else canonical link, else content hash")
-    feed_id: str
-    outlet: str
-    url: str
-    canonical_url: str
-    guid: str | None = None
-    title: str = ""
-    summary: str = ""
-    body: str = Field("", description="clean text; paragraphs separated by a blank line")
-    authors: list[str] = Field(default_factory=list)
-    language: str | None = None
+    story_id: str = Field(min_length=1, max_length=MAX_ID_CHARS,
+                          description="guid, else canonical link, else content hash")
+    feed_id: str = Field(max_length=MAX_ID_CHARS)
+    outlet: str = Field(max_length=MAX_ID_CHARS)
+    url: str = Field(max_length=MAX_URL_CHARS, description="an absolute http(s) link, or empty")
+    canonical_url: str = Field(max_length=MAX_URL_CHARS)
+    guid: str | None = Field(None, max_length=MAX_GUID_CHARS)
+    title: str = Field("", max_length=MAX_TITLE_CHARS)
+    summary: str = Field("", max_length=MAX_SUMMARY_CHARS)
+    body: str = Field("", max_length=MAX_BODY_CHARS,
+                      description="clean text; paragraphs separated by a blank line")
+    authors: list[Annotated[str, Field(max_length=MAX_AUTHOR_CHARS)]] = Field(
+        default_factory=list, max_length=MAX_AUTHORS)
+    language: str | None = Field(None, max_length=MAX_LANGUAGE_CHARS)
     published: UTCDateTime
     published_inferred: bool = Field(False, description="the feed gave no date; fetch time used")
     updated: UTCDateTime | None = None

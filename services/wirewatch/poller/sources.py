@@ -11,7 +11,9 @@ with a :class:`SourceContext` and asked to ``poll`` one feed at a time::
 
 Use ``ctx.fetcher`` for every network access (SSRF guard, size cap, deadline,
 User-Agent come with it) and ``ctx.parse`` for anything a hostile server could
-make expensive to parse (it runs in a limited worker process).  Raise a
+make expensive to parse (it runs in a limited worker process; ``format="feed"``
+or ``"sitemap"``).  Report what a poll could not publish in the result's
+``dropped``/``trimmed`` counters rather than leaving it out silently.  Raise a
 ``wirewatch.errors.FeedError`` subclass for failures; the poller handles
 scheduling, backoff, per-host limits, de-duplication against what was already
 published, publishing and state.  Built in: ``rss`` (RSS 0.9x/1.0/2.0, Atom,
@@ -21,28 +23,21 @@ for outlets without a feed: the example of a second source).
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import io
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import entry_points
 from typing import Protocol, runtime_checkable
 
-from defusedxml import ElementTree as SafeET
-from defusedxml.common import DefusedXmlException
-
-from ..errors import ConfigError, FeedError, NotAFeed, ParseError, UnsafeXML
+from ..errors import ConfigError, FeedError
 from ..models import FeedRecord, RawStory
 from ..settings import Settings
 from .fetch import Fetcher, FetchResult
 from .fulltext import SUMMARY_CHARS
-from .html import clean_text
-from .parse import MAX_ITEMS, MAX_TITLE, ParsedFeed, iso_datetime, safe_link
+from .parse import ParsedFeed
 from .state import FeedState, fingerprint
-from .urls import canonical_url
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +49,7 @@ FULL_TEXT_PER_POLL = 20
 class SourceContext:
     settings: Settings
     fetcher: Fetcher
-    parse: ParseFn  # ParsePool.parse(data, feed, fetched_at, content_type=, base_url=)
+    parse: ParseFn  # ParsePool.parse(data, feed, fetched_at, content_type=, base_url=, format=)
     extract: Callable[..., Awaitable[str]] | None = None  # ParsePool.extract(html, url, title)
 
 
@@ -76,6 +71,11 @@ class SourceResult:
     # story_id -> fingerprint of the item as the feed gave it, when a source enriched
     # the story (full text): "is it new?" must compare like with like.
     fingerprints: dict[str, str] = field(default_factory=dict)
+    # Items not published by reason, fields cut by field, and a first example of each
+    # (parse.ParsedFeed): the poller counts them per feed, keeps them in its state, logs them.
+    dropped: Counter[str] = field(default_factory=Counter)
+    trimmed: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, str] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -104,6 +104,17 @@ async def _fetch_result(ctx: SourceContext, feed: FeedRecord, state: FeedState,
     return r, res
 
 
+def _apply(res: SourceResult, parsed: ParsedFeed) -> None:
+    """What a parse gives a poll's result: its stories, and what it dropped or cut."""
+    res.stories = parsed.items
+    res.ttl_seconds = parsed.ttl_seconds
+    res.bozo = parsed.bozo
+    res.bozo_reason = parsed.bozo_reason
+    res.dropped = parsed.dropped
+    res.trimmed = parsed.trimmed
+    res.examples = parsed.examples
+
+
 class FeedSource:
     """RSS 0.9x/1.0/2.0, Atom and JSON Feed (feedparser), over http(s) or ``file://``."""
 
@@ -117,11 +128,7 @@ class FeedSource:
         r, res = await _fetch_result(self.ctx, feed, state, unconditional)
         if res.not_modified:
             return res
-        parsed = await self.ctx.parse(r.body, feed, fetched_at, content_type=r.content_type, base_url=r.url)
-        res.stories = parsed.items
-        res.ttl_seconds = parsed.ttl_seconds
-        res.bozo = parsed.bozo
-        res.bozo_reason = parsed.bozo_reason
+        _apply(res, await self.ctx.parse(r.body, feed, fetched_at, content_type=r.content_type, base_url=r.url))
         if feed.full_text and self.ctx.extract is not None:
             await self._full_text(res, state)
         return res
@@ -148,43 +155,6 @@ class FeedSource:
                 story.body = text
 
 
-_SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
-_NEWS = "{http://www.google.com/schemas/sitemap-news/0.9}"
-
-
-def parse_news_sitemap(data: bytes, feed: FeedRecord, fetched_at: datetime) -> list[RawStory]:
-    """Stories (title and link only) from a Google News sitemap; defusedxml refuses entity tricks."""
-    if not data.strip():
-        raise NotAFeed("empty sitemap")
-    try:
-        root = SafeET.parse(io.BytesIO(data), forbid_dtd=True).getroot()
-    except DefusedXmlException as exc:
-        raise UnsafeXML(f"sitemap refused: {type(exc).__name__}") from None
-    except SafeET.ParseError as exc:
-        raise ParseError(f"sitemap is not XML ({exc})") from None
-    if root.tag != f"{_SM}urlset":
-        raise NotAFeed("not a sitemap urlset")
-    out: list[RawStory] = []
-    for url in root.iter(f"{_SM}url"):
-        if len(out) >= MAX_ITEMS:
-            break
-        loc = safe_link((url.findtext(f"{_SM}loc") or "").strip())
-        news = url.find(f"{_NEWS}news")
-        if not loc or news is None:
-            continue
-        title = clean_text(news.findtext(f"{_NEWS}title") or "")[:MAX_TITLE]
-        published = iso_datetime(news.findtext(f"{_NEWS}publication_date"))
-        lang = clean_text(news.findtext(f"{_NEWS}publication/{_NEWS}language") or "")[:35] or None
-        canon = canonical_url(loc)
-        out.append(RawStory(
-            story_id="u:" + hashlib.blake2b(canon.encode(), digest_size=12).hexdigest(),
-            feed_id=feed.feed_id, outlet=feed.outlet, url=loc, canonical_url=canon, title=title,
-            summary="", body="", language=lang, published=published or fetched_at,
-            published_inferred=published is None, fetched_at=fetched_at,
-        ))
-    return out
-
-
 class NewsSitemapSource:
     """A Google News sitemap (``<news:news>`` entries) as a source: the built-in plug-in example."""
 
@@ -198,8 +168,9 @@ class NewsSitemapSource:
         r, res = await _fetch_result(self.ctx, feed, state, unconditional)
         if res.not_modified:
             return res
-        # Small and defused; parsing it on a thread keeps the event loop free.
-        res.stories = await asyncio.to_thread(parse_news_sitemap, r.body, feed, fetched_at)
+        # Parsed in a parse worker, like a feed: a big sitemap is CPU, memory and time.
+        _apply(res, await self.ctx.parse(r.body, feed, fetched_at, content_type=r.content_type, base_url=r.url,
+                                         format="sitemap"))
         return res
 
 

@@ -1,4 +1,4 @@
-"""Parse feeds in worker processes with CPU-time, memory and wall-clock limits.
+"""Parse feeds and news sitemaps in worker processes with CPU-time, memory and wall-clock limits.
 
 CPython cannot interrupt feedparser from the outside (a ReDoS in its author
 regex, 200k items, an entity blow-up in the loose parser), so a pathological
@@ -21,7 +21,7 @@ import resource
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -32,6 +32,7 @@ from ..metrics import PARSE_WORKER_RESTARTS
 from ..models import FeedRecord
 from .fulltext import extract_article
 from .parse import ParsedFeed, parse_feed
+from .sitemap import parse_news_sitemap
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,7 @@ def _worker_main(conn: Connection, cpu_seconds: float, memory_bytes: int) -> Non
                 reply = ("ok", extract_article(data, base_url or "", content_type))
             else:
                 feed = FeedRecord.model_validate_json(feed_json)
-                parsed = parse_feed(data, feed, fetched_at, content_type=content_type, base_url=base_url)
-                reply = ("ok", parsed)
+                reply = ("ok", _parse(kind, data, feed, fetched_at, content_type, base_url))
         except MemoryError:
             reply = ("err", ParseLimit.code, "parse ran out of memory")
         except FeedError as exc:
@@ -95,6 +95,16 @@ def _worker_main(conn: Connection, cpu_seconds: float, memory_bytes: int) -> Non
             conn.send(reply)
         except MemoryError:
             conn.send(("err", ParseLimit.code, "parse result too large"))
+
+
+FORMATS = ("feed", "sitemap")
+
+
+def _parse(fmt: str, data: bytes, feed: FeedRecord, fetched_at: datetime | None, content_type: str | None,
+           base_url: str | None) -> ParsedFeed:
+    if fmt == "sitemap":
+        return parse_news_sitemap(data, feed, fetched_at or datetime.now(UTC))
+    return parse_feed(data, feed, fetched_at, content_type=content_type, base_url=base_url)
 
 
 @dataclass
@@ -137,10 +147,14 @@ class ParsePool:
         return self._idle
 
     async def parse(self, data: bytes, feed: FeedRecord, fetched_at: datetime | None = None, *,
-                    content_type: str | None = None, base_url: str | None = None) -> ParsedFeed:
+                    content_type: str | None = None, base_url: str | None = None,
+                    format: str = "feed") -> ParsedFeed:
+        """Parse a feed (RSS, Atom, JSON Feed) or, ``format="sitemap"``, a Google News sitemap."""
+        if format not in FORMATS:
+            raise ValueError(f"unknown format {format!r} (known: {', '.join(FORMATS)})")
         if self.workers <= 0:
-            return self._parse_inline(data, feed, fetched_at, content_type, base_url)
-        reply = await self._submit(("feed", data, feed.model_dump_json(), fetched_at, content_type, base_url))
+            return self._parse_inline(format, data, feed, fetched_at, content_type, base_url)
+        reply = await self._submit((format, data, feed.model_dump_json(), fetched_at, content_type, base_url))
         if reply[0] == "ok":
             result: ParsedFeed = reply[1]
             return result
@@ -204,10 +218,10 @@ class ParsePool:
             self._all.remove(worker)
 
     @staticmethod
-    def _parse_inline(data: bytes, feed: FeedRecord, fetched_at: datetime | None,
+    def _parse_inline(fmt: str, data: bytes, feed: FeedRecord, fetched_at: datetime | None,
                       content_type: str | None, base_url: str | None) -> ParsedFeed:
         try:
-            return parse_feed(data, feed, fetched_at, content_type=content_type, base_url=base_url)
+            return _parse(fmt, data, feed, fetched_at, content_type, base_url)
         except FeedError:
             raise
         except Exception as exc:
