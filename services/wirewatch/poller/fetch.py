@@ -10,6 +10,15 @@
 - A total deadline wraps connect, headers and body: httpx's read timeout is per
   chunk, so a server dripping one byte every few seconds would never trip it.
 - ``trust_env`` is off so an ``HTTP(S)_PROXY`` variable cannot route around the guard.
+- No connection is reused: a response whose body is longer than its Content-Length
+  leaves bytes on the connection that the next request would read as its response
+  (and a 304 may carry a body the client never reads).  Every request asks for
+  ``Connection: close`` and the pool keeps no idle connection.
+- Validators (ETag, Last-Modified) are kept byte for byte, as the server sent them,
+  and sent back the same way: a non-ASCII one breaks nothing.  One that could not be
+  sent back (control characters) or is absurdly long is not kept.
+- A 304 is "not modified" only in answer to a conditional request; to a request
+  without validators it is a broken response, not an empty feed.
 """
 
 from __future__ import annotations
@@ -47,6 +56,7 @@ from .schedule import cache_lifetime, parse_retry_after
 from .ssrf import AddressPolicy, GuardedBackend, Resolver, check_url
 
 MAX_REDIRECTS = 5
+MAX_VALIDATOR_BYTES = 1024  # a longer ETag/Last-Modified is not kept (it would ride on every poll)
 _REDIRECTS = (301, 302, 303, 307, 308)
 ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml;q=0.9, "
           "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5")
@@ -184,8 +194,9 @@ class Fetcher:
         per_op = min(10.0, self.deadline)
         transport = httpx.AsyncHTTPTransport(
             verify=self.verify,
+            # No keep-alive (see the module docstring): a connection serves one response.
             limits=httpx.Limits(max_connections=max(settings.poll_concurrency, 1) * 2,
-                                max_keepalive_connections=max(settings.poll_concurrency, 1)),
+                                max_keepalive_connections=0),
             trust_env=False,
         )
         # httpx does not expose httpcore's network_backend; wrap the pool's one so that
@@ -198,7 +209,7 @@ class Fetcher:
             follow_redirects=False,
             timeout=httpx.Timeout(connect=min(5.0, per_op), read=per_op, write=per_op, pool=per_op),
             headers={"User-Agent": user_agent(settings), "Accept": ACCEPT,
-                     "Accept-Encoding": "gzip, deflate, br"},
+                     "Accept-Encoding": "gzip, deflate, br", "Connection": "close"},
         )
 
     async def aclose(self) -> None:
@@ -242,11 +253,11 @@ class Fetcher:
             raise ConnectError(f"network error: {str(exc)[:200]}") from None
 
     async def _fetch_http(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
-        headers: dict[str, str] = {}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
+        headers: dict[bytes, bytes] = {}
+        for name, value in ((b"If-None-Match", etag), (b"If-Modified-Since", last_modified)):
+            raw = validator_bytes(value)
+            if raw:
+                headers[name] = raw
         current = url
         visited = {url}
         all_permanent = True
@@ -269,19 +280,19 @@ class Fetcher:
                     all_permanent = all_permanent and status in (301, 308)
                     current = nxt
                     continue
-                return await self._final(response, url, current, all_permanent)
+                return await self._final(response, url, current, all_permanent, conditional=bool(headers))
             finally:
                 await response.aclose()
         raise RedirectError(f"more than {self.max_redirects} redirects")
 
     async def _final(self, response: httpx.Response, asked: str, current: str,
-                     all_permanent: bool) -> FetchResult:
+                     all_permanent: bool, *, conditional: bool) -> FetchResult:
         now = self.clock()
         status = response.status_code
         h = response.headers
         result = FetchResult(
             status=status, url=current,
-            etag=h.get("etag"), last_modified=h.get("last-modified"),
+            etag=_validator(response, b"etag"), last_modified=_validator(response, b"last-modified"),
             content_type=h.get("content-type"),
             cache_seconds=cache_lifetime(h, now),
             retry_after=parse_retry_after(h.get("retry-after"), now),
@@ -289,6 +300,8 @@ class Fetcher:
             headers={k: v for k, v in h.items() if k in ("cache-control", "expires", "date")},
         )
         if status == 304:
+            if not conditional:
+                raise BadResponse("HTTP 304 Not Modified to a request without validators")
             return result
         if status >= 400:
             raise HTTPStatusError(f"HTTP {status} {response.reason_phrase}".strip(), status,
@@ -296,10 +309,8 @@ class Fetcher:
         if not 200 <= status < 300:
             raise BadResponse(f"unexpected HTTP {status}")
         coding = _coding(h)
-        try:
-            declared = int(h.get("content-length", "-1"))
-        except ValueError:
-            declared = -1
+        length = h.get("content-length", "").strip()
+        declared = int(length) if length.isascii() and length.isdigit() else -1
         if declared > self.max_bytes:
             raise TooLarge(f"Content-Length {declared} exceeds {self.max_bytes} bytes")
         decoder = _Decoder(coding, self.max_bytes)
@@ -337,6 +348,34 @@ class Fetcher:
         if len(body) > self.max_bytes:
             raise TooLarge(f"{path} is larger than {self.max_bytes} bytes")
         return FetchResult(status=200, url=url, body=body, last_modified=stamp)
+
+
+def _validator(response: httpx.Response, name: bytes) -> str | None:
+    """A validator header as the server sent it: its bytes, held losslessly as latin-1 text."""
+    for key, value in response.headers.raw:
+        if key.lower() == name:
+            value = value.strip()
+            if value and len(value) <= MAX_VALIDATOR_BYTES and validator_bytes(value.decode("latin-1")):
+                return value.decode("latin-1")
+            return None
+    return None
+
+
+def validator_bytes(value: str | None) -> bytes | None:
+    """The bytes to send back for a stored validator, or None if it cannot be a header value.
+
+    Stored validators are latin-1 text of the bytes received; an older state may hold
+    one decoded otherwise, which is sent as UTF-8.
+    """
+    if not value:
+        return None
+    try:
+        raw = value.encode("latin-1")
+    except UnicodeEncodeError:
+        raw = value.encode("utf-8", "replace")
+    if len(raw) > MAX_VALIDATOR_BYTES or any((b < 0x20 and b != 0x09) or b == 0x7F for b in raw):
+        return None
+    return raw
 
 
 def host_key(url: str) -> str:

@@ -16,7 +16,8 @@ WEEK = 7 * 86400.0
 # A hostile Retry-After ("in ten years", "-1") may neither silence a feed nor make us hammer it.
 RETRY_AFTER_MAX = WEEK
 JITTER = 0.1
-_MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*\"?(\d+)", re.IGNORECASE)
+_MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*\"?([0-9]+)", re.IGNORECASE)
+_DELAY_SECONDS = re.compile(r"[0-9]+")
 
 
 def clamp(x: float, lo: float, hi: float) -> float:
@@ -26,7 +27,7 @@ def clamp(x: float, lo: float, hi: float) -> float:
 def parse_http_date(value: str) -> datetime | None:
     try:
         dt = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError, OverflowError):
+    except Exception:  # email.utils raises assorted errors on garbage; none is ours to raise
         return None
     if dt is None:
         return None
@@ -34,18 +35,23 @@ def parse_http_date(value: str) -> datetime | None:
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header (delay-seconds or HTTP-date), clamped."""
+    """Seconds to wait from a Retry-After header (delay-seconds or HTTP-date), clamped.
+
+    Anything else -- a negative or fractional number, a digit outside ASCII ("²"),
+    garbage -- is no Retry-After (None); this never raises.
+    """
     if not value:
         return None
     v = value.strip()
-    if v.isdigit():
+    if _DELAY_SECONDS.fullmatch(v):  # RFC 9110: 1*DIGIT, ASCII digits only
         return clamp(float(v), 0.0, RETRY_AFTER_MAX)
-    if re.fullmatch(r"-?\d+(\.\d+)?", v):  # negative or fractional: malformed, ignore
-        return None
     dt = parse_http_date(v)
     if dt is None:
         return None
-    return clamp((dt - now).total_seconds(), 0.0, RETRY_AFTER_MAX)
+    try:
+        return clamp((dt - now).total_seconds(), 0.0, RETRY_AFTER_MAX)
+    except (OverflowError, TypeError):
+        return None
 
 
 def cache_lifetime(headers: Mapping[str, str], now: datetime) -> float | None:
@@ -60,7 +66,10 @@ def cache_lifetime(headers: Mapping[str, str], now: datetime) -> float | None:
     if exp:
         dt = parse_http_date(exp)
         if dt is not None:
-            return clamp((dt - now).total_seconds(), 0.0, WEEK)
+            try:
+                return clamp((dt - now).total_seconds(), 0.0, WEEK)
+            except (OverflowError, TypeError):
+                return None
     return None
 
 

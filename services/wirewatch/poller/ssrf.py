@@ -149,6 +149,10 @@ def check_url(url: str, policy: AddressPolicy) -> str:
     return host
 
 
+def _is_loopback(ip: IPAddress) -> bool:
+    return any(a.is_loopback for a in _embedded(ip))
+
+
 def _is_localhost(host: str) -> bool:
     h = host.rstrip(".").lower()
     return h == "localhost" or h.endswith(".localhost")
@@ -164,7 +168,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     """Resolve, check every address, then connect to a checked one.
 
     Every address a name resolves to must pass (a name that resolves to both a
-    public and a private address is refused).  TLS still verifies against the
+    public and a private address is refused), except that ``localhost`` connects to
+    its allowed loopback addresses only.  TLS still verifies against the
     URL's host name: httpcore passes ``server_hostname`` separately.
     """
 
@@ -191,6 +196,12 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             addresses = [a for a in (parse_ip(r) for r in raw) if a is not None]
             if not addresses:
                 raise ConnectError(f"cannot resolve {host} (no addresses)")
+        if _is_localhost(host) and all(_is_loopback(ip) for ip in addresses):
+            # localhost is loopback by definition (RFC 6761), resolved from this machine's
+            # own hosts file: with 127.0.0.1 allowed it may also answer ::1, which is the
+            # same machine.  Only its allowed addresses are tried; none allowed is refused.
+            allowed = [ip for ip in addresses if self.policy.ip_allowed(ip)]
+            addresses = allowed or addresses
         for ip in addresses:
             self.policy.check_ip(ip, host)
         last: Exception | None = None
