@@ -133,7 +133,9 @@ async def test_bad_input_corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     sink = Sink()
     fetcher = Fetcher(settings, resolver=resolver, verify=client_ctx)
     pool = ParsePool(2, cpu_seconds=2, memory_bytes=1 << 30, wall_seconds=10)
-    poller = Poller(settings, sink, state_path=tmp_path / "s.json", fetcher=fetcher, parse_pool=pool)
+    # min_interval below the healthy feeds' 0.3 s: their rhythm is what shows the poller is not stalled
+    poller = Poller(settings, sink, state_path=tmp_path / "s.json", fetcher=fetcher, parse_pool=pool,
+                    min_interval=0.3)
     for fid, url in urls.items():
         poller.upsert(FeedRecord(feed_id=fid, url=url, outlet="bad", interval_seconds=3600, updated_at=NOW))
     for i in range(10):

@@ -181,7 +181,8 @@ async def test_backoff_grows_and_is_capped(server: FeedServer, tmp_path: Path) -
     server.routes["/a.xml"] = broken
     cap = 3.0
     s = make_settings(tmp_path, poll_min_interval_seconds=0.1, poll_backoff_max_seconds=cap)
-    p = Poller(s, ListSink(), state_path=tmp_path / "s.json", rng=random.Random(7))
+    # min_interval=0: the backoff itself is under test here, not the poll floor
+    p = Poller(s, ListSink(), state_path=tmp_path / "s.json", rng=random.Random(7), min_interval=0)
     p.upsert(feed("a", server.url("/a.xml")))
     delays = [(await p.poll_once("a")).next_poll_in for _ in range(12)]
     growing = delays[:5]  # 0.1 * 2^4 = 1.6 < cap
@@ -204,7 +205,7 @@ async def test_feed_failing_50_times_is_still_retried_and_reported(server: FeedS
     server.routes["/a.xml"] = flaky
     s = make_settings(tmp_path, poll_min_interval_seconds=0.001, poll_backoff_max_seconds=0.01)
     sink = ListSink()
-    p = Poller(s, sink, state_path=tmp_path / "s.json")
+    p = Poller(s, sink, state_path=tmp_path / "s.json", min_interval=0)  # 50 failures in well under a second
     p.upsert(feed("a", server.url("/a.xml")))
     await run_until(p, lambda: server.count("/a.xml") >= 52)
     st = p.status()[0]
@@ -268,7 +269,7 @@ async def test_owns_predicate_limits_feeds(server: FeedServer, tmp_path: Path) -
     for name in ("a", "b"):
         server.feeds[f"/{name}.xml"] = rss(name, 1)
     p = Poller(make_settings(tmp_path), ListSink(), state_path=tmp_path / "s.json",
-               owns=lambda fid: fid == "a")
+               owns=lambda fid: fid == "a", min_interval=0)  # three polls of "a" in a moment
     p.upsert(feed("a", server.url("/a.xml")))
     p.upsert(feed("b", server.url("/b.xml")))
     await run_until(p, lambda: server.count("/a.xml") >= 3)

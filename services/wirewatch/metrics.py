@@ -1,8 +1,9 @@
 """Every Prometheus metric wirewatch exports, declared in this one module.
 
 Conventions: base units (seconds, bytes), ``_total`` counters, and only bounded
-labels (stage, outcome, error class, category, kind, outlet) -- never a URL or
-a story id.  ``outlet`` is bounded by the configured feed list.  The bounded
+labels (stage, outcome, error class, category, kind, outlet, feed) -- never a URL
+or a story id.  ``outlet`` and ``feed`` (a feed's configured id) are bounded by the
+configured feed list.  The bounded
 value sets are declared below (``LABEL_VALUES``); ``label_problems`` and
 ``naming_problems`` check a registry against them and are run by the tests on
 the registry and on what a real Prometheus scraped from a real run.
@@ -35,6 +36,11 @@ SENTENCE_OUTCOMES = ("parsed", "skipped", "too_long")
 CATEGORIES: tuple[str, ...] = get_args(Category)
 CONTRADICTION_KINDS: tuple[str, ...] = get_args(ContradictionKind)
 DUPLICATE_KINDS: tuple[str, ...] = get_args(DuplicateKind)
+# Why the poller did not publish a feed item: beyond the per-poll item cap, nothing to
+# identify or read in it, not readable (wrong types, a bad entry), or too big to send.
+DROP_REASONS = ("over_item_cap", "empty", "malformed", "too_large")
+# Story fields the poller cut to their cap or dropped (models.py; docs/poller.md says how).
+TRIMMED_FIELDS = ("link", "guid", "title", "summary", "body", "authors", "language", "date")
 
 
 def _codes(root: type[errors.WirewatchError]) -> frozenset[str]:
@@ -65,6 +71,8 @@ def feed_error_classes() -> frozenset[str]:
 # enumerable here.  They must look like names, not like URLs or ids.
 _NAME_LIKE = re.compile(r"^[^\x00-\x1f/\\?#=@<>{}]{1,80}$")
 _TOPIC_LIKE = re.compile(r"^[a-z0-9._-]{1,120}$")
+# A feed id as FeedRecord allows it; ids look like ids by design, so only the shape is checked.
+_FEED_ID_LIKE = re.compile(r"^[^\x00-\x1f\s/\\?#=@<>{}]{1,200}$")
 
 LabelRule = frozenset[str] | Callable[[], frozenset[str]] | re.Pattern[str]
 
@@ -77,6 +85,9 @@ LABEL_VALUES: dict[str, LabelRule] = {
     "category": frozenset(CATEGORIES),
     "kind": frozenset(CONTRADICTION_KINDS) | frozenset(DUPLICATE_KINDS),
     "outlet": _NAME_LIKE,
+    "feed": _FEED_ID_LIKE,
+    "reason": frozenset(DROP_REASONS),
+    "field": frozenset(TRIMMED_FIELDS),
     "topic": _TOPIC_LIKE,
     # Set by prometheus_client itself on histograms and on the build info.
     "le": re.compile(r"^(\+Inf|[0-9.e+-]+)$"),
@@ -104,6 +115,12 @@ POLLER_BREAKER_OPEN = Gauge(f"{NS}_poller_network_breaker_open",
                             "1 while most fetches across hosts fail at the network level (our side is down).")
 PARSE_WORKER_RESTARTS = Counter(f"{NS}_poller_parse_worker_restarts_total",
                                 "Parse workers replaced after hitting a CPU, memory or time limit.")
+ITEMS_DROPPED = Counter(f"{NS}_poller_items_dropped_total",
+                        "Feed items not published, per feed and reason (over_item_cap, empty, malformed, "
+                        "too_large).", ["feed", "reason"])
+FIELDS_TRIMMED = Counter(f"{NS}_poller_fields_trimmed_total",
+                         "Story fields cut to their cap or dropped by the poller, per feed and field.",
+                         ["feed", "field"])
 FEED_LAST_SUCCESS = Gauge(f"{NS}_poller_feed_last_success_timestamp_seconds",
                           "Last successful fetch per outlet (unix time).", ["outlet"])
 
@@ -231,6 +248,12 @@ def init_outlets(outlets: Iterable[str]) -> None:
         ITEMS_PUBLISHED.labels(outlet=outlet)
 
 
+def init_feed(feed_id: str) -> None:
+    """Create a feed's dropped-items counters at 0 (see ``init_outlets``: rate() sees the first)."""
+    for reason in DROP_REASONS:
+        ITEMS_DROPPED.labels(feed=feed_id, reason=reason)
+
+
 _faust_metrics: Any = None
 
 
@@ -319,7 +342,7 @@ def label_value_problem(label: str, value: str) -> str | None:
     if isinstance(allowed, re.Pattern):
         if not allowed.fullmatch(value):
             return f"{label}={value!r} does not look like a bounded name"
-        if label != "le" and label != "version" and (_URL_LIKE.search(value) or _ID_LIKE.search(value)):
+        if label not in ("le", "version", "feed") and (_URL_LIKE.search(value) or _ID_LIKE.search(value)):
             return f"{label}={value!r} looks like a URL or an id (unbounded)"
         return None
     if value not in allowed:

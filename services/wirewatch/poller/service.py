@@ -9,6 +9,13 @@ State (validators, seen items, failures) is changed only after the sink has
 accepted every new story of a poll, and saved every few seconds and on stop;
 a crash can therefore re-publish a few items (dedup catches them) but never
 lose one.
+
+Nothing is dropped without a word: an item a poll does not publish, or a field
+cut to its cap, is counted per feed and reason in the metrics
+(``wirewatch_poller_items_dropped_total``, ``wirewatch_poller_fields_trimmed_total``)
+and in the feed's state (shown by `wirewatch feeds list`), and logged the first
+time it happens to that feed.  No feed is polled more often than every
+``MIN_INTERVAL_SECONDS``, whatever its configured interval.
 """
 
 from __future__ import annotations
@@ -45,6 +52,9 @@ log = logging.getLogger(__name__)
 SAVE_EVERY = float(os.environ.get("WIREWATCH_POLLER_SAVE_EVERY", "5"))  # state saves, gauge refreshes
 STATE_KEEP = 30 * 86400.0  # state of a removed feed is forgotten after this
 NETWORK_CLASSES = frozenset({"connect", "timeout", "tls"})
+# The shortest time between two polls of one feed (a fixed interval of 0.001 s polled a
+# server ~220 times a second); a feed configured below it is polled at it, logged once.
+MIN_INTERVAL_SECONDS = 10.0
 
 FeedStateName = Literal["ok", "failing", "paused", "pending"]
 
@@ -130,8 +140,9 @@ class Poller:
     def __init__(self, settings: Settings, sink: StorySink, *, state_path: Path | None = None,
                  owns: Callable[[str], bool] | None = None, fetcher: Fetcher | None = None,
                  parse_pool: ParsePool | None = None, rng: random.Random | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, min_interval: float = MIN_INTERVAL_SECONDS) -> None:
         self.settings = settings
+        self.min_interval = min_interval
         self.sink = sink
         self.owns = owns
         self.clock = clock
@@ -154,6 +165,7 @@ class Poller:
         self._global = asyncio.Semaphore(settings.poll_concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._dirty = False
+        self._told: set[tuple[str, str]] = set()  # (feed, what) already logged: each is logged once
 
     # -- feed list -----------------------------------------------------------------
     def upsert(self, feed: FeedRecord) -> None:
@@ -161,6 +173,10 @@ class Poller:
         old = self.feeds.get(feed.feed_id)
         self.feeds[feed.feed_id] = feed
         m.init_outlets([feed.outlet])  # per-outlet series start at 0, so rate() sees them rise
+        m.init_feed(feed.feed_id)
+        if feed.interval_seconds is not None and feed.interval_seconds < self.min_interval:
+            self._tell(feed.feed_id, "interval", "feed %s: interval_seconds %g is below the floor; polled every %gs",
+                       feed.feed_id, feed.interval_seconds, self.min_interval)
         st = self.states.setdefault(feed.feed_id, FeedState())
         now = self.clock()
         changed = old is None or old.url != feed.url or old.source != feed.source
@@ -377,8 +393,9 @@ class Poller:
             for i, story in enumerate(new):
                 fitted = fit_message(story)
                 if fitted is None:
-                    log.warning("%s: item %s skipped: its message is over %d bytes even without a body",
-                                feed_id, story.story_id, MAX_RAW_STORY_BYTES)
+                    res.dropped["too_large"] += 1
+                    res.examples.setdefault("too_large", f"item {story.story_id}: over {MAX_RAW_STORY_BYTES} "
+                                                         "bytes even without a body")
                     continue
                 await self.sink.publish(fitted)
                 if i == 0:
@@ -398,10 +415,36 @@ class Poller:
 
     def _interval(self, feed: FeedRecord, st: FeedState, now: float) -> tuple[float, float, float]:
         s = self.settings
-        lo, hi = s.poll_min_interval_seconds, s.poll_max_interval_seconds
+        lo, hi = max(s.poll_min_interval_seconds, self.min_interval), max(s.poll_max_interval_seconds,
+                                                                          self.min_interval)
         if feed.interval_seconds is not None:
-            return feed.interval_seconds, min(lo, feed.interval_seconds), max(hi, feed.interval_seconds)
+            fixed = max(feed.interval_seconds, self.min_interval)
+            return fixed, min(lo, fixed), max(hi, fixed)
         return adaptive_interval(st.item_times, now, s.poll_interval_seconds, lo, hi), lo, hi
+
+    def _tell(self, feed_id: str, what: str, msg: str, *args: object) -> None:
+        """Log ``msg`` the first time ``what`` happens to a feed in this process."""
+        if (feed_id, what) not in self._told:
+            self._told.add((feed_id, what))
+            log.warning(msg, *args)
+
+    def _account(self, feed: FeedRecord, st: FeedState, res: SourceResult, now: float) -> None:
+        """Every item a poll did not publish and every field it cut: metrics, state, one log line."""
+        st.last_dropped = {k: v for k, v in res.dropped.items() if v}
+        for reason, n in st.last_dropped.items():
+            m.ITEMS_DROPPED.labels(feed=feed.feed_id, reason=reason).inc(n)
+            st.dropped[reason] = st.dropped.get(reason, 0) + n
+            self._tell(feed.feed_id, reason, "feed %s: %d item(s) not published (%s), e.g. %s; counted in "
+                       "wirewatch_poller_items_dropped_total", feed.feed_id, n, reason, res.examples.get(reason, "-"))
+        for name, n in res.trimmed.items():
+            if not n:
+                continue
+            m.FIELDS_TRIMMED.labels(feed=feed.feed_id, field=name).inc(n)
+            st.trimmed[name] = st.trimmed.get(name, 0) + n
+            self._tell(feed.feed_id, "trim:" + name, "feed %s: the %s of %d item(s) cut or dropped (%s); counted "
+                       "in wirewatch_poller_fields_trimmed_total", feed.feed_id, name, n, res.examples.get(name, "-"))
+        if st.last_dropped:
+            st.last_drop_at = now
 
     def _succeeded(self, feed: FeedRecord, st: FeedState, res: SourceResult, new: list[RawStory],
                    now: float, unconditional: bool) -> PollResult:
@@ -415,6 +458,7 @@ class Poller:
         else:
             m.FETCHES.labels("ok", "none").inc()
             m.ITEMS_PER_FETCH.observe(len(res.stories))
+            self._account(feed, st, res, now)
             if new:
                 m.ITEMS_PUBLISHED.labels(feed.outlet).inc(len(new))
             st.remember(res.stories, res.fingerprints)
@@ -435,6 +479,7 @@ class Poller:
         st.interval = interval
         delay = next_success_delay(interval, lo=lo, hi=hi, ttl=res.ttl_seconds, cache=res.cache_seconds,
                                    retry_after=res.retry_after, rng=self.rng)
+        delay = max(delay, self.min_interval)
         st.next_poll = now + delay
         m.NEXT_POLL_SECONDS.observe(delay)
         m.FEED_LAST_SUCCESS.labels(feed.outlet).set(now)
@@ -447,6 +492,7 @@ class Poller:
         message = " ".join(str(exc).split())[:300] or type(exc).__name__
         m.FETCHES.labels("error", code).inc()
         st.last_error, st.error_class = message, code
+        st.last_failure, st.last_failure_at = f"{code}: {message}", now
         host = host_key(feed.url)
         self.breaker.record(now, host, ok=False, network_failure=code in NETWORK_CLASSES)
         interval, _lo, _hi = self._interval(feed, st, now)
@@ -464,6 +510,7 @@ class Poller:
             failures = st.consecutive_failures if transient else 64
             delay = backoff_delay(failures, base, cap, self.rng, retry_after=retry_after)
             delay = min(delay, max(cap, retry_after or 0.0))
+        delay = max(delay, self.min_interval)
         st.next_poll = now + delay
         m.NEXT_POLL_SECONDS.observe(delay)
         self._dirty = True

@@ -2,6 +2,7 @@
 
 What is kept: HTTP validators (ETag, Last-Modified, byte for byte), the last
 success and error, consecutive failures and the error class, the next poll,
+the items polls dropped and the fields they cut (counts by reason),
 and a bounded "high-water" set of the stories already published with a content
 fingerprint, so a restart does not re-publish every item of every feed (and an
 item whose content changed is published again, as an update).
@@ -57,6 +58,15 @@ class FeedState:
     moved_to: str | None = None  # target of a permanent redirect, reported once
     seen: dict[str, str] = field(default_factory=dict)  # story_id -> fingerprint, oldest first
     item_times: list[float] = field(default_factory=list)
+    # What polls did not publish or cut (see service.Poller._account): totals by reason and
+    # by field, the last poll's drops, when items were last dropped; and the last failure,
+    # which a success does not erase (``last_error`` is the current one only).
+    dropped: dict[str, int] = field(default_factory=dict)
+    trimmed: dict[str, int] = field(default_factory=dict)
+    last_dropped: dict[str, int] = field(default_factory=dict)
+    last_drop_at: float | None = None
+    last_failure: str | None = None
+    last_failure_at: float | None = None
 
     def is_new(self, story: RawStory, fp: str | None = None) -> bool:
         return self.seen.get(story.story_id) != (fp or fingerprint(story))
