@@ -92,7 +92,7 @@ def test_run_demo_alerts_schemas_and_clean_exit(tmp_path: Path) -> None:
             assert proc.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
             assert time.monotonic() - started < 30, "embedded broker never came up"
             time.sleep(0.2)
-        bootstrap = broker_file.read_text().strip()
+        bootstrap = broker_file.read_text().splitlines()[0]  # then "owner <pid>"
         port = int(bootstrap.rsplit(":", 1)[1])
         topics = Topics()
         names = [s.name for s in topics]

@@ -174,7 +174,9 @@ def _new_topic(spec: TopicSpec, replication: int) -> NewTopic:
     return NewTopic(spec.name, spec.partitions, replication, topic_configs=topic_configs(spec, replication))
 
 
-async def _within(aw: Awaitable[T], seconds: float, address: str, what: str) -> T:
+async def broker_call(aw: Awaitable[T], seconds: float, address: str, what: str) -> T:
+    """``aw`` within ``seconds``; any way a broker fails to answer is one BrokerUnavailable /
+    BrokerError naming ``address`` and ``what`` was asked (every client command uses it)."""
     try:
         return await asyncio.wait_for(aw, seconds)
     except TimeoutError:
@@ -210,8 +212,8 @@ async def ensure_topics(
     admin = AIOKafkaAdminClient(**kwargs, request_timeout_ms=max(int(timeout * 1000), 1000))
     report = TopicReport()
     try:
-        await _within(admin.start(), timeout, address, "the connection")
-        cluster = await _within(admin.describe_cluster(), timeout, address, "a metadata request")
+        await broker_call(admin.start(), timeout, address, "the connection")
+        cluster = await broker_call(admin.describe_cluster(), timeout, address, "a metadata request")
         brokers = len(cluster.get("brokers") or [])
         if brokers and replication > brokers:
             raise ConfigError(
@@ -220,7 +222,7 @@ async def ensure_topics(
             )
         # Create first and look second: a metadata request for a missing topic
         # auto-creates it on brokers with auto-create on, with default partitions.
-        response = await _within(
+        response = await broker_call(
             admin.create_topics([_new_topic(s, replication) for s in specs], timeout_ms=int(timeout * 1000)),
             timeout, address, "CreateTopics",
         )
@@ -254,7 +256,7 @@ async def _differences(
     admin: AIOKafkaAdminClient, specs: list[TopicSpec], replication: int, address: str, timeout: float
 ) -> dict[str, list[str]]:
     by_name = {s.name: s for s in specs}
-    described = await _within(admin.describe_topics(list(by_name)), timeout, address, "a metadata request")
+    described = await broker_call(admin.describe_topics(list(by_name)), timeout, address, "a metadata request")
     diffs: dict[str, list[str]] = {}
     for topic in described:
         spec = by_name.get(topic["topic"])
@@ -267,7 +269,7 @@ async def _differences(
         if copies < replication:
             diffs.setdefault(spec.name, []).append(f"replication factor {copies}, settings say {replication}")
     resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in by_name]
-    responses = await _within(admin.describe_configs(resources), timeout, address, "DescribeConfigs")
+    responses = await broker_call(admin.describe_configs(resources), timeout, address, "DescribeConfigs")
     for response in responses:
         for error_code, _msg, _type, name, entries, *_ in response.resources:
             spec = by_name.get(name)

