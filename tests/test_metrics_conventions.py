@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import namedtuple
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -200,7 +201,27 @@ def test_faust_sensor_installs_once_and_feeds_the_lag_gauge() -> None:
     assert 'faust_topic_partition_end_offset{partition="0",topic="t.faust.raw"} 12.0' in text
     # Per-topic counters exist at 0 before the first message, so rate() sees the first burst.
     assert 'faust_messages_received_per_topic_total{topic="t.faust.raw"} 0.0' in text
-    assert 'faust_topic_messages_sent_total{topic="t.faust.raw"} 0.0' in text
+    assert 'faust_topic_messages_sent_total{topic="topic.t.faust.raw"} 0.0' in text  # faust's own label
+
+
+def test_a_rebalance_keeps_the_per_topic_message_counters() -> None:
+    """faust deletes them at every rebalance (they came back at N, invisible to rate(): the
+    "Kafka messages per topic" panel stayed at zero in `wirewatch run`); they must stay."""
+    import faust
+    from faust.types import TP
+    from prometheus_client import REGISTRY, generate_latest
+
+    app = faust.App("rebalance-keeps", broker="kafka://127.0.0.1:1")
+    metrics.install_faust_sensor(app, topics=["t.keep.raw"])
+    mon = app.monitor
+    mon.on_message_in(TP("t.keep.raw", 0), 3, SimpleNamespace())  # type: ignore[arg-type]
+    mon.track_tp_end_offset(TP("t.keep.raw", 0), 9)
+    mon.on_rebalance_end(app, mon.on_rebalance_start(app) | {"time_end": 0.0})
+    text = generate_latest(REGISTRY).decode()
+    assert 'faust_messages_received_per_topic_total{topic="t.keep.raw"} 1.0' in text
+    assert 'faust_topic_messages_sent_total{topic="topic.t.keep.raw"} 0.0' in text
+    # what belongs to an assignment still goes: the partition's end offset
+    assert 'faust_topic_partition_end_offset{partition="0",topic="t.keep.raw"}' not in text
 
 
 def test_init_outlets_creates_the_outlet_series_at_zero() -> None:

@@ -137,7 +137,9 @@ OVERVIEW = Dashboard(
                   "in: {{topic}}"),
                _q(f"sum by (topic) (rate(faust_topic_messages_sent_total[{RATE}]))", "out: {{topic}}")),
               unit="ops", width=24,
-              description="faust's own stream metrics (name_prefix=faust; its latencies are in ms)."),
+              description="faust's own stream metrics (name_prefix=faust; its latencies are in ms). faust "
+                          "labels a sent message's topic topic.<name>; the poller's sends to the raw topic "
+                          "are not faust's (see items published per outlet)."),
     ),
 )
 
@@ -193,6 +195,14 @@ FEEDS = Dashboard(
                _hq(0.95, "wirewatch_poller_next_poll_delay_seconds", "1h", legend="p95")),
               unit="s",
               description="Adaptive polling: the delay chosen after each fetch, over 1 hour."),
+        Panel("Items not published and fields cut (per hour)",
+              (_q("sum by (feed, reason) (increase(wirewatch_poller_items_dropped_total[1h])) > 0",
+                  "{{feed}}: {{reason}}"),
+               _q("sum by (feed, field) (increase(wirewatch_poller_fields_trimmed_total[1h])) > 0",
+                  "{{feed}}: {{field}} cut")),
+              description="Nothing is dropped without a word: items a poll did not publish (over the "
+                          "500-item cap, empty, malformed, too large) and fields cut to their cap, per "
+                          "feed. `wirewatch feeds list` shows the same with the last example."),
         Panel("Poller self-protection",
               (_q("max(wirewatch_poller_network_breaker_open)", "network breaker open (1 = we are offline)"),
                _q("sum(increase(wirewatch_poller_parse_worker_restarts_total[1h]))",

@@ -14,6 +14,7 @@ see a series (value 0) for "no errors yet" instead of no data.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, get_args
@@ -264,17 +265,35 @@ def install_faust_sensor(app: Any, topics: Iterable[str] = ()) -> None:
     minus its /metrics page (``serve`` already exposes REGISTRY), and safe to call for
     several apps in one process (tests), where the faust helper would register every
     metric twice and fail.  ``topics``: the app's topic names, whose per-topic message
-    counters are created at 0 so that the first burst after a start shows in rate().
+    counters are created at 0 (the app's table changelogs too) so that the first burst
+    after a start shows in rate().  faust labels a sent message's topic "topic.<name>".
+
+    One change to faust's monitor: a rebalance no longer deletes the per-topic message
+    counters.  faust removes them at every rebalance start and end, so each came back at
+    N with its first N messages invisible to rate(): in `wirewatch run`, whose messages
+    all arrive just after the first rebalance, the "Kafka messages per topic" panel stayed
+    at zero.  A counter only goes up for the life of a process; the per-partition gauges
+    and offsets, which do belong to an assignment, are still cleared.
     """
     from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+
+    class _Monitor(PrometheusMonitor):
+        def _clear_partition_related_metrics(self) -> None:
+            self._metrics._clear_topic_partition_related_metrics()
+            self.tp_committed_offsets.clear()
+            self.tp_read_offsets.clear()
+            self.tp_end_offsets.clear()
 
     global _faust_metrics
     if _faust_metrics is None:
         _faust_metrics = FaustMetrics.create(REGISTRY, "faust")
-    for topic in topics:
+    names = list(topics)
+    with contextlib.suppress(Exception):  # an app without tables (or a stand-in): its topics only
+        names += [table.changelog_topic.get_topic_name() for table in app.tables.values()]
+    for topic in names:
         _faust_metrics.messages_received_per_topics.labels(topic=topic)
-        _faust_metrics.topic_messages_sent.labels(topic=topic)
-    app.monitor = PrometheusMonitor(metrics=_faust_metrics)
+        _faust_metrics.topic_messages_sent.labels(topic=f"topic.{topic}")
+    app.monitor = _Monitor(metrics=_faust_metrics)
 
 
 def record_faust_lag(app: Any) -> None:
@@ -373,12 +392,18 @@ def registry_series(registry: CollectorRegistry = REGISTRY,
 
 
 _started: set[int] = set()
+# `wirewatch run` is a development command on someone's machine: its /metrics is for that
+# machine only.  The services (`poller`, `processor`) run in containers that Prometheus
+# scrapes from another container, so they listen on every interface (ALL_INTERFACES).
+LOCAL_ONLY = "127.0.0.1"
+ALL_INTERFACES = "0.0.0.0"
 
 
-def serve(port: int, registry: CollectorRegistry = REGISTRY) -> bool:
-    """Expose /metrics on ``port`` (0 = off).  Idempotent per process."""
+def serve(port: int, host: str = LOCAL_ONLY, registry: CollectorRegistry = REGISTRY) -> str | None:
+    """Expose /metrics on ``host``:``port`` (port 0 = off); the address really listened on,
+    to be logged as it is, or None when off or already served.  Idempotent per process."""
     if port == 0 or port in _started:
-        return False
-    start_http_server(port, addr="0.0.0.0", registry=registry)
+        return None
+    start_http_server(port, addr=host, registry=registry)
     _started.add(port)
-    return True
+    return f"http://{host}:{port}/metrics" + (" (all interfaces)" if host == ALL_INTERFACES else "")
