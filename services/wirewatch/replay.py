@@ -4,24 +4,35 @@ Items of all feeds are taken together in publication order, as the stream
 would have seen them, and the results are written as JSON lines (see the
 evaluation FORMAT: stories.jsonl, claims.jsonl, alerts.jsonl, plus
 claim_updates.jsonl).
+
+A replay is a backfill: it reads every item of every file (the poller's per-poll
+item cap does not apply unless asked for), says what it could not read -- items
+not usable, fields cut, files that are no feed -- and, on a long archive, how far
+it has got.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import orjson
 
 from .errors import ConfigError, FeedError
-from .models import FeedRecord, RawStory, utcnow
+from .models import MAX_ID_CHARS, FeedRecord, RawStory, utcnow
 from .poller.parse import parse_feed
 from .processor.pipeline import Pipeline, ReplayResult
 from .settings import Settings
 
 log = logging.getLogger(__name__)
+
+# Stories handed to the pipeline at a time: progress is reported between chunks.  The
+# result is the same as in one go (dedup state carries over; the ledger sees claims in
+# publication order either way; extraction is pure).
+CHUNK = 200
 
 
 @dataclass
@@ -35,11 +46,41 @@ class ReplaySummary:
     new_claims: int
     contradictions: int
     out_dir: Path
+    not_read: str = ""  # what could not be read, one line ("" when everything was)
 
 
-def load_feed_files(paths: Sequence[Path]) -> list[RawStory]:
-    """Parse feed files into raw stories, in publication order."""
-    stories: list[tuple[object, int, int, RawStory]] = []
+@dataclass
+class FeedFiles:
+    """What reading feed files gave: the stories, in publication order, and what was not read."""
+
+    stories: list[RawStory] = field(default_factory=list)
+    dropped: Counter[str] = field(default_factory=Counter)  # items not usable, by reason
+    trimmed: Counter[str] = field(default_factory=Counter)  # fields cut, by field
+    failed: list[tuple[Path, str]] = field(default_factory=list)  # files that are no feed, and why
+
+    def not_read(self) -> str:
+        """One line: what was not read, or "" when everything was."""
+        parts = []
+        if self.dropped:
+            parts.append("items not read: " + ", ".join(f"{n} {k}" for k, n in self.dropped.most_common()))
+        if self.trimmed:
+            parts.append("fields cut: " + ", ".join(f"{n} {k}" for k, n in self.trimmed.most_common()))
+        if self.failed:
+            parts.append(f"{len(self.failed)} file(s) not read: "
+                         + "; ".join(f"{p.name} ({why})" for p, why in self.failed[:5])
+                         + (" ..." if len(self.failed) > 5 else ""))
+        return "; ".join(parts)
+
+
+def read_feed_files(paths: Sequence[Path], *, max_items: int | None = None,
+                    progress: Callable[[str], None] | None = None) -> FeedFiles:
+    """Parse feed files into raw stories, in publication order (every item unless ``max_items``).
+
+    A path that cannot be read at all is a ConfigError (a mistake on the command line);
+    a file that is no feed, or none that parses, is reported in ``failed`` and skipped.
+    """
+    out = FeedFiles()
+    keyed: list[tuple[object, int, int, RawStory]] = []
     for fi, path in enumerate(paths):
         try:
             data = path.read_bytes()
@@ -49,16 +90,32 @@ def load_feed_files(paths: Sequence[Path]) -> list[RawStory]:
             raise ConfigError(f"feed path is a directory, not a file: {path}") from None
         except OSError as exc:
             raise ConfigError(f"cannot read feed file {path}: {exc.strerror}") from None
-        feed = FeedRecord(feed_id=path.stem, url=path.resolve().as_uri(), outlet=path.stem, updated_at=utcnow())
+        if progress and len(paths) > 1:
+            progress(f"reading {path.name} ({fi + 1}/{len(paths)})")
+        feed = FeedRecord(feed_id=path.stem[:MAX_ID_CHARS] or "feed", url=path.resolve().as_uri(),
+                          outlet=path.stem[:MAX_ID_CHARS] or "feed", updated_at=utcnow())
         try:
-            parsed = parse_feed(data, feed)
+            parsed = parse_feed(data, feed, max_items=max_items)
         except FeedError as exc:
-            raise ConfigError(f"{path}: {exc}") from None
-        outlet = parsed.title or path.stem
+            out.failed.append((path, f"{exc.code}: {exc}"))
+            continue
+        out.dropped.update(parsed.dropped)
+        out.trimmed.update(parsed.trimmed)
+        outlet = parsed.title[:MAX_ID_CHARS] or feed.outlet
         for ii, item in enumerate(parsed.items):
-            stories.append((item.published, fi, ii, item.model_copy(update={"outlet": outlet})))
-    stories.sort(key=lambda t: (t[0], t[1], t[2]))
-    return [s for *_, s in stories]
+            keyed.append((item.published, fi, ii, item.model_copy(update={"outlet": outlet})))
+    keyed.sort(key=lambda t: (t[0], t[1], t[2]))
+    out.stories = [s for *_, s in keyed]
+    return out
+
+
+def load_feed_files(paths: Sequence[Path]) -> list[RawStory]:
+    """Every item of the feed files, in publication order; a file that is no feed is a ConfigError."""
+    read = read_feed_files(paths)
+    if read.failed:
+        path, why = read.failed[0]
+        raise ConfigError(f"{path}: {why}")
+    return read.stories
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, object]]) -> None:
@@ -97,26 +154,46 @@ def write_result(result: ReplayResult, stories: list[RawStory], out_dir: Path) -
     _write_jsonl(out_dir / "claim_updates.jsonl", [u.model_dump(mode="json") for u in result.updates])
 
 
+def _run(pipeline: Pipeline, stories: list[RawStory], say: Callable[[str], None]) -> ReplayResult:
+    """The pipeline over ``stories`` in chunks, saying how far it has got on a long archive."""
+    total = ReplayResult()
+    for start in range(0, len(stories), CHUNK):
+        part = pipeline.replay(stories[start:start + CHUNK])
+        for f in fields(ReplayResult):
+            getattr(total, f.name).extend(getattr(part, f.name))
+        done = min(start + CHUNK, len(stories))
+        if len(stories) > CHUNK:
+            say(f"processed {done}/{len(stories)} stories ({100 * done // len(stories)}%): "
+                f"{len(total.claims)} claims, {len(total.alerts)} alerts so far")
+    return total
+
+
 def replay(
     paths: Sequence[Path],
     out_dir: Path,
     settings: Settings,
     *,
     progress: Callable[[str], None] | None = None,
+    max_items: int | None = None,
 ) -> ReplaySummary:
     say = progress or (lambda _msg: None)
     if not paths:
         raise ConfigError("no feed files given")
-    stories = load_feed_files(paths)
-    say(f"read {len(stories)} items from {len(paths)} feed files")
+    read = read_feed_files(paths, max_items=max_items, progress=say)
+    if read.failed and len(read.failed) == len(paths):
+        path, why = read.failed[0]
+        raise ConfigError(f"no feed file could be read ({path}: {why})")
+    not_read = read.not_read()
+    say(f"read {len(read.stories)} items from {len(paths) - len(read.failed)} feed file(s)"
+        + (f"; {not_read}" if not_read else ""))
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"cannot create output directory {out_dir}: {exc.strerror}") from None
     pipeline = Pipeline(settings)
     say("processing (dedup → extraction → ledger)")
-    result = pipeline.replay(stories)
-    write_result(result, stories, out_dir)
+    result = _run(pipeline, read.stories, say)
+    write_result(result, read.stories, out_dir)
     summary = ReplaySummary(
         feeds=len(paths),
         stories=len(result.verdicts),
@@ -127,5 +204,6 @@ def replay(
         new_claims=sum(a.type == "new_claim" for a in result.alerts),
         contradictions=sum(a.type == "contradiction" for a in result.alerts),
         out_dir=out_dir,
+        not_read=not_read,
     )
     return summary
