@@ -882,8 +882,8 @@ def explain(v: Verdict, new: Facts, new_claim: Claim, old: Facts, old_claim: Cla
         assert v.denier is not None and v.asserter is not None
         d, a = v.denier, v.asserter
         return (
-            f"{d.speaker_name} den{'y' if _plural(d.speaker_name) else 'ies'} what {a.speaker_name} "
-            f"report{'' if _plural(a.speaker_name) else 's'}: {gist(a, claims[a.claim_id])} ({_day(a)})"
+            f"{d.speaker_name} {_agree(d.speaker_name, 'denies', 'deny')} what {a.speaker_name} "
+            f"{_agree(a.speaker_name, 'reports', 'report')}: {gist(a, claims[a.claim_id])} ({_day(a)})"
         )
     if v.kind == "control":
         return (
@@ -892,12 +892,27 @@ def explain(v: Verdict, new: Facts, new_claim: Claim, old: Facts, old_claim: Cla
         )
     verb = "wounded" if new.measure == "wounded" else "killed"
     return (
-        f"Tolls disagree for {new.place} ({_day(new)}): {old.speaker_name} says {old.qty_text} {verb}, "
-        f"{new.speaker_name} says {new.qty_text}"
+        f"Tolls disagree for {new.place} ({_day(new)}): {old.speaker_name} {_agree(old.speaker_name, 'says', 'say')} "
+        f"{old.qty_text} {verb}, {new.speaker_name} {_agree(new.speaker_name, 'says', 'say')} {new.qty_text}"
     )
 
 
+def _agree(name: str, singular: str, plural: str) -> str:
+    """The verb form that agrees with the speaker: 'regional officials say', 'the monitor says'."""
+    return plural if _plural(name) else singular
+
+
 def _plural(name: str) -> bool:
-    """'Rebels deny', 'Syrian state TV reports' (a short name ending in -s is a plural)."""
-    words = name.split(",")[0].strip().lower().split()
-    return 0 < len(words) <= 2 and words[-1].endswith("s") and not words[-1].endswith(("ss", "us", "news"))
+    """Subject-verb agreement follows the head noun, the name's last word (before a comma).
+
+    A head ending in -s is a plural ('Rebels deny', 'regional officials say'), but not
+    -ss/-us/'news' ('the Associated Press', 'the census bureau says'); in a name of three
+    words or more only a lower-case head is, a capitalised one being a proper name
+    ('Doctors Without Borders says', 'the United States says')."""
+    words = name.split(",")[0].strip().split()
+    if not words:
+        return False
+    head = words[-1]
+    if not head.lower().endswith("s") or head.lower().endswith(("ss", "us", "news")):
+        return False
+    return len(words) <= 2 or head.islower()
