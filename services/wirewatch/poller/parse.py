@@ -276,9 +276,6 @@ def parse_feed(data: bytes, feed: FeedRecord, fetched_at: datetime | None = None
         raise ParseError("feed items are not a list")
     if not version and not entries:
         raise NotAFeed(f"not a feed ({reason or 'no feed elements found'})"[:300])
-    if bozo and not entries and type(exc_obj).__name__ not in _SOFT_BOZO:
-        # A truncated or garbled document is not a healthy feed that happens to be empty.
-        raise ParseError(f"malformed feed, no item recovered ({reason})"[:300])
     ttl: float | None = None
     try:
         if parsed.feed.get("ttl"):
@@ -299,6 +296,9 @@ def parse_feed(data: bytes, feed: FeedRecord, fetched_at: datetime | None = None
             continue
         if story is not None:
             out.items.append(story)
+    if bozo and not out.items and type(exc_obj).__name__ not in _SOFT_BOZO:
+        # A truncated or garbled document is not a healthy feed that happens to be empty.
+        raise ParseError(f"malformed feed, no item recovered ({reason})"[:300])
     return out
 
 
