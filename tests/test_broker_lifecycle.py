@@ -22,6 +22,7 @@ from wirewatch.broker import BrokerFile, EmbeddedBroker
 
 from .conftest import WIREWATCH
 from .test_cli_errors import _one_line_error, _run
+from .test_e2e_run import _tansu_pids_on
 
 pytestmark = pytest.mark.e2e
 
@@ -40,19 +41,6 @@ def _listening(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def _tansu_pids_on(port: int) -> list[int]:
-    pids = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                cmd = (proc / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if cmd and b"tansu" in cmd[0] and any(f":{port}".encode() in c for c in cmd):
-                pids.append(int(proc.name))
-    return pids
 
 
 def test_4_the_embedded_broker_dies_with_its_parent_even_on_kill_9() -> None:

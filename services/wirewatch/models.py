@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .limits import MAX_BODY_CHARS
+from .limits import MAX_MESSAGE_BYTES
 
 Category = Literal["territory_control", "attack", "casualties", "displacement", "ceasefire"]
 CATEGORIES: tuple[str, ...] = (
@@ -96,7 +96,10 @@ class RawStory(_Model):
     guid: str | None = Field(None, max_length=MAX_GUID_CHARS)
     title: str = Field("", max_length=MAX_TITLE_CHARS)
     summary: str = Field("", max_length=MAX_SUMMARY_CHARS)
-    body: str = Field("", max_length=MAX_BODY_CHARS,
+    # The poller cuts a body at MAX_BODY_CHARS; the model's bound is what a message can carry
+    # at all, so that a longer body put on a topic by another producer still reaches the
+    # extract stage's own refusal (spaCy's max_length) and is dead-lettered there.
+    body: str = Field("", max_length=MAX_MESSAGE_BYTES,
                       description="clean text; paragraphs separated by a blank line")
     authors: list[Annotated[str, Field(max_length=MAX_AUTHOR_CHARS)]] = Field(
         default_factory=list, max_length=MAX_AUTHORS)

@@ -31,6 +31,7 @@ from feedparser.namespaces._base import Namespace as _FeedparserNamespace
 from pydantic_core import to_json
 
 from ..errors import NotAFeed, ParseError, UnsafeXML
+from ..limits import MAX_BODY_CHARS as MAX_BODY
 from ..limits import MAX_RAW_STORY_BYTES
 from ..models import (
     MAX_AUTHOR_CHARS,
@@ -43,7 +44,6 @@ from ..models import (
     FeedRecord,
     RawStory,
 )
-from ..models import MAX_BODY_CHARS as MAX_BODY
 from .dates import parse_date
 from .html import clean_text, html_to_line, html_to_text, text_paragraphs
 from .urls import canonical_url
