@@ -196,9 +196,9 @@ FEEDS = Dashboard(
               unit="s",
               description="Adaptive polling: the delay chosen after each fetch, over 1 hour."),
         Panel("Items not published and fields cut (per hour)",
-              (_q("sum by (feed, reason) (increase(wirewatch_poller_items_dropped_total[1h])) > 0",
+              (_q("sum by (feed, reason) (increase(wirewatch_poller_items_dropped_total[1h]))",
                   "{{feed}}: {{reason}}"),
-               _q("sum by (feed, field) (increase(wirewatch_poller_fields_trimmed_total[1h])) > 0",
+               _q("sum by (feed, field) (increase(wirewatch_poller_fields_trimmed_total[1h]))",
                   "{{feed}}: {{field}} cut")),
               description="Nothing is dropped without a word: items a poll did not publish (over the "
                           "500-item cap, empty, malformed, too large) and fields cut to their cap, per "
