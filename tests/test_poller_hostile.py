@@ -440,3 +440,28 @@ def test_every_message_the_poller_builds_is_far_below_the_cap() -> None:
     size = len(orjson.dumps(story.model_dump(mode="json")))
     assert size < MAX_RAW_STORY_BYTES // 4, size  # the caps bound it: ~130 KB, with a 20,000-character body
     assert story.url == "" and len(story.title) == 1000 and len(story.authors) == 20 and story.language is None
+
+
+def test_header_and_date_readers_never_raise_on_any_text() -> None:
+    """The readers of what a server or feed writes return a value or None, whatever it writes
+    (a seeded fuzz over digits of every script, signs, zones, dates and junk)."""
+    import random
+
+    from wirewatch.poller.dates import parse_date
+    from wirewatch.poller.fetch import validator_bytes
+    from wirewatch.poller.schedule import cache_lifetime, parse_retry_after
+
+    rng = random.Random(18)
+    pieces = ["\u00b2", "\u0663", "\uff19", "1e9", "-", "+", ".", " ", ",", ":", "GMT", "PM", "Z", "T", "0000",
+              "9999", "99999999999999999999", "mer", "déc.", "\x00", "\ud800", "\u202e", "Mon,", "2024-02-30",
+              "24:61:61", "+99:99", "max-age=", "\"", "\u00e9"]
+    for _ in range(3_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        got = parse_date(text)
+        assert got is None or got.tzinfo is not None
+        after = parse_retry_after(text, NOW)
+        assert after is None or 0 <= after <= 7 * 86400
+        lifetime = cache_lifetime({"cache-control": text, "expires": text}, NOW)
+        assert lifetime is None or 0 <= lifetime <= 7 * 86400
+        raw = validator_bytes(text)
+        assert raw is None or (b"\r" not in raw and b"\n" not in raw and b"\x00" not in raw)
