@@ -125,6 +125,15 @@ def _embedded_or_configured(settings: Settings) -> Iterator[str]:
                     path.unlink()
 
 
+def _serve_metrics(settings: Settings, host: str) -> None:
+    """/metrics on ``host`` (see metrics.LOCAL_ONLY / ALL_INTERFACES), logged as really listened on."""
+    from . import metrics
+
+    served = metrics.serve(settings.metrics_port, host)
+    if served:
+        log.info("metrics at %s", served)
+
+
 def _run_worker(wapp: Any, settings: Settings) -> None:
     import faust
 
@@ -174,9 +183,7 @@ def run(
         with _embedded_or_configured(settings) as bootstrap:
             asyncio.run(create_topics(settings, bootstrap=bootstrap))
             asyncio.run(seed_feeds(settings, bootstrap, feeds))
-            served = metrics.serve(settings.metrics_port, metrics.LOCAL_ONLY)
-            if served:
-                log.info("metrics at %s", served)
+            _serve_metrics(settings, metrics.LOCAL_ONLY)
             runner_settings = settings
             state_path = settings.data_dir / "poller-state.json"
 
@@ -206,9 +213,7 @@ def poller(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) ->
     bootstrap = settings.kafka_bootstrap
     if settings.feeds_file is not None:
         asyncio.run(seed_feeds(settings, bootstrap, load_feeds(settings.feeds_file)))
-    served = metrics.serve(settings.metrics_port, metrics.ALL_INTERFACES)
-    if served:
-        log.info("metrics at %s", served)
+    _serve_metrics(settings, metrics.ALL_INTERFACES)
 
     async def main() -> None:
         import signal
@@ -237,9 +242,7 @@ def processor(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False)
     from . import metrics
     from .processor.app import WirewatchApp
 
-    served = metrics.serve(settings.metrics_port, metrics.ALL_INTERFACES)
-    if served:
-        log.info("metrics at %s", served)
+    _serve_metrics(settings, metrics.ALL_INTERFACES)
     wapp = WirewatchApp(settings, settings.kafka_bootstrap)
     wapp.on_stall = lambda _stall: _restart_processor(wapp, "the stall")
     wapp.on_skip = lambda _skip: _restart_processor(wapp, "the skipped records")

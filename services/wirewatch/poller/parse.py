@@ -361,11 +361,6 @@ def _looks_like_json(data: bytes) -> bool:
     return data.lstrip(_BOM + b" \t\r\n")[:1] in (b"{", b"[")
 
 
-def iso_datetime(value: Any) -> datetime | None:
-    """A feed date (ISO 8601, RFC 822 and looser forms; see dates.py) in UTC, or None."""
-    return parse_date(value)
-
-
 def _json_authors(obj: dict[str, Any]) -> list[str]:
     raw = obj.get("authors")
     if not isinstance(raw, list):
