@@ -83,11 +83,13 @@ def _iso(text: str) -> datetime | None:
     return datetime.fromisoformat(text.replace("z", "Z"))
 
 
-def _rfc822(text: str) -> datetime | None:
+def _rfc822(text: str, *, zoned: bool = False) -> datetime | None:
+    """RFC 822; with ``zoned``, only a date whose zone email.utils knows (the fast path for
+    the common English form: an unknown zone name must go through ``normalise`` first)."""
     if _TWELVE_HOUR.search(text):
         return None
     parts = parsedate_tz(text)
-    if parts is None:
+    if parts is None or (zoned and parts[9] is None):
         return None
     year, month, day, hour, minute, second, *_rest = parts
     offset = parts[9]
@@ -117,7 +119,15 @@ def parse_date(value: Any) -> datetime | None:
     text = value.strip()
     if not text or len(text) > MAX_DATE_CHARS:
         return None
-    for attempt in (lambda: _iso(text), lambda: _rfc822(normalise(text)), lambda: _lenient(normalise(text))):
+    normalised: list[str] = []
+
+    def norm() -> str:
+        if not normalised:
+            normalised.append(normalise(text))
+        return normalised[0]
+
+    for attempt in (lambda: _iso(text), lambda: _rfc822(text, zoned=True), lambda: _rfc822(norm()),
+                    lambda: _lenient(norm())):
         try:
             dt = attempt()
             if dt is None or not _year_as_written(text, dt):
