@@ -1,9 +1,10 @@
 """`wirewatch replay`: the streaming pipeline's code over feed files, no broker.
 
 Items of all feeds are taken together in publication order, as the stream
-would have seen them, and the results are written as JSON lines (see the
-evaluation FORMAT: stories.jsonl, claims.jsonl, alerts.jsonl, plus
-claim_updates.jsonl).
+would have seen them, and go through the service's stage runner with in-memory
+ports (:func:`wirewatch.processor.stages.replay_stories`).  The results are written
+as JSON lines (see the evaluation FORMAT: stories.jsonl, claims.jsonl, alerts.jsonl,
+plus claim_updates.jsonl).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import orjson
 from .errors import ConfigError, FeedError
 from .models import FeedRecord, RawStory, utcnow
 from .poller.parse import parse_feed
-from .processor.pipeline import Pipeline, ReplayResult
+from .processor.stages import ReplayResult, replay_stories
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -113,9 +114,8 @@ def replay(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"cannot create output directory {out_dir}: {exc.strerror}") from None
-    pipeline = Pipeline(settings)
     say("processing (dedup → extraction → ledger)")
-    result = pipeline.replay(stories)
+    result = replay_stories(settings, stories)
     write_result(result, stories, out_dir)
     summary = ReplaySummary(
         feeds=len(paths),
