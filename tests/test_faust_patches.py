@@ -1,21 +1,33 @@
-"""What wirewatch changes in faust's consumer (processor/app.py), checked on faust's own objects."""
+"""What wirewatch changes inside faust (processor/faust_patches.py), one test per
+replacement, on faust's own objects.
+
+Each test shows faust-streaming's own method failing (so that an upgrade that fixes one
+says which replacement to drop) and the replacement not failing.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import faust
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from faust.transport import consumer as faust_consumer
+from faust.transport import producer as faust_producer
+from faust.transport.drivers import aiokafka as faust_aiokafka
 from intervaltree import IntervalTree
 
+from tests.test_offsets import _batched
+from wirewatch import offsets
 from wirewatch.offsets import offsets_held
-from wirewatch.processor import app as app_module
-from wirewatch.processor.app import LedgerTable, _keep_queued_events, _patch_faust
+from wirewatch.processor import faust_patches
+from wirewatch.processor.app import LedgerTable
+from wirewatch.processor.faust_patches import REPLACEMENTS, keep_queued_events
 from wirewatch.settings import Settings
 
 
@@ -35,59 +47,210 @@ class TP(NamedTuple):
     partition: int
 
 
-def test_resuming_a_flowing_app_keeps_the_events_already_queued_for_its_streams() -> None:
-    app = faust.App("patch-test", broker="kafka://127.0.0.1:1")
-    _keep_queued_events(app.flow_control)
-    queue: asyncio.Queue[int] = app.FlowControlQueue(maxsize=10, clear_on_resume=True)  # what a stream reads
-    assert not app.flow_control.is_active()  # an app starts suspended, as after a rebalance
-    app.flow_control.resume()  # faust resumes flow to read the changelogs...
-    queue.put_nowait(7)  # ...resumes the stream partitions, and records come in
-    queue.put_nowait(8)
-    # Once recovery is done faust resumes flow a second time, while it is already on;
-    # unpatched, that clears the queue and events 7 and 8 are never handled.
-    app.flow_control.resume()
-    assert queue.qsize() == 2
-    # A rebalance suspends flow: what was queued before it is stale and is dropped on resume.
-    app.flow_control.suspend()
-    app.flow_control.resume()
-    assert queue.qsize() == 0
+def _install(bootstrap: str = "127.0.0.1:1", **settings: Any) -> None:
+    faust_patches.install(Settings(**settings), bootstrap)
+
+
+def test_every_replacement_is_installed_once_and_names_the_faust_version() -> None:
+    _install()
+    _install()  # a second app in the process
+    for replacement in REPLACEMENTS.values():
+        installed = vars(replacement.owner)[replacement.name]
+        assert installed is not replacement.original
+        assert installed.__wirewatch_original__ is replacement.original  # not a replacement of a replacement
+        assert faust_patches.FAUST_STREAMING in (installed.__doc__ or "")
+    assert faust.__version__ == faust_patches.FAUST_STREAMING  # a new faust: run this file, drop what it fixes
+
+
+# ------------------------------------------------------------------ the consumer's long-poll wait
+def test_the_worker_consumer_long_polls_for_the_configured_wait() -> None:
+    async def waits() -> tuple[int, int]:
+        app = faust.App(f"wait-{uuid.uuid4().hex[:6]}", broker="kafka://127.0.0.1:1")
+        thread = faust_aiokafka.AIOKafkaConsumerThread(app.consumer)
+        own = REPLACEMENTS["fetch_wait"].original(thread, app.consumer.transport)
+        _install(consumer_fetch_wait_ms=40)
+        ours = thread._create_worker_consumer(app.consumer.transport)
+        return own._fetch_max_wait_ms, ours._fetch_max_wait_ms  # what aiokafka builds its fetcher with
+
+    own, ours = asyncio.run(waits())
+    assert own == 1500  # faust's hard-coded wait: an empty long-poll on the embedded broker lasts this long
+    assert ours == 40
+
+
+# ------------------------------------------------------------------ where table recovery stops
+def test_table_recovery_reads_a_changelog_to_its_last_record(fresh_broker: str) -> None:
+    topic = f"changelog-{uuid.uuid4().hex[:8]}"
+    tp = TopicPartition(topic, 0)
+    asyncio.run(_batched(fresh_broker, topic, [7, 1, 5]))  # 13 records in three batches
+    _install(fresh_broker)
+
+    async def ends() -> tuple[Any, Any]:
+        consumer = AIOKafkaConsumer(bootstrap_servers=fresh_broker, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            # faust's consumer thread, as _highwaters sees it
+            thread: Any = type("Thread", (), {"consumer": type("C", (), {"in_transaction": False})(),
+                                              "_ensure_consumer": lambda self: consumer})()
+            own = await REPLACEMENTS["changelog_end"].original(thread, [tp])
+            ours = await faust_aiokafka.AIOKafkaConsumerThread._highwaters(thread, [tp])
+        finally:
+            await offsets.stop_quietly(consumer)
+        return own[tp], ours[tp]
+
+    own, ours = asyncio.run(ends())
+    assert own < 13  # the embedded broker's ListOffsets: a restarted worker would recover part of the table
+    assert ours == 13
+
+
+# ------------------------------------------------------------------ which partitions a fetch returns
+class _Fetcher:
+    """aiokafka's fetcher as faust's fetch uses it: records buffered per partition, and
+    aiokafka's rule that an empty set of partitions means every partition."""
+
+    _closed = False
+
+    def __init__(self, buffered: dict[str, list[str]]) -> None:
+        self.buffered = buffered
+        self.asked: list[Any] = []
+        self._subscriptions = self
+
+    @contextmanager
+    def fetch_context(self) -> Iterator[None]:
+        yield
+
+    async def fetched_records(self, partitions: Any, timeout: float | None = None,
+                              max_records: int | None = None) -> dict[str, list[str]]:
+        self.asked.append(partitions)
+        return {tp: recs for tp, recs in self.buffered.items() if not partitions or tp in partitions}
+
+
+def test_a_fetch_returns_nothing_when_no_partition_is_active_when_it_runs() -> None:
+    _install()
+    thread: Any = type("Thread", (), {"consumer": type("C", (), {"flow_active": True})()})()
+
+    def fetch(method: Any, live: set[str]) -> tuple[dict[str, list[str]], _Fetcher]:
+        fetcher = _Fetcher({"raw-0": ["r7", "r8"]})  # buffered for a stream partition still paused
+        consumer: Any = type("K", (), {"_closed": False, "_fetcher": fetcher})()
+        return asyncio.run(method(thread, consumer, live, timeout=0.1, max_records=10)), fetcher
+
+    # faust hands over its live set of active partitions; when table recovery ends it is
+    # empty for a moment (changelogs paused, stream partitions not yet resumed)
+    own, _ = fetch(REPLACEMENTS["active_partitions"].original, set())
+    assert own == {"raw-0": ["r7", "r8"]}  # records of a paused partition, which faust then drops
+    ours, fetcher = fetch(faust_aiokafka.AIOKafkaConsumerThread._fetch_records, set())
+    assert ours == {} and fetcher.asked == []
+    # an active set is passed on as it was when the fetch ran, not as the live set later changes
+    ours, fetcher = fetch(faust_aiokafka.AIOKafkaConsumerThread._fetch_records, {"raw-0"})
+    assert ours == {"raw-0": ["r7", "r8"]} and fetcher.asked == [frozenset({"raw-0"})]
+
+
+# ------------------------------------------------------------------ the flush before an offset commit
+class _RunningBuffer(faust_producer.ProducerBuffer):
+    state = "running"  # (a started service's state, without starting faust's sender task)
+
+
+def test_the_flush_before_an_offset_commit_waits_until_the_buffer_is_sent() -> None:
+    _install()
+    app = faust.App(f"flush-{uuid.uuid4().hex[:6]}", broker="kafka://127.0.0.1:1")
+
+    async def left_after(flush: Any) -> int:
+        buffer = _RunningBuffer()
+        buffer.app = app
+        for i in range(3):  # three table changelog writes queued
+            buffer.pending.put_nowait(i)
+
+        async def producer() -> None:  # a loaded broker: one send every 0.2 s
+            while buffer.size:
+                await asyncio.sleep(0.2)
+                buffer.pending.get_nowait()
+                buffer.message_sent.set()
+
+        sending = asyncio.create_task(producer())
+        await flush(buffer)
+        left = buffer.size
+        sending.cancel()
+        return left
+
+    # faust's flush gives up after 0.1 s without a send: the offset would be committed
+    # with changelog writes still queued, and a crash would lose them
+    assert asyncio.run(left_after(REPLACEMENTS["flush"].original)) == 3
+    assert asyncio.run(left_after(faust_producer.ProducerBuffer.flush)) == 0
+
+
+# ------------------------------------------------------------------ holes in the offsets handed over
+def _gapless() -> Any:
+    return type("C", (), {"_gap": defaultdict(IntervalTree), "_committed_offset": defaultdict(lambda: None)})()
 
 
 def test_a_hole_is_committed_past_only_when_the_broker_holds_no_records_there(embedded_broker: str) -> None:
     topic = f"gap-{uuid.uuid4().hex[:8]}"
     asyncio.run(_fill(embedded_broker, topic, 6))
-    _patch_faust(Settings(), embedded_broker)
-
-    def consumer() -> Any:
-        return type("C", (), {"_gap": defaultdict(IntervalTree), "_committed_offset": defaultdict(lambda: None)})()
-
+    _install(embedded_broker)
     # faust calls _add_gap(tp, first offset missed, offset just handed over) when a stream
     # is handed @4 after @1.  @2 and @3 hold records: dropped, or coming again after a
-    # seek, so they must be handled before a commit moves past them (unpatched, faust
-    # would record them as needing no ack).
-    dropped = consumer()
+    # seek, so they must be handled before a commit moves past them.
+    own = _gapless()
+    asyncio.run(REPLACEMENTS["holes"].original(own, TP(topic, 0), 2, 4))
+    assert sorted((i.begin, i.end) for i in own._gap[TP(topic, 0)]) == [(2, 5)]  # faust: no ack needed
+    dropped = _gapless()
     asyncio.run(faust_consumer.Consumer._add_gap(dropped, TP(topic, 0), 2, 4))
     assert not dropped._gap[TP(topic, 0)]
     # Offsets that hold nothing (here: past the end; on a real Kafka, transaction
     # markers) are a hole faust may commit past, as it always did.
-    markers = consumer()
+    markers = _gapless()
     asyncio.run(faust_consumer.Consumer._add_gap(markers, TP(topic, 0), 6, 8))
     assert sorted((i.begin, i.end) for i in markers._gap[TP(topic, 0)]) == [(6, 9)]
 
 
 def test_the_hole_asked_about_excludes_the_record_just_handed_over(monkeypatch: pytest.MonkeyPatch) -> None:
-    _patch_faust(Settings(), "127.0.0.1:1")
+    _install()
     asked: list[tuple[int, int]] = []
 
     async def held(kwargs: Any, tp: Any, start: int, end: int, timeout: float = 10.0) -> list[int]:
         asked.append((start, end))
         return []  # a hole of transaction markers
 
-    monkeypatch.setattr(app_module, "offsets_held", held)
-    c: Any = type("C", (), {"_gap": defaultdict(IntervalTree), "_committed_offset": defaultdict(lambda: None)})()
+    monkeypatch.setattr(offsets, "offsets_held", held)
+    c = _gapless()
     asyncio.run(faust_consumer.Consumer._add_gap(c, TP("w.raw", 0), 7, 10))  # @10 handed over after @6
     assert asked == [(7, 10)]  # @7..9; @10 exists, and counting it would make every hole look held
     assert sorted((i.begin, i.end) for i in c._gap[TP("w.raw", 0)]) == [(7, 11)]
+
+
+# ------------------------------------------------------------------ the producer's delivery settings
+@pytest.mark.parametrize("idempotent", [True, False])
+def test_the_producer_waits_for_every_replica_and_is_idempotent_when_asked(idempotent: bool) -> None:
+    app = faust.App(f"producer-{uuid.uuid4().hex[:6]}", broker="kafka://127.0.0.1:1")
+    producer: Any = app.producer
+    # faust asks for neither outside exactly-once transactions: aiokafka's defaults
+    assert REPLACEMENTS["idempotence"].original(producer) == {}
+    _install(kafka_idempotent=idempotent)
+    expected = {"acks": "all", "enable_idempotence": True} if idempotent else {"acks": "all"}
+    assert producer._settings_extra() == expected
+
+
+# ------------------------------------------------------------------ flow control
+def test_resuming_a_flowing_app_keeps_the_events_already_queued_for_its_streams() -> None:
+    def queued_after_recovery(patch: bool) -> int:
+        app = faust.App(f"flow-{uuid.uuid4().hex[:6]}", broker="kafka://127.0.0.1:1")
+        if patch:
+            keep_queued_events(app.flow_control)
+        queue: asyncio.Queue[int] = app.FlowControlQueue(maxsize=10, clear_on_resume=True)  # what a stream reads
+        assert not app.flow_control.is_active()  # an app starts suspended, as after a rebalance
+        app.flow_control.resume()  # faust resumes flow to read the changelogs...
+        queue.put_nowait(7)  # ...resumes the stream partitions, and records come in
+        queue.put_nowait(8)
+        # Once recovery is done faust resumes flow a second time, while it is already on.
+        app.flow_control.resume()
+        kept = queue.qsize()
+        # A rebalance suspends flow: what was queued before it is stale and is dropped on resume.
+        app.flow_control.suspend()
+        app.flow_control.resume()
+        assert queue.qsize() == 0
+        return kept
+
+    assert queued_after_recovery(patch=False) == 0  # faust: events 7 and 8 are never handled
+    assert queued_after_recovery(patch=True) == 2
 
 
 def test_offsets_held_names_the_offsets_that_hold_records(embedded_broker: str) -> None:

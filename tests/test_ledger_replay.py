@@ -9,7 +9,7 @@ import pytest
 
 from wirewatch.models import Claim
 from wirewatch.processor.ledger import ClaimLedger
-from wirewatch.processor.pipeline import Pipeline
+from wirewatch.processor.stages import replay_stories
 from wirewatch.replay import load_feed_files
 from wirewatch.settings import Settings
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.model
 @pytest.fixture(scope="module")
 def dev_claims() -> list[Claim]:
     feeds = sorted((shared_path("eval", "dev") / "feeds").glob("*.xml"))
-    result = Pipeline(Settings()).replay(load_feed_files(feeds))
+    result = replay_stories(Settings(), load_feed_files(feeds))
     assert result.claims
     return result.claims
 

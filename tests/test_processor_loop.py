@@ -1,58 +1,348 @@
-"""The processor shares one event loop between its stages: window sweeps work in bounded
-steps, yield between them and never commit a dedup decision still in flight; dedup and
-the ledger work in batches, acknowledged once, and a failure stays with its own message."""
+"""The stage runner's at-least-once protocol, without faust: in-memory stores, a broker that
+acknowledges when the test says (or refuses a message), and a dead-letter log.
+
+A batch commits its state only once every message it sends is acknowledged; a failure
+stays with its own input; a refused message rolls a stateful batch back and handles it
+again one input at a time; cancellation leaves nothing staged; sweeps work in bounded
+steps, yield between them and never commit a decision still in flight.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
 
 from tests.test_dedup import T0, story
+from tests.test_ledger import T0 as CLAIMS_T0
 from tests.test_ledger import mk
-from wirewatch.processor import app as app_module
-from wirewatch.processor.app import StagedStore, WirewatchApp
-from wirewatch.processor.dedup import Deduplicator
-from wirewatch.processor.ledger import ClaimLedger, LedgerResult
+from wirewatch.errors import ExtractFailed
+from wirewatch.models import Claim, RawStory, UniqueStory
+from wirewatch.processor.ledger import ClaimLedger
+from wirewatch.processor.pipeline import LEDGER_EVICT_EVERY, ExtractBatch, Pipeline
+from wirewatch.processor.runner import StageRunner
+from wirewatch.processor.staged import StagedStore
+from wirewatch.processor.stages import DEDUP_EVICT_CHUNK, DedupStage, ExtractStage, LedgerStage
+from wirewatch.processor.types import Outbound, Record
 from wirewatch.settings import Settings
 
 
-def test_dedup_sweep_yields_between_chunks_and_waits_for_a_decision_in_flight(tmp_path: Path) -> None:
-    wa = WirewatchApp(Settings(data_dir=tmp_path), "127.0.0.1:1")  # no broker is reached
-    table: dict[str, Any] = {}  # the faust table's place: this test is about the loop, not faust
-    wa.dedup_store = StagedStore(table)
-    wa.pipeline.dedup = Deduplicator(wa.dedup_store, window_seconds=86400)
-    expired = 2 * app_module.DEDUP_EVICT_CHUNK + 50
-    for i in range(expired):
-        wa.pipeline.dedup.check(story(f"g:{i}", [f"Item {i}: the {i}th council met and agreed a road budget."],
-                                      guid=str(i), url=f"https://wire.example/{i}"))
-    wa.dedup_store.commit()
-    assert len([k for k in table if k.startswith("s:")]) == expired
+class Broker:
+    """The publisher: records what is sent; refuses the messages ``refuse`` picks; with
+    ``hold``, acknowledges only when the test calls :meth:`ack_all`."""
+
+    def __init__(self, refuse: Callable[[Outbound], bool] = lambda m: False, hold: bool = False) -> None:
+        self.refuse, self.hold = refuse, hold
+        self.sent: list[Outbound] = []
+        self.acks: list[asyncio.Future[None]] = []
+        self.drain: Callable[[], Awaitable[None]] | None = None
+
+    async def send(self, message: Outbound) -> asyncio.Future[None]:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.refuse(message):
+            fut.set_exception(RuntimeError("MessageSizeTooLargeError"))
+        else:
+            self.sent.append(message)
+            if not self.hold:
+                fut.set_result(None)
+        self.acks.append(fut)
+        return fut
+
+    async def drained(self) -> None:
+        if self.drain is not None:
+            await self.drain()
+
+    def ack_all(self) -> None:
+        for fut in self.acks:
+            if not fut.done():
+                fut.set_result(None)
+
+    def keys(self, dest: str) -> list[str]:
+        return [m.key for m in self.sent if m.dest == dest]
+
+
+class DeadLetterLog:
+    def __init__(self) -> None:
+        self.offsets: list[int | None] = []
+
+    async def dead_letter(self, stage: str, record: Record, exc: BaseException) -> None:
+        self.offsets.append(record.offset)
+
+
+class Dedup:
+    """A dedup stage runner over a dict, with the ports above."""
+
+    def __init__(self, broker: Broker, window_days: float = 7.0) -> None:
+        self.table: dict[str, Any] = {}
+        self.store = StagedStore(self.table)
+        self.pipeline = Pipeline(Settings(dedup_window_days=window_days), dedup_store=self.store,
+                                 load_extractor=False)
+        self.dead = DeadLetterLog()
+        self.runner = StageRunner(DedupStage(self.pipeline), store=self.store, publisher=broker,
+                                  dead_letters=self.dead)
+
+
+def _records(values: Sequence[bytes], topic: str) -> list[Record]:
+    return [Record(v, topic, 0, i) for i, v in enumerate(values)]
+
+
+HARBOUR = story("g:a", ["The harbour reopened on Monday after a week of repairs to the quay wall."],
+                guid="a", url="https://wire.example/a")
+HARBOUR_AGAIN = story("g:a2", ["The harbour reopened on Monday after a week of repairs to the quay wall."],
+                      guid="a", url="https://wire.example/a")
+COUNCIL = story("g:b", ["The council agreed a road budget after a long debate about the ring road."],
+                guid="b", url="https://wire.example/b")
+FLOOD = story("g:c", ["Flood water closed the river road and two schools near the old mill."],
+              guid="c", url="https://wire.example/c")
+
+
+def _raw(*stories: RawStory | bytes) -> list[Record]:
+    return _records([s if isinstance(s, bytes) else s.to_json_bytes() for s in stories], "wirewatch.stories.raw")
+
+
+# ------------------------------------------------------------------ a batch with state
+def test_a_batch_commits_after_every_message_is_acknowledged_and_dead_letters_a_bad_input_alone() -> None:
+    broker = Broker(hold=True)
+    d = Dedup(broker)
+    reloads = 0
+    reload = d.pipeline.dedup.reload
+
+    def counting_reload() -> None:
+        nonlocal reloads
+        reloads += 1
+        reload()
+
+    d.pipeline.dedup.reload = counting_reload  # type: ignore[method-assign]
+
+    async def scenario() -> dict[str, Any]:
+        batch = asyncio.create_task(d.runner.run(_raw(HARBOUR, b"not json", HARBOUR_AGAIN, COUNCIL)))
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert not batch.done()
+        before = dict(d.table)
+        broker.ack_all()
+        await batch
+        return before
+
+    before = asyncio.run(scenario())
+    assert before == {}  # nothing remembered while a copy waited for its ack
+    assert broker.keys("unique") == ["g:a", "g:b"]  # decided in order: the re-poll is a duplicate of the first
+    assert len(broker.acks) == 2  # both copies in flight at once, not one round trip each
+    assert d.dead.offsets == [1]
+    assert reloads == 0  # a message that is not a story undoes nothing: no rebuild of the window
+    assert {"s:g:a", "s:g:a2", "s:g:b"} <= set(d.table)  # the duplicate is remembered too, as seen
+    assert d.store.pending == {}
+
+
+def test_an_input_the_stage_fails_on_leaves_no_write_for_the_next_commit() -> None:
+    broker = Broker()
+    d = Dedup(broker)
+
+    def fails_half_way(raw: RawStory) -> Any:
+        if raw.story_id == "g:b":
+            d.store["s:" + raw.story_id] = {"x": 0}  # a write made before the failure
+            raise RuntimeError("dedup failed")
+        return decide(raw)
+
+    decide = d.pipeline.dedup_stage
+    d.pipeline.dedup_stage = fails_half_way  # type: ignore[method-assign]
+    asyncio.run(d.runner.run(_raw(HARBOUR, COUNCIL, FLOOD)))
+    assert d.dead.offsets == [1]
+    assert "s:g:b" not in d.table and {"s:g:a", "s:g:c"} <= set(d.table)
+    assert broker.keys("unique") == ["g:a", "g:c"]
+
+
+def test_a_refused_message_rolls_the_batch_back_and_dead_letters_only_its_input() -> None:
+    broker = Broker(refuse=lambda m: m.key == "g:b")
+    d = Dedup(broker)
+    asyncio.run(d.runner.run(_raw(HARBOUR, COUNCIL, FLOOD)))
+    assert d.dead.offsets == [1]  # the story whose copy the broker refused
+    assert {"s:g:a", "s:g:c"} <= set(d.table) and "s:g:b" not in d.table  # not remembered without its copy
+    assert d.store.pending == {}
+    # The others' copies went out (the first pass's, then the retry's: at least once).
+    assert broker.keys("unique") == ["g:a", "g:c", "g:a", "g:c"]
+    # Dedup's view matches its store: the refused story is new when it comes again.
+    assert d.pipeline.dedup.check(COUNCIL).status == "unique"
+
+
+def test_the_retry_one_at_a_time_commits_each_input_once_its_own_messages_are_acknowledged() -> None:
+    refused = {"g:b"}
+    broker = Broker(refuse=lambda m: m.key in refused)
+    d = Dedup(broker)
+    commits: list[set[str]] = []
+    commit = d.store.commit
+
+    def recording_commit() -> None:
+        commit()
+        commits.append({k for k in d.table if k.startswith("s:g:")})
+
+    d.store.commit = recording_commit  # type: ignore[method-assign]
+    asyncio.run(d.runner.run(_raw(HARBOUR, COUNCIL, FLOOD)))
+    # one commit per story that went through, in order; none for the batch as a whole
+    assert commits == [{"s:g:a"}, {"s:g:a", "s:g:c"}]
+
+
+def test_cancelling_a_batch_leaves_nothing_staged_and_dead_letters_nothing() -> None:
+    broker = Broker(hold=True)
+    d = Dedup(broker)
+
+    async def scenario() -> None:
+        batch = asyncio.create_task(d.runner.run(_raw(HARBOUR, COUNCIL)))
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert len(broker.acks) == 2 and not batch.done()
+        batch.cancel()  # a rebalance or a shutdown while the copies wait for their acks
+        with pytest.raises(asyncio.CancelledError):
+            await batch
+
+    asyncio.run(scenario())
+    assert d.table == {} and d.store.pending == {}
+    assert d.dead.offsets == []  # the batch is read again after a restart, not dead-lettered
+    # Dedup's view matches its store: both stories are new when they come again.
+    assert [d.pipeline.dedup.check(s).status for s in (HARBOUR, COUNCIL)] == ["unique", "unique"]
+
+
+def test_a_failing_dead_letter_sink_stops_the_runner_with_nothing_staged() -> None:
+    broker = Broker()
+    d = Dedup(broker)
+
+    async def broken(stage: str, record: Record, exc: BaseException) -> None:
+        raise ConnectionError("dead-letter topic unreachable")
+
+    d.runner.dead_letters.dead_letter = broken  # type: ignore[method-assign]
+    with pytest.raises(ConnectionError):
+        asyncio.run(d.runner.run(_raw(HARBOUR, b"not json", COUNCIL)))
+    assert d.table == {} and d.store.pending == {}
+
+
+# ------------------------------------------------------------------ the ledger's batches
+class Ledger:
+    def __init__(self, broker: Broker) -> None:
+        self.table: dict[str, Any] = {}
+        self.store = StagedStore(self.table)
+        self.pipeline = Pipeline(Settings(), ledger_store=self.store, load_extractor=False)
+        self.dead = DeadLetterLog()
+        self.runner = StageRunner(LedgerStage(self.pipeline), store=self.store, publisher=broker,
+                                  dead_letters=self.dead)
+
+    def claims(self) -> set[str]:
+        return {k.split("/c/")[1] for k in self.table if "/c/" in k}
+
+
+def _claims(*claims: Claim | bytes) -> list[Record]:
+    return _records([c if isinstance(c, bytes) else c.to_json_bytes() for c in claims], "wirewatch.claims")
+
+
+def _alerts(broker: Broker) -> list[str]:
+    return [f"{m.dest}: {m.value.claim.sentence}" for m in broker.sent  # type: ignore[attr-defined]
+            if m.dest in ("new_claim", "contradiction")]
+
+
+TOOK = mk("State television said the army took Karsa.", "territory_control", "Karsa", story="s1",
+          said_by="State television", actor="the army", trigger="took")
+DENIED = mk("Rebels denied that the army had taken Karsa.", "territory_control", "Karsa", story="s2",
+            said_by="Rebels", actor="the army", trigger="taken", polarity="denied")
+OTHER = mk("Troops shelled Ostra overnight.", "attack", "Ostra", story="s3", actor="Troops", trigger="shelled")
+
+
+def test_a_ledger_batch_files_every_claim_and_dead_letters_a_bad_one_alone() -> None:
+    broker = Broker()
+    led = Ledger(broker)
+    asyncio.run(led.runner.run(_claims(TOOK, b"not json", DENIED, OTHER)))
+    assert led.dead.offsets == [1]
+    assert _alerts(broker) == ["new_claim: " + TOOK.sentence, "new_claim: " + DENIED.sentence,
+                               "contradiction: " + DENIED.sentence, "new_claim: " + OTHER.sentence]
+    assert broker.sent[2].headers == {"wirewatch-alert-id": broker.sent[2].value.alert_id.encode()}  # type: ignore[attr-defined]
+    assert led.store.pending == {}  # committed once, after the acks
+    assert led.claims() == {TOOK.claim_id, DENIED.claim_id, OTHER.claim_id}
+
+
+def test_a_refused_alert_rolls_the_ledger_batch_back_and_dead_letters_only_its_claim() -> None:
+    broker = Broker(refuse=lambda m: "denied" in getattr(m.value, "claim", TOOK).sentence)
+    led = Ledger(broker)
+    asyncio.run(led.runner.run(_claims(TOOK, DENIED, OTHER)))
+    assert led.dead.offsets == [1]  # the claim whose alert the broker refused
+    assert led.claims() == {TOOK.claim_id, OTHER.claim_id}  # not remembered without its alerts
+    assert led.store.pending == {}
+    # The others' alerts went out (the first pass's, then the retry's: at least once).
+    assert {"new_claim: " + TOOK.sentence, "new_claim: " + OTHER.sentence} <= set(_alerts(broker))
+    assert not any(DENIED.sentence in s for s in _alerts(broker))
+    # The stream clock went back with the store: three claims seen, not six.
+    assert led.pipeline.ledger_clock.seen == 3
+    # The ledger's view matches its store: the denial is new when it comes again.
+    again = led.pipeline.ledger.add(DENIED)
+    assert [a.type for a in again.alerts] == ["new_claim", "contradiction"]
+
+
+def test_the_ledger_sweeps_places_no_claim_touched_by_the_streams_clock_without_changing_a_decision() -> None:
+    # One place's claims, then, three weeks later, claims about other places only: the
+    # sweep (every LEDGER_EVICT_EVERY claims) drops the first place, which no claim
+    # touches again; filing the same claims without sweeps raises the same alerts.
+    old = [mk(f"Troops shelled Karsa on day {i}.", "attack", "Karsa", story=f"k{i}", actor="Troops",
+              trigger="shelled") for i in range(3)]
+    later = CLAIMS_T0 + timedelta(days=21)
+    new = [mk(f"Rebels said they took Velna{i}.", "territory_control", f"Velna{i}", story=f"v{i}", at=later,
+              said_by="Rebels", actor="Rebels", trigger="took") for i in range(LEDGER_EVICT_EVERY)]
+    broker = Broker()
+    led = Ledger(broker)
+    asyncio.run(led.runner.run(_claims(*old, *new)))
+    assert not any(k.startswith("place:karsa/") for k in led.table)  # swept: out of the window, whole
+    plain = ClaimLedger()
+    expected = [a.alert_id for c in (*old, *new) for a in plain.add(c).alerts]
+    assert [m.value.alert_id for m in broker.sent if m.dest == "new_claim"] == expected  # type: ignore[attr-defined]
+    assert any(k.startswith("place:karsa/") for k in plain.store)  # (without the sweep it stays)
+
+
+# ------------------------------------------------------------------ a stage without state
+def test_a_stateless_stage_dead_letters_only_the_input_whose_message_was_refused() -> None:
+    uniques = [UniqueStory(story=s, cluster_id="c:1", status="unique") for s in (HARBOUR, COUNCIL, FLOOD)]
+    claims = {u.story.story_id: mk(f"Officials said story {u.story.story_id} happened in Ostra.", "attack",
+                                   "Ostra", story=u.story.story_id) for u in uniques}
+    calls: list[int] = []
+
+    async def extract(stories: Sequence[UniqueStory]) -> ExtractBatch:
+        calls.append(len(stories))
+        return ExtractBatch([ExtractFailed("spaCy fell over", "internal") if s.story.story_id == "g:c"
+                             else [claims[s.story.story_id].model_copy()] for s in stories])
+
+    broker = Broker(refuse=lambda m: getattr(m.value, "story_id", "") == "g:b")
+    dead = DeadLetterLog()
+    pipeline = Pipeline(Settings(), load_extractor=False)
+    runner = StageRunner(ExtractStage(pipeline, extract, 16), publisher=broker, dead_letters=dead)
+    asyncio.run(runner.run(_records([b"{}", *(u.to_json_bytes() for u in uniques)], "wirewatch.stories.unique")))
+    assert calls == [3]  # one NLP call for the batch; no retry: nothing to roll back
+    assert sorted(o for o in dead.offsets if o is not None) == [0, 2, 3]  # not a story, refused, failed in NLP
+    assert [m.value.story_id for m in broker.sent] == ["g:a"]  # type: ignore[attr-defined]
+    assert broker.sent[0].value.fetched_at == HARBOUR.fetched_at  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------ sweeps
+def _fill_window(d: Dedup, n: int) -> None:
+    for i in range(n):
+        d.pipeline.dedup.check(story(f"g:{i}", [f"Item {i}: the {i}th council met and agreed a road budget."],
+                                     guid=str(i), url=f"https://wire.example/{i}"))
+    d.store.commit()
+
+
+def test_a_sweep_yields_between_steps_and_waits_for_a_decision_in_flight() -> None:
+    broker = Broker(hold=True)
+    d = Dedup(broker, window_days=1)
+    expired = 2 * DEDUP_EVICT_CHUNK + 50
+    _fill_window(d, expired)
+    assert len([k for k in d.table if k.startswith("s:")]) == expired
 
     ticks = 0
-    ticks_at_chunk: list[int] = []
-    evict = wa.pipeline.dedup.evict
+    ticks_at_step: list[int] = []
+    evict = d.pipeline.evict_dedup
 
-    def counting_evict(*args: Any, **kwargs: Any) -> int:
-        ticks_at_chunk.append(ticks)
-        return evict(*args, **kwargs)
+    def counting_evict(*args: Any) -> int:
+        ticks_at_step.append(ticks)
+        return evict(*args)
 
-    wa.pipeline.dedup.evict = counting_evict  # type: ignore[method-assign]
-
-    class UniqueTopic:  # the broker acknowledges the unique story when the test says so
-        ack: asyncio.Future[None] | None = None
-
-        async def send(self, **kwargs: Any) -> asyncio.Future[None]:
-            self.ack = asyncio.get_running_loop().create_future()
-            return self.ack
-
-    unique = UniqueTopic()
-    wa.unique_topic = unique  # type: ignore[assignment]
+    d.pipeline.evict_dedup = counting_evict  # type: ignore[method-assign]
     later = T0 + timedelta(days=2)
     fresh = story("g:new", ["The harbour reopened on Monday after a week of repairs to the quay wall."],
                   guid="new", url="https://wire.example/new", published=later)
@@ -67,19 +357,20 @@ def test_dedup_sweep_yields_between_chunks_and_waits_for_a_decision_in_flight(tm
                 await asyncio.sleep(0)
 
         # a dedup decision waiting for its unique story's ack, when the sweep comes
-        held = asyncio.create_task(wa._dedup_batch([_Event(fresh.to_json_bytes(), _Msg(0, "wirewatch.stories.raw"))]))
+        held = asyncio.create_task(d.runner.run(_raw(fresh)))
         for _ in range(5):
             await asyncio.sleep(0)
-        assert unique.ack is not None and not held.done()
-        sweep = asyncio.create_task(wa.evict_dedup(later))
+        assert broker.acks and not held.done()
+        sweep = asyncio.create_task(d.runner.sweep(lambda limit: d.pipeline.evict_dedup(later, limit),
+                                                   DEDUP_EVICT_CHUNK))
         tick = asyncio.create_task(ticker())
         for _ in range(20):
             await asyncio.sleep(0)
         # the sweep waits for the decision: nothing of it is committed yet
-        assert not sweep.done() and ticks_at_chunk == []
-        assert sum(k.startswith("s:g:") for k in table) == expired
-        committed_early = "s:g:new" in table
-        unique.ack.set_result(None)
+        assert not sweep.done() and ticks_at_step == []
+        assert sum(k.startswith("s:g:") for k in d.table) == expired
+        committed_early = "s:g:new" in d.table
+        broker.ack_all()
         await held
         n = await sweep
         tick.cancel()
@@ -88,309 +379,32 @@ def test_dedup_sweep_yields_between_chunks_and_waits_for_a_decision_in_flight(tm
     n, committed_early = asyncio.run(scenario())
     assert not committed_early  # no commit carried the decision before its ack
     assert n == expired
-    assert [k for k in table if k.startswith("s:g:")] == ["s:g:new"]  # committed by its own decision
-    assert len(ticks_at_chunk) == 3  # 100 + 100 + 50
-    assert ticks_at_chunk[0] < ticks_at_chunk[1] < ticks_at_chunk[2]  # other tasks ran between chunks
+    assert [k for k in d.table if k.startswith("s:g:")] == ["s:g:new"]  # committed by its own decision
+    assert len(ticks_at_step) == 3  # 100 + 100 + 50
+    assert ticks_at_step[0] < ticks_at_step[1] < ticks_at_step[2]  # other tasks ran between steps
 
 
-def test_dedup_sweep_waits_for_the_changelog_buffer_between_chunks(tmp_path: Path) -> None:
-    wa = WirewatchApp(Settings(data_dir=tmp_path), "127.0.0.1:1")
-    wa.dedup_store = StagedStore({})
-    wa.pipeline.dedup = Deduplicator(wa.dedup_store, window_seconds=86400)
-    for i in range(app_module.DEDUP_EVICT_CHUNK + 1):
-        wa.pipeline.dedup.check(story(f"g:{i}", [f"Item {i}: the {i}th council met and agreed a road budget."],
-                                      guid=str(i), url=f"https://wire.example/{i}"))
-    wa.dedup_store.commit()
+def test_a_sweep_waits_for_the_publisher_to_drain_between_steps() -> None:
+    broker = Broker()
+    d = Dedup(broker, window_days=1)
+    _fill_window(d, DEDUP_EVICT_CHUNK + 1)
+    backlog = 0
+    backlog_at_step: list[int] = []
 
-    class Buffer:  # faust's producer buffer, as the sweep sees it
-        max_messages = 100
-        size = 0
-
-    buffer = Buffer()
-    wa.app.producer.buffer = buffer  # type: ignore[assignment]
-    sizes_at_chunk: list[int] = []
-    evict = wa.pipeline.dedup.evict
-
-    def evict_and_fill(*args: Any, **kwargs: Any) -> int:
-        sizes_at_chunk.append(buffer.size)
-        n = evict(*args, **kwargs)
-        buffer.size += 5 * n  # the chunk's deletions, queued for the changelog
+    def evict_and_queue(limit: int) -> int:
+        nonlocal backlog
+        backlog_at_step.append(backlog)
+        n = d.pipeline.evict_dedup(T0 + timedelta(days=2), limit)
+        backlog += 5 * n  # the step's deletions, queued for the changelog
         return n
 
-    wa.pipeline.dedup.evict = evict_and_fill  # type: ignore[method-assign]
+    async def drain() -> None:  # the producer sends 50 queued messages every 10 ms
+        nonlocal backlog
+        while backlog > 100:
+            await asyncio.sleep(0.01)
+            backlog = max(0, backlog - 50)
 
-    async def scenario() -> int:
-        async def producer() -> None:  # sends 50 buffered messages every 10 ms
-            while True:
-                await asyncio.sleep(0.01)
-                buffer.size = max(0, buffer.size - 50)
-
-        task = asyncio.create_task(producer())
-        n = await wa.evict_dedup(T0 + timedelta(days=2))
-        task.cancel()
-        return n
-
-    assert asyncio.run(scenario()) == app_module.DEDUP_EVICT_CHUNK + 1
-    # the second chunk started only once the first chunk's 500 deletions were mostly sent
-    assert sizes_at_chunk == [0, 100]
-
-
-def test_a_story_dedup_fails_on_leaves_no_write_for_the_next_commit(tmp_path: Path) -> None:
-    wa = WirewatchApp(Settings(data_dir=tmp_path), "127.0.0.1:1")
-    table: dict[str, Any] = {}
-    wa.dedup_store = StagedStore(table)
-    wa.pipeline.dedup = Deduplicator(wa.dedup_store, window_seconds=86400)
-
-    def fails_half_way(raw: Any) -> Any:
-        wa.dedup_store["s:" + raw.story_id] = {"x": 0}  # a write made before the failure
-        raise RuntimeError("dedup failed")
-
-    wa.pipeline.dedup_stage = fails_half_way  # type: ignore[method-assign]
-    event = _Event(story("g:1", ["Some text."]).to_json_bytes(), _Msg(0, "wirewatch.stories.raw"))
-    with pytest.raises(RuntimeError, match="dedup failed"):
-        asyncio.run(wa._dedup_one(event))  # (_guard dead-letters it)
-    assert wa.dedup_store.pending == {}
-    wa.dedup_store.commit()  # the next story's, or a sweep step's
-    assert table == {}
-
-
-class _DeadLetters:
-    """The dead-letter topic: the offsets of the messages sent to it."""
-
-    def __init__(self) -> None:
-        self.dead: list[int] = []
-
-    async def dead_letter(self, stage: str, event: Any, exc: BaseException) -> None:
-        self.dead.append(event.message.offset)
-
-
-class _Copies(_DeadLetters):
-    """The unique-stories topic: records what dedup sends; acks when the test says, or
-    refuses the copy of one story."""
-
-    def __init__(self, refuse: str | None = None, hold: bool = False) -> None:
-        super().__init__()
-        self.refuse, self.hold = refuse, hold
-        self.sent: list[str] = []
-        self.acks: list[asyncio.Future[None]] = []
-
-    async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[None]:
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if key.decode() == self.refuse:
-            fut.set_exception(RuntimeError("MessageSizeTooLargeError"))
-        else:
-            self.sent.append(key.decode())
-            if not self.hold:
-                fut.set_result(None)
-        self.acks.append(fut)
-        return fut
-
-
-def _dedup_app(tmp_path: Path, copies: _Copies) -> tuple[WirewatchApp, dict[str, Any]]:
-    wa = WirewatchApp(Settings(data_dir=tmp_path), "127.0.0.1:1")
-    table: dict[str, Any] = {}
-    wa.dedup_store = StagedStore(table)
-    wa.pipeline.dedup = Deduplicator(wa.dedup_store, window_seconds=86400)
-    wa.unique_topic = copies  # type: ignore[assignment]
-    wa.dead_letter = copies.dead_letter  # type: ignore[method-assign]
-    return wa, table
-
-
-HARBOUR = story("g:a", ["The harbour reopened on Monday after a week of repairs to the quay wall."],
-                guid="a", url="https://wire.example/a")
-HARBOUR_AGAIN = story("g:a2", ["The harbour reopened on Monday after a week of repairs to the quay wall."],
-                      guid="a", url="https://wire.example/a")
-COUNCIL = story("g:b", ["The council agreed a road budget after a long debate about the ring road."],
-                guid="b", url="https://wire.example/b")
-FLOOD = story("g:c", ["Flood water closed the river road and two schools near the old mill."],
-              guid="c", url="https://wire.example/c")
-
-
-def _raw_events(stories: list[bytes]) -> list[_Event]:
-    return [_Event(v, _Msg(i, "wirewatch.stories.raw")) for i, v in enumerate(stories)]
-
-
-def test_a_dedup_batch_commits_after_every_copy_is_acknowledged_and_dead_letters_a_bad_story_alone(
-        tmp_path: Path) -> None:
-    copies = _Copies(hold=True)
-    wa, table = _dedup_app(tmp_path, copies)
-    events = _raw_events([HARBOUR.to_json_bytes(), b"not json", HARBOUR_AGAIN.to_json_bytes(),
-                          COUNCIL.to_json_bytes()])
-    reloads = 0
-    reload = wa.pipeline.dedup.reload
-
-    def counting_reload() -> None:
-        nonlocal reloads
-        reloads += 1
-        reload()
-
-    wa.pipeline.dedup.reload = counting_reload  # type: ignore[method-assign]
-
-    async def scenario() -> dict[str, Any]:
-        batch = asyncio.create_task(wa._dedup_batch(events))
-        for _ in range(10):
-            await asyncio.sleep(0)
-        assert not batch.done()
-        before = dict(table)
-        for fut in copies.acks:
-            fut.set_result(None)
-        await batch
-        return before
-
-    before = asyncio.run(scenario())
-    assert before == {}  # nothing remembered while a copy waited for its ack
-    assert copies.sent == ["g:a", "g:b"]  # decided in order: the re-poll is a duplicate of the first
-    assert len(copies.acks) == 2  # both copies in flight at once, not one round trip each
-    assert copies.dead == [1]
-    assert reloads == 0  # a message that is not a story undoes nothing: no rebuild of the window
-    assert {"s:g:a", "s:g:a2", "s:g:b"} <= set(table)  # the duplicate is remembered too, as seen
-    assert wa.dedup_store.pending == {}
-
-
-def test_a_refused_copy_rolls_the_dedup_batch_back_and_dead_letters_only_its_story(tmp_path: Path) -> None:
-    copies = _Copies(refuse="g:b")
-    wa, table = _dedup_app(tmp_path, copies)
-    asyncio.run(wa._dedup_batch(_raw_events([HARBOUR.to_json_bytes(), COUNCIL.to_json_bytes(),
-                                             FLOOD.to_json_bytes()])))
-    assert copies.dead == [1]  # the story whose copy the broker refused
-    assert {"s:g:a", "s:g:c"} <= set(table) and "s:g:b" not in table  # not remembered without its copy
-    assert wa.dedup_store.pending == {}
-    # The others' copies went out (the first pass's, then the retry's: at least once).
-    assert {"g:a", "g:c"} <= set(copies.sent) and "g:b" not in copies.sent
-    # Dedup's view matches its store: the refused story is new when it comes again.
-    assert wa.pipeline.dedup.check(COUNCIL).status == "unique"
-
-
-# ------------------------------------------------------------------ the ledger's batches
-class _TP(NamedTuple):
-    topic: str
-    partition: int
-
-
-@dataclass
-class _Msg:
-    offset: int
-    topic: str = "wirewatch.claims"
-    partition: int = 0
-    key: bytes | None = None
-
-    @property
-    def tp(self) -> _TP:
-        return _TP(self.topic, self.partition)
-
-
-@dataclass
-class _Event:
-    value: bytes
-    message: _Msg
-
-
-class _Broker(_DeadLetters):
-    """What the ledger agent sends, and which alerts the broker refuses."""
-
-    def __init__(self, refuse: str | None = None) -> None:
-        super().__init__()
-        self.refuse = refuse
-        self.sent: list[str] = []
-
-    async def publish(self, result: LedgerResult) -> list[Awaitable[Any]]:
-        futures: list[Awaitable[Any]] = []
-        for alert in result.alerts:
-            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            if self.refuse is not None and self.refuse in alert.claim.sentence:
-                fut.set_exception(RuntimeError("MessageSizeTooLargeError"))
-            else:
-                self.sent.append(f"{alert.type}: {alert.claim.sentence}")
-                fut.set_result(None)
-            futures.append(fut)
-        return futures
-
-
-def _ledger_app(tmp_path: Path, broker: _Broker) -> tuple[WirewatchApp, dict[str, Any]]:
-    wa = WirewatchApp(Settings(data_dir=tmp_path), "127.0.0.1:1")
-    table: dict[str, Any] = {}
-    wa.ledger_store = StagedStore(table)
-    wa.pipeline.ledger = ClaimLedger(wa.ledger_store)
-    wa._publish = broker.publish  # type: ignore[method-assign]
-    wa.dead_letter = broker.dead_letter  # type: ignore[method-assign]
-    return wa, table
-
-
-def _events(values: list[bytes]) -> list[_Event]:
-    return [_Event(v, _Msg(offset=i)) for i, v in enumerate(values)]
-
-
-TOOK = mk("State television said the army took Karsa.", "territory_control", "Karsa", story="s1",
-          said_by="State television", actor="the army", trigger="took")
-DENIED = mk("Rebels denied that the army had taken Karsa.", "territory_control", "Karsa", story="s2",
-            said_by="Rebels", actor="the army", trigger="taken", polarity="denied")
-OTHER = mk("Troops shelled Ostra overnight.", "attack", "Ostra", story="s3", actor="Troops", trigger="shelled")
-
-
-def test_a_ledger_batch_files_every_claim_and_dead_letters_a_bad_one_alone(tmp_path: Path) -> None:
-    broker = _Broker()
-    wa, table = _ledger_app(tmp_path, broker)
-    events = _events([TOOK.to_json_bytes(), b"not json", DENIED.to_json_bytes(), OTHER.to_json_bytes()])
-    asyncio.run(wa._ledger_batch(events))
-    assert broker.dead == [1]
-    assert broker.sent == ["new_claim: " + TOOK.sentence, "new_claim: " + DENIED.sentence,
-                           "contradiction: " + DENIED.sentence, "new_claim: " + OTHER.sentence]
-    assert wa.ledger_store.pending == {}  # committed once, after the acks
-    assert sum("/c/" in k for k in table) == 3
-
-
-def test_a_refused_alert_rolls_the_batch_back_and_dead_letters_only_its_claim(tmp_path: Path) -> None:
-    broker = _Broker(refuse="denied")
-    wa, table = _ledger_app(tmp_path, broker)
-    events = _events([TOOK.to_json_bytes(), DENIED.to_json_bytes(), OTHER.to_json_bytes()])
-    asyncio.run(wa._ledger_batch(events))
-    assert broker.dead == [1]  # the claim whose alert the broker refused
-    claims = {k.split("/c/")[1] for k in table if "/c/" in k}
-    assert claims == {TOOK.claim_id, OTHER.claim_id}  # not remembered without its alerts
-    assert wa.ledger_store.pending == {}
-    # The others' alerts went out (the first pass's, then the retry's: at least once).
-    assert {"new_claim: " + TOOK.sentence, "new_claim: " + OTHER.sentence} <= set(broker.sent)
-    assert not any(DENIED.sentence in s for s in broker.sent)
-    # The ledger's view matches its store: the denial is new when it comes again.
-    again = wa.pipeline.ledger.add(DENIED)
-    assert [a.type for a in again.alerts] == ["new_claim", "contradiction"]
-
-
-# ------------------------------------------------------------------ the embedded broker's depth
-class _Consumer:
-    """faust's consumer as the lag timer reads it: high watermarks and offsets read."""
-
-    def __init__(self, highwaters: dict[_TP, int]) -> None:
-        self.highwaters = highwaters
-        self._read_offset: dict[_TP, int] = {}
-
-    def assignment(self) -> set[_TP]:
-        return set(self.highwaters)
-
-    def highwater(self, tp: _TP) -> int:
-        return self.highwaters[tp]
-
-
-def test_the_lag_timer_warns_once_when_an_embedded_partition_nears_what_a_fetch_can_list(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    wa = WirewatchApp(Settings(data_dir=tmp_path, consumer_fetch_wait_ms=100), "127.0.0.1:1")
-    raw, claims = _TP(wa.topics.raw.name, 0), _TP(wa.topics.claims.name, 2)
-    consumer = _Consumer({raw: 49_999, claims: 10})
-    wa.app.consumer = consumer  # type: ignore[assignment]
-    wa.update_consumer_lag()
-    assert "embedded broker" not in caplog.text  # under half of 100 ms x 1,000 batches
-    consumer.highwaters[raw] = 50_000
-    wa.update_consumer_lag()
-    wa.update_consumer_lag()
-    warnings = [r.getMessage() for r in caplog.records if "embedded broker" in r.getMessage()]
-    assert warnings == [f"{raw.topic}[0] holds 50,000 records on the embedded broker, which lists every stored "
-                        "batch on each fetch and cannot answer one past about 100,000 batches at "
-                        "WIREWATCH_CONSUMER_FETCH_WAIT_MS=100; restart `wirewatch run` (the embedded broker "
-                        "keeps nothing) or use a Kafka cluster"]
-
-
-def test_no_depth_warning_on_a_kafka_cluster(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    wa = WirewatchApp(Settings(data_dir=tmp_path, kafka_bootstrap="kafka:9092"), "kafka:9092")
-    wa.app.consumer = _Consumer({_TP(wa.topics.raw.name, 0): 10_000_000})  # type: ignore[assignment]
-    wa.update_consumer_lag()
-    assert "embedded broker" not in caplog.text
+    broker.drain = drain
+    assert asyncio.run(d.runner.sweep(evict_and_queue, DEDUP_EVICT_CHUNK)) == DEDUP_EVICT_CHUNK + 1
+    # the second step started only once the first step's 500 deletions were mostly sent
+    assert backlog_at_step == [0, 100]

@@ -168,7 +168,7 @@ KILLS = 4
 
 
 # Found with it: faust dropped the records queued for a stream right after table
-# recovery (seed 3018835420 lost raw @7..9 in about 2 of 3 runs); see _keep_queued_events.
+# recovery (seed 3018835420 lost raw @7..9 in about 2 of 3 runs); see faust_patches.keep_queued_events.
 @pytest.mark.timeout(600)  # ~2.5 min when it passes; the waits below fail with a diagnosis before this
 def test_processor_killed_at_random_points_gives_the_clean_runs_alerts(fresh_broker: str, tmp_path: Path) -> None:
     """SIGKILL the processor at random points of one stream, restart it each time, then compare with a clean run.

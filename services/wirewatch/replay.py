@@ -1,9 +1,10 @@
 """`wirewatch replay`: the streaming pipeline's code over feed files, no broker.
 
 Items of all feeds are taken together in publication order, as the stream
-would have seen them, and the results are written as JSON lines (see the
-evaluation FORMAT: stories.jsonl, claims.jsonl, alerts.jsonl, plus
-claim_updates.jsonl).
+would have seen them, and go through the service's stage runner with in-memory
+ports (:func:`wirewatch.processor.stages.replay_stories`).  The results are written
+as JSON lines (see the evaluation FORMAT: stories.jsonl, claims.jsonl, alerts.jsonl,
+plus claim_updates.jsonl).
 
 A replay is a backfill: it reads every item of every file (the poller's per-poll
 item cap does not apply unless asked for), says what it could not read -- items
@@ -16,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -24,7 +25,7 @@ import orjson
 from .errors import ConfigError, FeedError
 from .models import MAX_ID_CHARS, FeedRecord, RawStory, utcnow
 from .poller.parse import parse_feed
-from .processor.pipeline import Pipeline, ReplayResult
+from .processor.stages import ReplayResult, replay_stories
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -154,20 +155,6 @@ def write_result(result: ReplayResult, stories: list[RawStory], out_dir: Path) -
     _write_jsonl(out_dir / "claim_updates.jsonl", [u.model_dump(mode="json") for u in result.updates])
 
 
-def _run(pipeline: Pipeline, stories: list[RawStory], say: Callable[[str], None]) -> ReplayResult:
-    """The pipeline over ``stories`` in chunks, saying how far it has got on a long archive."""
-    total = ReplayResult()
-    for start in range(0, len(stories), CHUNK):
-        part = pipeline.replay(stories[start:start + CHUNK])
-        for f in fields(ReplayResult):
-            getattr(total, f.name).extend(getattr(part, f.name))
-        done = min(start + CHUNK, len(stories))
-        if len(stories) > CHUNK:
-            say(f"processed {done}/{len(stories)} stories ({100 * done // len(stories)}%): "
-                f"{len(total.claims)} claims, {len(total.alerts)} alerts so far")
-    return total
-
-
 def replay(
     paths: Sequence[Path],
     out_dir: Path,
@@ -190,9 +177,8 @@ def replay(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"cannot create output directory {out_dir}: {exc.strerror}") from None
-    pipeline = Pipeline(settings)
     say("processing (dedup → extraction → ledger)")
-    result = _run(pipeline, read.stories, say)
+    result = replay_stories(settings, read.stories, progress=say, progress_every=CHUNK)
     write_result(result, read.stories, out_dir)
     summary = ReplaySummary(
         feeds=len(paths),

@@ -1,28 +1,36 @@
-"""The processor's three stages as one plain object.
+"""The processor's three stages as one plain object, over state stores given by the caller.
 
-The faust agents call one stage each (dedup, extract, ledger); `wirewatch replay`
-calls all three in order.  Both paths go through these methods, so what replay
-scores is what the streaming service does.
+Each method is one stage's work on one input (dedup, extraction, the ledger) plus what
+the service does to state between inputs (window sweeps, rebuilding caches).
+:mod:`wirewatch.processor.stages` adapts them to the stage runner, which both the faust
+service and `wirewatch replay` drive, so what replay scores is what the service does.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, MutableMapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from .. import metrics
 from ..errors import ExtractFailed, WirewatchError, error_code
-from ..models import Claim, ClaimUpdate, ContradictionAlert, DedupVerdict, NewClaimAlert, RawStory, UniqueStory
+from ..models import Claim, DedupVerdict, RawStory, UniqueStory, utcnow
 from ..settings import Settings
 from .dedup import Deduplicator
 from .extract import Extractor
 from .ledger import ClaimLedger, LedgerResult, ledger_key
 
 log = logging.getLogger(__name__)
+
+# The ledger's sweep of places no new claim touched runs in the claims stream, every
+# LEDGER_EVICT_EVERY claims, and drops at most about LEDGER_EVICT_LIMIT claims (whole
+# places), so that one sweep holds the service's shared event loop briefly (> EVERY, so
+# it keeps up).
+LEDGER_EVICT_EVERY = 50
+LEDGER_EVICT_LIMIT = 200
 
 
 @dataclass
@@ -67,11 +75,13 @@ def extract_batch(extractor: Extractor, stories: Sequence[UniqueStory]) -> Extra
 
 
 @dataclass
-class ReplayResult:
-    verdicts: list[DedupVerdict] = field(default_factory=list)
-    claims: list[Claim] = field(default_factory=list)
-    alerts: list[NewClaimAlert | ContradictionAlert] = field(default_factory=list)
-    updates: list[ClaimUpdate] = field(default_factory=list)
+class LedgerClock:
+    """The ledger's clock in the claims stream: the newest claim's publication time (never
+    ahead of the wall clock), and how many claims it has seen.  By this clock the ledger's
+    state depends only on the order of claims, so a restarted worker decides as a clean one."""
+
+    now: datetime | None = None
+    seen: int = 0
 
 
 class Pipeline:
@@ -95,6 +105,7 @@ class Pipeline:
             cluster_threshold=settings.dedup_cluster_threshold,
         )
         self.ledger = ClaimLedger(ledger_store, window_seconds=settings.ledger_window_days * 86400)
+        self.ledger_clock = LedgerClock()
         self._extractor = extractor
         if extractor is None and load_extractor:
             self._extractor = Extractor(settings.nlp_model)
@@ -120,13 +131,6 @@ class Pipeline:
         return verdict, unique
 
     # -- stage 2 ---------------------------------------------------------------
-    def extract_stage(self, stories: Sequence[UniqueStory]) -> list[list[Claim]]:
-        """Claims of each story; raises if any story does (replay stops on a bug)."""
-        t0 = time.perf_counter()
-        out, parsed, skipped, too_long = self.extractor.extract_counted(stories)
-        self.record_extract(ExtractBatch(list(out), time.perf_counter() - t0, parsed, skipped, too_long))
-        return out
-
     @staticmethod
     def record_extract(batch: ExtractBatch) -> None:
         """Count what a batch extracted, wherever it ran."""
@@ -141,30 +145,42 @@ class Pipeline:
                     metrics.CLAIMS_EXTRACTED.labels(category=c.category).inc()
 
     # -- stage 3 ---------------------------------------------------------------
-    def ledger_stage(self, claim: Claim, now: datetime | None = None) -> LedgerResult:
-        return self.ledger.add(claim, now=now)
+    def ledger_stage(self, claim: Claim) -> LedgerResult:
+        """File one claim; every LEDGER_EVICT_EVERY claims, first sweep every place by the
+        stream's clock (the claim's own place is purged as it is filed)."""
+        clock = self.ledger_clock
+        if clock.now is None or claim.published > clock.now:
+            clock.now = min(claim.published, utcnow())
+        clock.seen += 1
+        if clock.seen % LEDGER_EVICT_EVERY == 0:
+            with metrics.SWEEP_SECONDS.labels(stage="ledger").time():
+                self.ledger.evict(clock.now, limit=LEDGER_EVICT_LIMIT)
+        return self.ledger.add(claim)
+
+    def ledger_checkpoint(self) -> LedgerClock:
+        return replace(self.ledger_clock)
+
+    def ledger_restore(self, checkpoint: LedgerClock) -> None:
+        self.ledger_clock = replace(checkpoint)
 
     @staticmethod
     def key_of(claim: Claim) -> str:
         return ledger_key(claim)
 
-    # -- all three, for replay ---------------------------------------------------
-    def replay(self, stories: Iterable[RawStory]) -> ReplayResult:
-        """Run every story through all stages in the order given (publication order)."""
-        result = ReplayResult()
-        uniques: list[UniqueStory] = []
-        for raw in stories:
-            verdict, unique = self.dedup_stage(raw)
-            result.verdicts.append(verdict)
-            if unique is not None:
-                uniques.append(unique)
-        # Extraction is pure, so batching it before the ledger changes nothing but speed.
-        for claims in self.extract_stage(uniques):
-            for claim in claims:
-                result.claims.append(claim)
-                # The stream's ledger sees claims at processing time; replay uses the
-                # story's own time so the window behaves as it did when it was live.
-                lr = self.ledger_stage(claim, now=claim.published)
-                result.alerts.extend(lr.alerts)
-                result.updates.extend(lr.updates)
-        return result
+    # -- state between inputs -------------------------------------------------------
+    def evict_dedup(self, now: datetime, limit: int) -> int:
+        """Forget at most ``limit`` stories that left the dedup window by ``now``; how many."""
+        return self.dedup.evict(now, limit=limit)
+
+    def reload_dedup(self) -> None:
+        """Dedup's store changed under it (staged writes rolled back): rebuild its index."""
+        self.dedup.reload()
+
+    def reload_ledger(self) -> None:
+        """The ledger's store changed under it: rebuild its per-place view."""
+        self.ledger.reload()
+
+    def reload(self) -> None:
+        """Both stores changed under the stages (a rebalance recovered other partitions)."""
+        self.reload_dedup()
+        self.reload_ledger()
