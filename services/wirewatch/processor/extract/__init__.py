@@ -18,6 +18,7 @@ body over the model's ``max_length`` is refused with :class:`~wirewatch.errors.S
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ from ...limits import MAX_SENTENCE_CHARS
 from ...models import Claim, Quantity, UniqueStory, utcnow
 from ...settings import get_settings
 from .attribution import Attribution, attribute, is_negated, is_pronoun
+from .factuality import uncommitted
 from .fastnlp import fast_pipeline, preset_sentence_starts, run_pipeline, sentence_docs
 from .location import (
     PLACE_HEADS,
@@ -58,6 +60,8 @@ from .quantities import find_quantities
 from .timeexpr import TimeExpr, find_times
 
 __all__ = ["Extractor", "load_model"]
+
+log = logging.getLogger(__name__)
 
 # 'BEIRUT (Reuters) - ', 'MOSCOW, March 3 (Reuters) - ', 'Aleppo, ONA - ', 'KYIV — ': where the
 # story was filed, not where it happened.  A capitalised place needs an agency or date after it.
@@ -305,18 +309,28 @@ class Extractor:
         triggers, meta = self.finder.find(doc)
         if meta:
             return []
-        chosen: dict[str, tuple[Trigger, str, bool]] = {}
+        chosen: dict[str, tuple[Trigger, str, bool, Attribution]] = {}
+        quoted: str | None = None
         for trig in triggers:
             verdict = self._check(st, sent, trig, places)
             if verdict is None:
                 continue
             category, hedged = verdict
-            chosen.setdefault(category, (trig, category, hedged))
+            if category in chosen:
+                continue
+            att = attribute(trig.token, self._reporting, self._denial)
+            if att.speaker is None and quoted is None:
+                quoted = self._quote_speaker(st, sent) or ""
+            reason = uncommitted(trig.token, category, att, att.speaker or quoted, self._reporting)
+            if reason is not None:
+                log.debug("%s@%d: %r is not a claim (%s)", st.unique.story.story_id, sent.start, trig.token.text,
+                          reason)
+                continue
+            chosen[category] = (trig, category, hedged, att)
         if not chosen:
             return []
         located: list[tuple[Trigger, str, bool, Attribution, Place | None, int]] = []
-        for trig, category, hedged in chosen.values():
-            att = attribute(trig.token, self._reporting, self._denial)
+        for trig, category, hedged, att in chosen.values():
             loc, strength = self._location(st, sent.start, doc, trig, places, att, category)
             located.append((trig, category, hedged, att, loc, strength))
         # a trigger with no place of its own shares the place another event in the sentence is about
@@ -822,9 +836,12 @@ class Extractor:
             if span is None:
                 continue
             root = span.root
-            # 'the United Nations said last week': it dates the saying, not the event
+            # 'the United Nations said last week', 'on Wednesday denied that X had fallen': it dates
+            # the statement, not the event it reports or denies (which may be days older).  An event
+            # noun the statement names ('announced the capture of X on Monday') shares its day.
             verb = next((a for a in root.ancestors if a.pos_ in ("VERB", "AUX")), None)
-            if verb is not None and verb != tok and verb.lemma_ in ("say", "tell"):
+            if verb is not None and verb != tok and verb.lemma_ in self._reporting and (
+                    verb.lemma_ in ("say", "tell") or not (tok.head == verb and tok.dep_ == "dobj")):
                 continue
             score = 0 if tok.is_ancestor(root) else abs(root.i - tok.i) + 1
             if best is None or score < best[0]:
