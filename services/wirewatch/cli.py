@@ -243,7 +243,7 @@ def replay(
     typer.echo(
         f"{summary.stories} stories ({summary.unique} unique, {summary.duplicates} duplicates, "
         f"{summary.updates} updates), {summary.claims} claims, {summary.new_claims} new_claim and "
-        f"{summary.contradictions} contradiction alerts -> {summary.out_dir}"
+        f"{summary.contradictions} contradiction alerts in {summary.disputes} disputes -> {summary.out_dir}"
     )
 
 

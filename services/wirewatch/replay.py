@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 
 from .errors import ConfigError, FeedError
-from .models import FeedRecord, RawStory, utcnow
+from .models import ContradictionAlert, FeedRecord, RawStory, utcnow
 from .poller.parse import parse_feed
 from .processor.pipeline import Pipeline, ReplayResult
 from .settings import Settings
@@ -34,6 +34,7 @@ class ReplaySummary:
     claims: int
     new_claims: int
     contradictions: int
+    disputes: int
     out_dir: Path
 
 
@@ -126,6 +127,7 @@ def replay(
         claims=len(result.claims),
         new_claims=sum(a.type == "new_claim" for a in result.alerts),
         contradictions=sum(a.type == "contradiction" for a in result.alerts),
+        disputes=len({a.dispute_id for a in result.alerts if isinstance(a, ContradictionAlert)}),
         out_dir=out_dir,
     )
     return summary
