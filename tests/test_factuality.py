@@ -116,3 +116,26 @@ def test_an_age_is_not_a_count(ex: Extractor) -> None:
 def test_a_denial_is_not_dated_by_the_day_of_the_denial(ex: Extractor) -> None:
     [c] = denied(ex, "The army on Tuesday denied that insurgents had retaken the town of Bourem.")
     assert c.time is None  # the retaking it denies may be days older than Tuesday
+
+
+# ------------------------------------------------------------------ whose count a figure is
+@pytest.mark.parametrize(("sentence", "low"), [
+    ("Eighteen people, among them six children, were killed when shells hit the camp in Gao.", 18),
+    ("Dozens of people were killed in air strikes on Lere on Monday, rescuers said.", 24),
+    ("The blast left 12 people dead in the market of Menaka.", 12),
+    ("The death toll from the attack on Tessit rose to 40, officials said.", 40),
+    ("Health workers put the number of dead in Tessit at between ten and fifteen.", 10),
+])
+def test_a_toll_counts_the_victims_of_the_event(ex: Extractor, sentence: str, low: int) -> None:
+    [c] = [c for c in claims(ex, sentence) if c.category == "casualties"]
+    assert c.quantity is not None and c.quantity.low == low
+
+
+@pytest.mark.parametrize("sentence", [
+    "A police officer in Niono, a father of two sons, died after the ambush.",
+    "The driver, Amadou Traore, 52, was shot dead at the checkpoint outside Niono.",
+    "The two guards and a driver were killed when gunmen attacked the convoy near Niono.",
+])
+def test_a_number_that_does_not_count_the_victims_is_no_toll(ex: Extractor, sentence: str) -> None:
+    [c] = [c for c in claims(ex, sentence) if c.category == "casualties"]
+    assert c.quantity is None
