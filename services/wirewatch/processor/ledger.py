@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .. import metrics
+from .. import lexicon, metrics
 from ..errors import LedgerStateError
 from ..models import Claim, ClaimUpdate, ContradictionAlert, DisputeSide, NewClaimAlert, utcnow
 from .contradict import Facts, Verdict, conflict, explain, facts_of, same_camp, same_speaker, same_time
@@ -86,11 +86,7 @@ _DIRECTION.update({d: d for d in ("east", "west", "north", "south", "northeast",
 _DIRECTION_KEYS = frozenset(_DIRECTION.values())
 # A name that extends another by one of these is a different, smaller place ('Goma airport' is
 # not 'Goma'); by anything else it is the same place written in full ('Abu' for 'Abu Shouk').
-_SUBPLACE = frozenset({
-    "airport", "countryside", "outskirts", "suburbs", "suburb", "hills", "hill", "surroundings", "environs",
-    "base", "port", "road", "highway", "market", "centre", "center", "crossing", "border",
-    "bridge", "prison", "hospital", "university",
-})
+_SUBPLACE = lexicon.words("subplace_nouns")
 
 
 def _clean(text: str) -> str:
@@ -111,6 +107,8 @@ def _one_place(part: str) -> str:
         words = [*words[1:], _DIRECTION[words[0]]]
     while len(words) > 1 and words[0] in _ARTICLE_WORDS:
         words = words[1:]
+    if len(words) > 2 and words[0] in _SUBPLACE and words[1] == "of":
+        words = [*words[2:], words[0]]  # 'the airport of Hodeidah' is 'Hodeidah airport'
     return " ".join(words)
 
 
@@ -197,6 +195,11 @@ def named_in(sentence: str, places: list[str]) -> bool:
                 if i + n == len(words) or words[i + n] not in _SUBPLACE:
                     return True
                 seen = True
+        if n > 1 and core[-1] in _SUBPLACE:
+            # a part named as such: 'the airport of Hodeidah', or 'the airport' of the story's city
+            part = [core[-1], "of", *core[:-1]]
+            if any(words[i:i + n + 1] == part for i in range(len(words) - n)) or core[-1] in words:
+                return True
     return not seen and bool(_BACK_REFERENCE.search(sentence))
 
 

@@ -32,7 +32,7 @@ from spacy.language import Language
 from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc, Span, Token
 
-from ... import metrics
+from ... import lexicon, metrics
 from ...errors import StoryTooLarge
 from ...limits import MAX_SENTENCE_CHARS
 from ...models import Claim, Quantity, UniqueStory, utcnow
@@ -332,6 +332,7 @@ class Extractor:
         located: list[tuple[Trigger, str, bool, Attribution, Place | None, int]] = []
         for trig, category, hedged, att in chosen.values():
             loc, strength = self._location(st, sent.start, doc, trig, places, att, category)
+            loc = _part_of(doc, trig.token, loc)
             located.append((trig, category, hedged, att, loc, strength))
         # a trigger with no place of its own shares the place another event in the sentence is about
         strongest = max(located, key=lambda x: x[5])
@@ -940,6 +941,35 @@ def _toll_slot(doc: Doc, idx: set[int]) -> bool:
 
 
 # ---------------------------------------------------------------------- helpers
+_FACILITIES = lexicon.words("facility_nouns")
+
+
+def _part_of(doc: Doc, tok: Token, loc: Place | None) -> Place | None:
+    """The part of a place the event is about: 'seized the airport of Hodeidah', 'Hodeidah airport
+    had fallen', 'took the airport' in a story about Hodeidah are all 'Hodeidah airport' (a claim
+    about the airport is not a claim about the city)."""
+    if loc is None:
+        return None
+    args = [c for c in tok.children if c.dep_ in ("dobj", "nsubjpass", "nsubj", "attr")]
+    args += [x for c in tok.children if c.dep_ == "prep" for x in c.children if x.dep_ == "pobj"]
+    for arg in args:
+        if arg.pos_ != "NOUN" or arg.lemma_.lower() not in _FACILITIES or loc.text.lower().endswith(arg.lower_):
+            continue
+        inside = [t for t in arg.subtree if t.i != arg.i]
+        named = [t for t in inside if loc.start <= t.idx < loc.end]
+        if named:
+            t = named[0]
+            if not ((t.dep_ == "compound" and t.head == arg)
+                    or (t.dep_ == "pobj" and t.head.lower_ == "of" and t.head.head == arg)):
+                continue  # 'the airport near Hodeidah' names where it is, not whose it is
+        elif any(t.pos_ == "PROPN" for t in inside) or not any(
+                c.dep_ in ("det", "poss") for c in arg.children):
+            continue  # another place's airport, or 'an airport' (which one?)
+        text = f"{loc.text} {arg.lemma_.lower()}"
+        return Place(loc.start, loc.end, text, place_key(text), RANK_LOCAL, loc.population)
+    return loc
+
+
 def _chunks(sentences: list[_Sentence], body: str, limit: int) -> list[list[_Sentence]]:
     """Groups of consecutive sentences whose joined text stays under ``limit`` characters."""
     out: list[list[_Sentence]] = []
