@@ -85,3 +85,10 @@ def test_a_negated_outcome_in_one_report_does_not_dispute_another(ex: Extractor)
                ("news", "No one was hurt in the blast near the market in Kidal, the governor said.",
                 timedelta(hours=2)))
     assert r == []
+
+
+def test_a_correction_of_an_earlier_report_is_not_a_dispute(ex: Extractor) -> None:
+    r = alerts(ex, ("wire", "Officials said 12 people were killed in the blast at the market in Gao.", timedelta(0)),
+               ("post", "The health ministry later revised the number of people killed in the blast at the market "
+                        "in Gao down to eight.", timedelta(hours=4)))
+    assert r == []

@@ -412,6 +412,8 @@ class Facts:
     # the sentence sets its event apart from the one the story is about ('an earlier strike on
     # another school', 'a day after'): it is never compared with other claims
     other_incident: bool = False
+    # the sentence corrects an earlier report ('officials later said ...', 'the toll was revised')
+    correction: bool = False
 
     def to_json(self) -> dict[str, Any]:
         # Not dataclasses.asdict: it deep-copies every value and costs more than the tests.
@@ -587,6 +589,7 @@ def facts_of(claim: Claim, place: str, speaker: str | None = None) -> Facts:
         place=claim.location or place,
     )
     f.other_incident = other_incident(claim.sentence)
+    f.correction = _CORRECTION.search(claim.sentence) is not None
     if claim.category == "territory_control":
         _territory(f, claim, verbs, main_verb)
     if not f.state and _irrealis(claim):
@@ -632,6 +635,9 @@ _OTHER_INCIDENT = re.compile(
     rf"(?:{_alternation('interval_relations')})\b",
     re.I,
 )
+
+
+_CORRECTION = re.compile(r"\b(?:" + _alternation("correction_cues").replace(r"\ ", r"\s+") + r")\b", re.I)
 
 
 def other_incident(sentence: str) -> bool:
@@ -736,6 +742,8 @@ def conflict(new: Facts, old: Facts) -> Verdict | None:
         return None
     if new.other_incident or old.other_incident:
         return None  # two incidents at one place are not one event
+    if new.correction or old.correction:
+        return None  # a correction or revision of an earlier report, not a dispute
     if new.polarity == old.polarity and not (
         new.category == old.category and new.category in ("territory_control", "casualties")
     ):

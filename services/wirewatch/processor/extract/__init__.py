@@ -933,6 +933,8 @@ def _toll_slot(doc: Doc, idx: set[int]) -> bool:
         if t.dep_ != "pobj" or t.head.lower_ not in ("to", "at", "of"):
             continue
         gov = t.head.head
+        if gov.pos_ in ("ADV", "ADP", "PART") and gov.head != gov:
+            gov = gov.head  # 'revised the toll down to eight'
         if gov.lemma_.lower() in _TOLL_NOUNS:
             return True
         if any(c.dep_ in ("nsubj", "nsubjpass", "dobj") and c.lemma_.lower() in _TOLL_NOUNS for c in gov.children):
