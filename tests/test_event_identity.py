@@ -92,3 +92,11 @@ def test_a_correction_of_an_earlier_report_is_not_a_dispute(ex: Extractor) -> No
                ("post", "The health ministry later revised the number of people killed in the blast at the market "
                         "in Gao down to eight.", timedelta(hours=4)))
     assert r == []
+
+
+def test_a_toll_without_a_place_continues_the_attack_reported_just_before(ex: Extractor) -> None:
+    story = ("A rocket hit the Zamzam camp outside El Fasher on Tuesday, killing six people, the UN said.\n\n"
+             "Camp volunteers put the number of dead at more than twenty.\n\n"
+             "El Fasher has been besieged since May, and aid convoys to El Fasher are blocked.")
+    r = alerts(ex, ("wire", story, timedelta(0)))
+    assert [(a.kind, a.claim.location) for a in r] == [("numeric", "Zamzam")]

@@ -132,6 +132,8 @@ class _Story:
     dateline_end: int = 0
     candidates: list[_Sentence] = field(default_factory=list)
     last_location: Place | None = None
+    # the sentence and categories of the last claims with a place of their own
+    last_located: tuple[int, frozenset[str]] | None = None
     persons: list[str] = field(default_factory=list)
     speakers: list[str] = field(default_factory=list)  # every named speaker so far, in order
     person_names: set[str] = field(default_factory=set)
@@ -343,6 +345,7 @@ class Extractor:
             claims.append(self._build(st, sent, doc, trig, category, hedged, att, loc, places))
         if strongest[5] >= _SENTENCE and strongest[4] is not None:
             st.last_location = strongest[4]
+            st.last_located = (sent.end, frozenset(c.category for c in claims))
         return claims
 
     # ------------------------------------------------------------------ rules
@@ -732,7 +735,20 @@ class Extractor:
             before = [p for p in st.mentions if p.end <= sent_start]
             if st.last_location is not None or before:
                 return self._referent(st, doc, before), _ANAPHOR
+        if st.last_location is not None and self._continues(st, sent_start, category):
+            return st.last_location, _ANAPHOR
         return st.dominant, _STORY
+
+    @staticmethod
+    def _continues(st: _Story, sent_start: int, category: str) -> bool:
+        """Discourse continuity: a toll with no place of its own right after the sentence that reported
+        the attack or the toll at a place counts that event's dead ('A shell hit the Mugunga camp,
+        killing five.  Health workers put the number of dead at ten to fifteen.')."""
+        if st.last_located is None or category != "casualties":
+            return False
+        end, categories = st.last_located
+        previous = [s for s in st.sentences if s.end <= sent_start]
+        return bool(categories & {"attack", "casualties"}) and bool(previous) and previous[-1].end == end
 
     def _referent(self, st: _Story, doc: Doc, before: list[Place]) -> Place:
         """What 'the city' / 'the camp' points back to: the previous claim's place, unless 'the city'
