@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaProducer
 
 from wirewatch.admin import create_topics
 from wirewatch.broker import EmbeddedBroker
-from wirewatch.models import Claim, ContradictionAlert
+from wirewatch.models import Claim, ContradictionAlert, DisputeSide
 from wirewatch.settings import Settings
 from wirewatch.topics import Topics
 
@@ -51,8 +51,10 @@ def _claim(claim_id: str, sentence: str, polarity: str) -> Claim:
 def _alert(n: int) -> ContradictionAlert:
     newer = _claim(f"c{n}b", "The ministry denied that the town had fallen.", "denied")
     older = _claim(f"c{n}a", "Rebels took control of the town, a spokesman said.", "asserted")
+    alert_id = ContradictionAlert.make_id(newer.claim_id, older.claim_id, "denial")
+    side = DisputeSide(sources=["Example Wire"], num_claims=1, num_articles=1)
     return ContradictionAlert(
-        alert_id=ContradictionAlert.make_id(newer.claim_id, older.claim_id, "denial"),
+        alert_id=alert_id, dispute_id=alert_id, claim_side=side, contradicts_side=side,
         kind="denial", ledger_key="territory_control|northtown", claim=newer, contradicts=older,
         explanation=f"denial #{n}: the ministry denies what rebels claimed",
         raised_at=datetime(2026, 3, 2, 9, 31, tzinfo=UTC),

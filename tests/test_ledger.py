@@ -430,6 +430,8 @@ def _as_version_1(store: dict[str, Any]) -> dict[str, Any]:
             entry["facts"][ident] = value
         elif kind == "p":
             entry["pairs"][ident] = value
+        elif kind == "d":
+            continue  # version 1 had no dispute records
         else:
             entry["horizon"] = value
     for entry in old.values():
@@ -445,7 +447,9 @@ def test_a_version_1_store_is_read_rewritten_in_records_and_continued_exactly() 
     assert set(old) == {"place:karsa"}
     upgraded = ClaimLedger(old)
     assert len(upgraded) == 3
-    assert "place:karsa" not in old and json.loads(json.dumps(old)) == json.loads(json.dumps(store))
+    # the same records, but for the dispute records version 1 did not have
+    assert "place:karsa" not in old
+    assert json.loads(json.dumps(old)) == json.loads(json.dumps({k: v for k, v in store.items() if "/d/" not in k}))
     after = feed(upgraded, SEQUENCE[3:])
     assert _ids(before) | _ids(after) == _ids(clean)
     assert feed(upgraded, SEQUENCE).alerts == []  # its claims are known: re-delivery is a no-op
@@ -459,6 +463,60 @@ def test_a_store_key_that_is_no_ledger_record_fails_with_a_clear_error() -> None
 def test_corrupt_store_entry_fails_with_a_clear_error() -> None:
     with pytest.raises(LedgerStateError, match="place:karsa"):
         ClaimLedger({"place:karsa": {"claims": []}})
+
+
+# ------------------------------------------------------------------ disputes
+def test_one_dispute_opens_once_and_later_pairs_are_updates_of_it() -> None:
+    r = contradictions(feed(ClaimLedger(), SEQUENCE))
+    assert len(r) == 4  # every contradicting pair is still a message, for subscribers who want the pairs
+    assert len({a.dispute_id for a in r}) == 1
+    opening = [a for a in r if not a.update]
+    assert len(opening) == 1 and opening[0].alert_id == opening[0].dispute_id
+    assert (opening[0].claim.claim_id, opening[0].contradicts.claim_id) == (REBELS_DENY.claim_id, TV_TOOK.claim_id)
+    last = r[-1]
+    assert last.claim.claim_id == COMMANDER_NOT_FALLEN.claim_id and last.update
+    # the sides as counted when the commander joined: two deniers, two reports from one article
+    assert last.claim_side.sources == ["Rebels", "Omar Haddad"] and last.claim_side.num_claims == 2
+    assert last.contradicts_side.num_claims == 2 and last.contradicts_side.num_articles == 1
+
+
+def test_a_denial_after_many_reports_opens_one_dispute_with_all_of_them_on_the_other_side() -> None:
+    wordings = ["Troops seized Karsa on Monday.", "Government soldiers have captured the town of Karsa.",
+                "Karsa was taken by the army after a night of shelling.", "The army now controls all of Karsa.",
+                "Army units swept into Karsa and raised the flag over the town hall."]
+    triggers = ["seized", "captured", "taken", "controls", "swept"]
+    reports = [mk(w, "territory_control", "Karsa", story=f"r{i}", outlet=f"Outlet {i}", actor="the army",
+                  trigger=trig, at=T0 + timedelta(minutes=i))
+               for i, (w, trig) in enumerate(zip(wordings, triggers, strict=True))]
+    r = contradictions(feed(ClaimLedger(), [*reports, REBELS_DENY]))
+    assert len(r) == 5 and sum(not a.update for a in r) == 1
+    assert r[0].contradicts_side.num_claims == 5 and r[0].contradicts_side.num_articles == 5
+    assert r[0].claim_side.sources == ["Rebels"]
+
+
+def test_a_dispute_carries_on_across_a_restart() -> None:
+    store: dict[str, Any] = {}
+    first = contradictions(feed(ClaimLedger(store), SEQUENCE[:3]))
+    later = contradictions(feed(ClaimLedger(store), SEQUENCE[3:]))
+    assert later and all(a.update and a.dispute_id == first[0].dispute_id for a in later)
+
+
+def test_disputes_about_two_places_are_two_disputes() -> None:
+    other = [mk("State television said troops had seized Morva.", "territory_control", "Morva", story="m1",
+                said_by="state television", actor="troops", trigger="seized", at=T0),
+             mk("Rebels denied that the army had taken Morva.", "territory_control", "Morva", story="m2",
+                said_by="Rebels", actor="the army", trigger="taken", polarity="denied", at=T0)]
+    r = contradictions(feed(ClaimLedger(), [*SEQUENCE, *other]))
+    assert len({a.dispute_id for a in r}) == 2 and sum(not a.update for a in r) == 2
+
+
+def test_a_dispute_is_forgotten_with_its_claims() -> None:
+    store: dict[str, Any] = {}
+    ledger = ClaimLedger(store, window_seconds=86400)
+    feed(ledger, SEQUENCE)
+    assert any("/d/" in k for k in store)
+    ledger.evict(T0 + timedelta(days=3))
+    assert store == {}
 
 
 # ------------------------------------------------------------------ eviction
@@ -515,11 +573,14 @@ def test_metrics_count_alerts_and_size() -> None:
 
     n0 = val("wirewatch_ledger_new_claims_total", category="territory_control")
     c0 = val("wirewatch_ledger_contradictions_total", kind="denial")
+    u0 = val("wirewatch_ledger_dispute_updates_total", kind="denial")
     r0 = val("wirewatch_ledger_corroborations_total")
     ledger = ClaimLedger()
     feed(ledger, SEQUENCE)
     assert val("wirewatch_ledger_new_claims_total", category="territory_control") - n0 == 2
-    assert val("wirewatch_ledger_contradictions_total", kind="denial") - c0 == 4
+    # four contradicting pairs of one dispute: it is opened once and updated three times
+    assert val("wirewatch_ledger_contradictions_total", kind="denial") - c0 == 1
+    assert val("wirewatch_ledger_dispute_updates_total", kind="denial") - u0 == 3
     assert val("wirewatch_ledger_corroborations_total") - r0 == 2
     assert val("wirewatch_ledger_claims") == 4
 

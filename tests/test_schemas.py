@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from wirewatch.models import MODELS, Claim, ContradictionAlert, NewClaimAlert
+from wirewatch.models import MODELS, Claim, ContradictionAlert, DisputeSide, NewClaimAlert
 from wirewatch.schemas import REPO_SCHEMAS, check_schemas, validate
 from wirewatch.topics import Topics
 
@@ -35,8 +35,10 @@ def test_every_topic_has_a_schema_file_and_a_model() -> None:
 def test_valid_alerts_pass_and_broken_ones_fail() -> None:
     a = NewClaimAlert(alert_id="a", ledger_key="k", claim=_claim(), raised_at=T0).model_dump(mode="json")
     assert validate("new_claim_alert", a) == []
-    c = ContradictionAlert(alert_id="b", kind="denial", ledger_key="k", claim=_claim(polarity="denied"),
-                           contradicts=_claim(claim_id="c2"), explanation="X denies Y", raised_at=T0)
+    side = DisputeSide(sources=["Y"], num_claims=1, num_articles=1)
+    c = ContradictionAlert(alert_id="b", kind="denial", dispute_id="b", ledger_key="k",
+                           claim=_claim(polarity="denied"), contradicts=_claim(claim_id="c2"), claim_side=side,
+                           contradicts_side=side, explanation="X denies Y", raised_at=T0)
     assert validate("contradiction_alert", c.model_dump(mode="json")) == []
     # the evidence fields FORMAT.md requires are enforced by the schema
     broken = dict(a)

@@ -280,9 +280,34 @@ def replay(
     typer.echo(
         f"{summary.stories} stories ({summary.unique} unique, {summary.duplicates} duplicates, "
         f"{summary.updates} updates), {summary.claims} claims, {summary.new_claims} new_claim and "
-        f"{summary.contradictions} contradiction alerts -> {summary.out_dir}"
+        f"{summary.contradictions} contradiction alerts in {summary.disputes} disputes -> {summary.out_dir}"
         + (f" (not read: {summary.not_read})" if summary.not_read else "")
     )
+
+
+# ---------------------------------------------------------------------- review
+@app.command()
+def review(
+    replay_dir: Annotated[Path, typer.Argument(help="a `wirewatch replay --out` directory")],
+    judged: Annotated[Path, typer.Option("--judged", help="judgement file (JSON lines; see docs/evaluation-log.md)")],
+    set_name: Annotated[str, typer.Option("--set", help="set name for new judgement lines (default: the dir's name)")]
+    = "",
+    templates: Annotated[bool, typer.Option("--templates", help="print a judgement line for each unjudged alert")]
+    = False,
+) -> None:
+    """List every contradiction alert of a replay with its judgement; exit 1 if one is false or unjudged."""
+    from .review import contradiction_alerts, load_judgements, report, template
+    from .review import review as do_review
+
+    rows = do_review(contradiction_alerts(replay_dir), load_judgements(judged))
+    for line in report(rows):
+        typer.echo(line)
+    if templates:
+        for r in rows:
+            if r.judgement is None:
+                typer.echo(template(set_name or replay_dir.name, r))
+    if any(r.status != "TRUE" for r in rows):
+        raise typer.Exit(1)
 
 
 # ---------------------------------------------------------------------- tail

@@ -144,7 +144,11 @@ SENTENCES = Counter(f"{NS}_extract_sentences_total",
 # -- ledger -----------------------------------------------------------------------
 NEW_CLAIMS = Counter(f"{NS}_ledger_new_claims_total", "new_claim alerts raised.", ["category"])
 CORROBORATIONS = Counter(f"{NS}_ledger_corroborations_total", "Claims that repeated a known claim.")
-CONTRADICTIONS = Counter(f"{NS}_ledger_contradictions_total", "contradiction alerts raised.", ["kind"])
+CONTRADICTIONS = Counter(f"{NS}_ledger_contradictions_total",
+                         "Disputes opened (contradiction alerts with update=false).", ["kind"])
+DISPUTE_UPDATES = Counter(f"{NS}_ledger_dispute_updates_total",
+                          "Claims that joined a dispute already raised (contradiction alerts with update=true).",
+                          ["kind"])
 LEDGER_SIZE = Gauge(f"{NS}_ledger_claims", "Claims held in the ledger window.")
 
 # -- state windows ------------------------------------------------------------------
@@ -193,6 +197,7 @@ def _init_known_labels() -> None:
         SENTENCES.labels(outcome=soutcome)
     for ckind in CONTRADICTION_KINDS:
         CONTRADICTIONS.labels(kind=ckind)
+        DISPUTE_UPDATES.labels(kind=ckind)
     for atype in ALERT_TYPES:
         ALERTS.labels(type=atype)
         FRESHNESS_PUBLISHED.labels(type=atype)

@@ -212,15 +212,34 @@ class NewClaimAlert(_Model):
         return stable_id("new_claim", claim_id)
 
 
+class DisputeSide(_Model):
+    """One position in a dispute, as counted when the alert was raised."""
+
+    sources: list[str] = Field(description="distinct independent sources that take this side")
+    num_claims: int = Field(ge=1, description="claims (evidence sentences) on this side")
+    num_articles: int = Field(ge=1)
+
+
 class ContradictionAlert(_Model):
-    """Two claims that cannot both be true (topic ``alerts.contradiction``)."""
+    """Two claims that cannot both be true (topic ``alerts.contradiction``).
+
+    A dispute is two positions on one event.  Its first pair of claims opens it
+    (``update: false``); each later claim that takes either side joins it as an update
+    (``update: true``) with the same ``dispute_id``, paired with the claim of the other
+    side it contradicts.  A subscriber that wants one message per dispute keeps the
+    alerts with ``update: false``.
+    """
 
     alert_id: str
     type: Literal["contradiction"] = "contradiction"
     kind: ContradictionKind
+    dispute_id: str = Field(description="stable id of the dispute: the alert_id of the alert that opened it")
+    update: bool = Field(False, description="false: this alert opens a dispute; true: a later claim joins it")
     ledger_key: str
     claim: Claim = Field(description="the newer claim")
     contradicts: Claim = Field(description="the earlier claim it conflicts with")
+    claim_side: DisputeSide = Field(description="the side of `claim`, counted so far")
+    contradicts_side: DisputeSide = Field(description="the side of `contradicts`, counted so far")
     explanation: str = Field(min_length=1, description="one line a person can read")
     raised_at: UTCDateTime
 

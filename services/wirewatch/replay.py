@@ -23,7 +23,7 @@ from pathlib import Path
 import orjson
 
 from .errors import ConfigError, FeedError
-from .models import MAX_ID_CHARS, FeedRecord, RawStory, utcnow
+from .models import MAX_ID_CHARS, ContradictionAlert, FeedRecord, RawStory, utcnow
 from .poller.parse import parse_feed
 from .processor.stages import ReplayResult, replay_stories
 from .settings import Settings
@@ -46,6 +46,7 @@ class ReplaySummary:
     claims: int
     new_claims: int
     contradictions: int
+    disputes: int
     out_dir: Path
     not_read: str = ""  # what could not be read, one line ("" when everything was)
 
@@ -189,6 +190,7 @@ def replay(
         claims=len(result.claims),
         new_claims=sum(a.type == "new_claim" for a in result.alerts),
         contradictions=sum(a.type == "contradiction" for a in result.alerts),
+        disputes=len({a.dispute_id for a in result.alerts if isinstance(a, ContradictionAlert)}),
         out_dir=out_dir,
         not_read=not_read,
     )

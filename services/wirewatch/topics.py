@@ -82,7 +82,7 @@ def _specs(prefix: str, partitions: int) -> dict[str, TopicSpec]:
         TopicSpec(
             f"{p}.alerts.contradiction", ContradictionAlert, "contradiction_alert", partitions,
             "ledger_key",
-            "keyed by ledger key so a subscriber sees one event's alerts in order",
+            "keyed by ledger key so a subscriber sees one place's disputes and their updates in order",
             retention_ms=30 * DAY_MS,
         ),
         TopicSpec(

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
+from .. import lexicon
 from ..models import Claim, ContradictionKind
 from . import numbers
 
@@ -408,6 +409,11 @@ class Facts:
     # the sentence's words (set by the ledger), and whether it copies one already filed
     words: list[str] = field(default_factory=list)
     copy: bool = False
+    # the sentence sets its event apart from the one the story is about ('an earlier strike on
+    # another school', 'a day after'): it is never compared with other claims
+    other_incident: bool = False
+    # the sentence corrects an earlier report ('officials later said ...', 'the toll was revised')
+    correction: bool = False
 
     def to_json(self) -> dict[str, Any]:
         # Not dataclasses.asdict: it deep-copies every value and costs more than the tests.
@@ -582,6 +588,8 @@ def facts_of(claim: Claim, place: str, speaker: str | None = None) -> Facts:
         explicit_day=explicit,
         place=claim.location or place,
     )
+    f.other_incident = other_incident(claim.sentence)
+    f.correction = _CORRECTION.search(claim.sentence) is not None
     if claim.category == "territory_control":
         _territory(f, claim, verbs, main_verb)
     if not f.state and _irrealis(claim):
@@ -614,6 +622,28 @@ def facts_of(claim: Claim, place: str, speaker: str | None = None) -> Facts:
         )
         f.presupposed = claim.polarity == "denied" and _definite(claim)
     return f
+
+
+def _alternation(name: str) -> str:
+    return "|".join(re.escape(w) for w in sorted(lexicon.words(name), key=len, reverse=True))
+
+
+_OTHER_INCIDENT = re.compile(
+    rf"\b(?:{_alternation('incident_modifiers')})\s+(?:[\w-]+\s+){{0,2}}?"
+    rf"(?:{_alternation('incident_nouns')}|{_alternation('site_nouns')})\b"
+    rf"|\b(?:a|an|one|two|three|four|five|six|several|few|\d+)\s+(?:{_alternation('interval_units')})\s+"
+    rf"(?:{_alternation('interval_relations')})\b",
+    re.I,
+)
+
+
+_CORRECTION = re.compile(r"\b(?:" + _alternation("correction_cues").replace(r"\ ", r"\s+") + r")\b", re.I)
+
+
+def other_incident(sentence: str) -> bool:
+    """'three were killed in an earlier air strike on another school', 'in a separate attack',
+    'a day after': the sentence sets its event apart from the one the story reports."""
+    return _OTHER_INCIDENT.search(sentence) is not None
 
 
 # Words that make the event verb after them a plan, a threat or a possibility, not a report.
@@ -710,6 +740,10 @@ def conflict(new: Facts, old: Facts) -> Verdict | None:
     # cheapest tests first: most pairs in a place agree or are days apart
     if new.hedged or old.hedged or not same_time(new, old):
         return None
+    if new.other_incident or old.other_incident:
+        return None  # two incidents at one place are not one event
+    if new.correction or old.correction:
+        return None  # a correction or revision of an earlier report, not a dispute
     if new.polarity == old.polarity and not (
         new.category == old.category and new.category in ("territory_control", "casualties")
     ):

@@ -17,7 +17,13 @@ changelog partition is the claims partition)::
                                      "t": ts, "n": arrival number within the ledger key}
     "<ledger key>/f/<fact id>"   -> {"sources": [name...], "source_keys": [key...], "articles": [id...]}
     "<ledger key>/p/<sentence key>|<sentence key>" -> ts   # a contradiction already raised
+    "<ledger key>/d/<dispute id>" -> {"kind": kind, "t": ts, "sides": [<side>, <side>]}
+        # <side> = {"claims": [id...], "sources": [name...], "source_keys": [key...], "articles": [id...]}
     "<ledger key>/h"             -> ts                     # the horizon: nothing older is accepted again
+
+A dispute is two positions on one event: its first contradicting pair opens it (one
+contradiction alert), and every later claim that contradicts one of its members joins the
+other side as an update (``ContradictionAlert.update``), counted by source and article.
 
 A claim is written once, so a change costs a few hundred bytes on the changelog however
 many claims its place holds (version 1 wrote a whole place's entry on every claim: its
@@ -38,10 +44,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .. import metrics
+from .. import lexicon, metrics
 from ..errors import LedgerStateError
-from ..models import Claim, ClaimUpdate, ContradictionAlert, NewClaimAlert, utcnow
-from .contradict import Facts, conflict, explain, facts_of, same_camp, same_speaker, same_time
+from ..models import Claim, ClaimUpdate, ContradictionAlert, DisputeSide, NewClaimAlert, utcnow
+from .contradict import Facts, Verdict, conflict, explain, facts_of, same_camp, same_speaker, same_time
 
 VERSION = 1  # the layout of one whole entry per key, still read (and rewritten) on load
 _QUOTE_MARKS = ('"', "\u201c", "\u2018", "'")
@@ -80,11 +86,7 @@ _DIRECTION.update({d: d for d in ("east", "west", "north", "south", "northeast",
 _DIRECTION_KEYS = frozenset(_DIRECTION.values())
 # A name that extends another by one of these is a different, smaller place ('Goma airport' is
 # not 'Goma'); by anything else it is the same place written in full ('Abu' for 'Abu Shouk').
-_SUBPLACE = frozenset({
-    "airport", "countryside", "outskirts", "suburbs", "suburb", "hills", "hill", "surroundings", "environs",
-    "base", "port", "road", "highway", "market", "centre", "center", "crossing", "border",
-    "bridge", "prison", "hospital", "university",
-})
+_SUBPLACE = lexicon.words("subplace_nouns")
 
 
 def _clean(text: str) -> str:
@@ -105,6 +107,8 @@ def _one_place(part: str) -> str:
         words = [*words[1:], _DIRECTION[words[0]]]
     while len(words) > 1 and words[0] in _ARTICLE_WORDS:
         words = words[1:]
+    if len(words) > 2 and words[0] in _SUBPLACE and words[1] == "of":
+        words = [*words[2:], words[0]]  # 'the airport of Hodeidah' is 'Hodeidah airport'
     return " ".join(words)
 
 
@@ -191,6 +195,11 @@ def named_in(sentence: str, places: list[str]) -> bool:
                 if i + n == len(words) or words[i + n] not in _SUBPLACE:
                     return True
                 seen = True
+        if n > 1 and core[-1] in _SUBPLACE:
+            # a part named as such: 'the airport of Hodeidah', or 'the airport' of the story's city
+            part = [core[-1], "of", *core[:-1]]
+            if any(words[i:i + n + 1] == part for i in range(len(words) - n)) or core[-1] in words:
+                return True
     return not seen and bool(_BACK_REFERENCE.search(sentence))
 
 
@@ -260,9 +269,15 @@ class _Entry:
     claims: dict[str, dict[str, Any]] = field(default_factory=dict)  # in arrival order
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)
     pairs: dict[str, float] = field(default_factory=dict)
+    disputes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    members: dict[str, tuple[str, int]] = field(default_factory=dict)  # claim id -> (dispute id, side)
     horizon: float = _BEGINNING
     oldest: float = 0.0  # the oldest claim's time, so that the sweep skips untouched keys
     next_n: int = 0
+
+    def index_members(self) -> None:
+        self.members = {cid: (did, side) for did, d in self.disputes.items()
+                        for side, members in enumerate(d["sides"]) for cid in members["claims"]}
 
 
 class ClaimLedger:
@@ -316,6 +331,8 @@ class ClaimLedger:
                 entry.facts[ident] = value
             elif kind == "p" and isinstance(value, float | int):
                 entry.pairs[ident] = float(value)
+            elif kind == "d" and _is_dispute(value):
+                entry.disputes[ident] = value
             elif kind == "h" and not ident and isinstance(value, float | int):
                 entry.horizon = float(value)
             else:
@@ -327,6 +344,7 @@ class ClaimLedger:
             entry.claims = dict(sorted(entry.claims.items(), key=lambda kv: int(kv[1].get("n", 0))))
             entry.oldest = min((float(r["t"]) for r in entry.claims.values()), default=0.0)
             entry.next_n = 1 + max((int(r.get("n", 0)) for r in entry.claims.values()), default=-1)
+            entry.index_members()
         # A key left with facts, pairs or a horizon but no claim (a crash between its writes)
         # stays in the view, so that the next sweep drops it instead of the store keeping it.
         self._entries = entries
@@ -383,6 +401,12 @@ class ClaimLedger:
         for pk in [pk for pk, ts in entry.pairs.items() if ts < cutoff]:
             del entry.pairs[pk]
             del self.store[f"{key}/p/{pk}"]
+        # a dispute goes when none of its claims is left
+        for did in [did for did, d in entry.disputes.items()
+                    if not any(cid in claims for side in d["sides"] for cid in side["claims"])]:
+            del entry.disputes[did]
+            del self.store[f"{key}/d/{did}"]
+        entry.index_members()
         return len(old)  # (a key left without claims is the caller's to drop or refill)
 
     def _drop(self, key: str, entry: _Entry) -> None:
@@ -391,6 +415,8 @@ class ClaimLedger:
             del self.store[f"{key}/f/{fid}"]
         for pk in entry.pairs:
             del self.store[f"{key}/p/{pk}"]
+        for did in entry.disputes:
+            del self.store[f"{key}/d/{did}"]
         if f"{key}/h" in self.store:
             del self.store[f"{key}/h"]
         self._entries.pop(key, None)
@@ -481,6 +507,7 @@ class ClaimLedger:
         # same statement: the original raises the contradictions, once, and the copy none.
         facts.copy = any(_copies(facts, old) for _cid, _rec, old in earlier)
         rivals = [r for r in earlier if not r[2].copy] if key.startswith("place:") and not facts.copy else []
+        conflicts: list[_Conflict] = []
         for cid, rec, old in rivals:
             verdict = conflict(facts, old)
             if verdict is None:
@@ -491,23 +518,59 @@ class ClaimLedger:
             if pk in entry.pairs:
                 continue
             entry.pairs[pk] = self.store[f"{key}/p/{pk}"] = min(t, rec["t"])
-            old_claim = Claim.model_validate(rec["claim"])
-            result.alerts.append(
-                ContradictionAlert(
-                    alert_id=ContradictionAlert.make_id(claim.claim_id, cid, verdict.kind),
-                    kind=verdict.kind,
-                    ledger_key=key,
-                    claim=claim,
-                    contradicts=old_claim,
-                    explanation=explain(verdict, facts, claim, old, old_claim),
-                    raised_at=now,
-                )
-            )
-            metrics.CONTRADICTIONS.labels(kind=verdict.kind).inc()
+            conflicts.append((cid, rec, old, verdict))
+        if conflicts:
+            result.alerts.extend(self._dispute(key, entry, claim, facts, t, conflicts, now))
 
         self._record(key, entry, claim.claim_id, record)
         self._facts[claim.claim_id] = facts
         return result
+
+    def _dispute(self, key: str, entry: _Entry, claim: Claim, facts: Facts, t: float,
+                 conflicts: list[_Conflict], now: datetime) -> list[ContradictionAlert]:
+        """File ``claim`` into the dispute its conflicts belong to, or open one; one alert per pair.
+
+        The dispute is the one a contradicted claim is already in (the one opened first), else a
+        new one whose first pair is the first conflict: that alert opens it (``update`` false) and
+        every other pair is an update of it.  Every claim ``claim`` contradicts takes the other
+        side: 'the army took X' against five reports that X has not fallen is one dispute.
+        """
+        joined = [(entry.members[c[0]], c) for c in conflicts if c[0] in entry.members]
+        if joined:
+            (did, their_side), _first = min(joined, key=lambda j: (entry.disputes[j[0][0]]["t"], j[0][0]))
+            dispute = _copy_dispute(entry.disputes[did])
+            side = 1 - their_side
+        else:
+            cid, rec, _old, verdict = conflicts[0]
+            did = ContradictionAlert.make_id(claim.claim_id, cid, verdict.kind)
+            dispute = {"kind": verdict.kind, "t": min(t, float(rec["t"])), "sides": [_side(), _side()]}
+            side = 1
+        _join(dispute["sides"][side], claim.claim_id, facts, claim.model_dump(mode="json"))
+        for ocid, orec, oold, _v in conflicts:
+            if ocid not in entry.members or entry.members[ocid][0] != did:
+                _join(dispute["sides"][1 - side], ocid, oold, orec["claim"])
+        entry.disputes[did] = self.store[f"{key}/d/{did}"] = dispute
+        entry.index_members()
+        alerts: list[ContradictionAlert] = []
+        for cid, rec, old, verdict in conflicts:
+            alert_id = ContradictionAlert.make_id(claim.claim_id, cid, verdict.kind)
+            update = alert_id != did
+            (metrics.DISPUTE_UPDATES if update else metrics.CONTRADICTIONS).labels(kind=verdict.kind).inc()
+            old_claim = Claim.model_validate(rec["claim"])
+            alerts.append(ContradictionAlert(
+                alert_id=alert_id,
+                kind=verdict.kind,
+                dispute_id=did,
+                update=update,
+                ledger_key=key,
+                claim=claim,
+                contradicts=old_claim,
+                claim_side=_side_model(dispute["sides"][side]),
+                contradicts_side=_side_model(dispute["sides"][1 - side]),
+                explanation=explain(verdict, facts, claim, old, old_claim),
+                raised_at=now,
+            ))
+        return alerts
 
     @staticmethod
     def _quoted_speaker(claim: Claim, entry: _Entry) -> str | None:
@@ -599,6 +662,42 @@ class ClaimLedger:
                 self._drop(key, entry)
         self._count(-removed)
         return removed
+
+
+_Conflict = tuple[str, dict[str, Any], Facts, Verdict]
+
+
+def _side() -> dict[str, list[str]]:
+    return {"claims": [], "sources": [], "source_keys": [], "articles": []}
+
+
+def _copy_dispute(d: dict[str, Any]) -> dict[str, Any]:
+    # a new value, never the stored one changed in place: staged writes may be rolled back
+    return {**d, "sides": [{k: list(v) for k, v in side.items()} for side in d["sides"]]}
+
+
+def _join(side: dict[str, list[str]], claim_id: str, f: Facts, claim: dict[str, Any]) -> None:
+    """Count a claim on one side of a dispute: its source (if new) and its article."""
+    if claim_id not in side["claims"]:
+        side["claims"].append(claim_id)
+    src = _source_key(f)
+    if not any(_same_source(src, k) for k in side["source_keys"]):
+        side["source_keys"].append(src)
+        side["sources"].append(f.speaker_name)
+    article = claim.get("cluster_id") or claim["story_id"]
+    if article not in side["articles"]:
+        side["articles"].append(article)
+
+
+def _side_model(side: dict[str, list[str]]) -> DisputeSide:
+    return DisputeSide(sources=list(side["sources"]), num_claims=len(side["claims"]),
+                       num_articles=len(side["articles"]))
+
+
+def _is_dispute(value: Any) -> bool:
+    return (isinstance(value, dict) and isinstance(value.get("t"), float | int)
+            and isinstance(value.get("sides"), list) and len(value["sides"]) == 2
+            and all(isinstance(s, dict) and isinstance(s.get("claims"), list) for s in value["sides"]))
 
 
 _COPY_SIMILARITY = 0.6

@@ -1,23 +1,25 @@
 """Alerts as a person reads them in a terminal (`wirewatch tail`).
 
-A contradiction is understood at a glance: kind, place and day on the first line, the
-one-line explanation under it, then each side as who says it (and in which outlet,
-when), what they say, verbatim, and the link.  Plain text, no colour codes.
+A contradiction is understood at a glance: kind, place and day on the first line (a new
+dispute, or an update of one already shown), the one-line explanation under it, then each
+side as who says it (and in which outlet, when), what they say, verbatim, and the link,
+and how many sources each side has so far.  Plain text, no colour codes.
 
-    CONTRADICTION  denial · Sakhour · 28 Nov 2016
+    CONTRADICTION  denial · Sakhour · 28 Nov 2016   (dispute 0f2fcefa8a1b)
       Rebels deny what Syrian state TV reports: army took Sakhour (28 Nov)
       SAYS    Syrian state TV, citing a military source  [Reuters, 28 Nov 13:05 UTC]
               "Citing a military source, Syrian state TV said the army ... had seized the entire Sakhour area"
               https://www.reuters.com/...
       DENIES  Rebels  [Reuters, 28 Nov 13:05 UTC]
               ...
+      SIDES   says: 1 source, 1 article · denies: 1 source, 1 article
 """
 
 from __future__ import annotations
 
 import textwrap
 
-from ..models import Claim, ContradictionAlert, NewClaimAlert
+from ..models import Claim, ContradictionAlert, DisputeSide, NewClaimAlert
 
 WIDTH = 100
 INDENT = " " * 10
@@ -53,6 +55,11 @@ def _side(label: str, claim: Claim) -> list[str]:
     return [head, quote, f"{INDENT}{claim.story_url}"]
 
 
+def _count(side: DisputeSide) -> str:
+    sources, articles = len(side.sources), side.num_articles
+    return f"{sources} source{'s' * (sources != 1)}, {articles} article{'s' * (articles != 1)}"
+
+
 def _label(claim: Claim) -> str:
     return "DENIES" if claim.polarity == "denied" else "SAYS"
 
@@ -62,11 +69,14 @@ def format_alert(alert: NewClaimAlert | ContradictionAlert) -> str:
     if isinstance(alert, ContradictionAlert):
         old, new = alert.contradicts, alert.claim
         place = new.location or old.location or "an unnamed place"
+        head = "DISPUTE UPDATE" if alert.update else "CONTRADICTION"
         lines = [
-            f"CONTRADICTION  {alert.kind} · {place} · {_day(old)}   (alert {alert.alert_id[:12]})",
+            f"{head}  {alert.kind} · {place} · {_day(old)}   (dispute {alert.dispute_id[:12]})",
             f"  {alert.explanation}",
             *_side(_label(old), old),
             *_side(_label(new), new),
+            f"  {'SIDES':<8}{_label(old).lower()}: {_count(alert.contradicts_side)} · "
+            f"{_label(new).lower()}: {_count(alert.claim_side)}",
         ]
         return "\n".join(lines)
     c = alert.claim

@@ -18,6 +18,7 @@ body over the model's ``max_length`` is refused with :class:`~wirewatch.errors.S
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -31,12 +32,13 @@ from spacy.language import Language
 from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc, Span, Token
 
-from ... import metrics
+from ... import lexicon, metrics
 from ...errors import StoryTooLarge
 from ...limits import MAX_SENTENCE_CHARS
 from ...models import Claim, Quantity, UniqueStory, utcnow
 from ...settings import get_settings
 from .attribution import Attribution, attribute, is_negated, is_pronoun
+from .factuality import uncommitted
 from .fastnlp import fast_pipeline, preset_sentence_starts, run_pipeline, sentence_docs
 from .location import (
     PLACE_HEADS,
@@ -54,10 +56,12 @@ from .location import (
 from .nlp import load_model
 from .patterns import PatternSet, Trigger, TriggerFinder, inflections, load_patterns
 from .places import DIRECTIONS, RANK_CITY, RANK_LOCAL, Gazetteer, Place, PlaceInfo, merge_lists, place_key, story_places
-from .quantities import find_quantities
+from .quantities import Found, find_quantities
 from .timeexpr import TimeExpr, find_times
 
 __all__ = ["Extractor", "load_model"]
+
+log = logging.getLogger(__name__)
 
 # 'BEIRUT (Reuters) - ', 'MOSCOW, March 3 (Reuters) - ', 'Aleppo, ONA - ', 'KYIV — ': where the
 # story was filed, not where it happened.  A capitalised place needs an agency or date after it.
@@ -128,6 +132,8 @@ class _Story:
     dateline_end: int = 0
     candidates: list[_Sentence] = field(default_factory=list)
     last_location: Place | None = None
+    # the sentence and categories of the last claims with a place of their own
+    last_located: tuple[int, frozenset[str]] | None = None
     persons: list[str] = field(default_factory=list)
     speakers: list[str] = field(default_factory=list)  # every named speaker so far, in order
     person_names: set[str] = field(default_factory=set)
@@ -305,19 +311,30 @@ class Extractor:
         triggers, meta = self.finder.find(doc)
         if meta:
             return []
-        chosen: dict[str, tuple[Trigger, str, bool]] = {}
+        chosen: dict[str, tuple[Trigger, str, bool, Attribution]] = {}
+        quoted: str | None = None
         for trig in triggers:
             verdict = self._check(st, sent, trig, places)
             if verdict is None:
                 continue
             category, hedged = verdict
-            chosen.setdefault(category, (trig, category, hedged))
+            if category in chosen:
+                continue
+            att = attribute(trig.token, self._reporting, self._denial)
+            if att.speaker is None and quoted is None:
+                quoted = self._quote_speaker(st, sent) or ""
+            reason = uncommitted(trig.token, category, att, att.speaker or quoted, self._reporting)
+            if reason is not None:
+                log.debug("%s@%d: %r is not a claim (%s)", st.unique.story.story_id, sent.start, trig.token.text,
+                          reason)
+                continue
+            chosen[category] = (trig, category, hedged, att)
         if not chosen:
             return []
         located: list[tuple[Trigger, str, bool, Attribution, Place | None, int]] = []
-        for trig, category, hedged in chosen.values():
-            att = attribute(trig.token, self._reporting, self._denial)
+        for trig, category, hedged, att in chosen.values():
             loc, strength = self._location(st, sent.start, doc, trig, places, att, category)
+            loc = _part_of(doc, trig.token, loc)
             located.append((trig, category, hedged, att, loc, strength))
         # a trigger with no place of its own shares the place another event in the sentence is about
         strongest = max(located, key=lambda x: x[5])
@@ -328,6 +345,7 @@ class Extractor:
             claims.append(self._build(st, sent, doc, trig, category, hedged, att, loc, places))
         if strongest[5] >= _SENTENCE and strongest[4] is not None:
             st.last_location = strongest[4]
+            st.last_located = (sent.end, frozenset(c.category for c in claims))
         return claims
 
     # ------------------------------------------------------------------ rules
@@ -717,7 +735,20 @@ class Extractor:
             before = [p for p in st.mentions if p.end <= sent_start]
             if st.last_location is not None or before:
                 return self._referent(st, doc, before), _ANAPHOR
+        if st.last_location is not None and self._continues(st, sent_start, category):
+            return st.last_location, _ANAPHOR
         return st.dominant, _STORY
+
+    @staticmethod
+    def _continues(st: _Story, sent_start: int, category: str) -> bool:
+        """Discourse continuity: a toll with no place of its own right after the sentence that reported
+        the attack or the toll at a place counts that event's dead ('A shell hit the Mugunga camp,
+        killing five.  Health workers put the number of dead at ten to fifteen.')."""
+        if st.last_located is None or category != "casualties":
+            return False
+        end, categories = st.last_located
+        previous = [s for s in st.sentences if s.end <= sent_start]
+        return bool(categories & {"attack", "casualties"}) and bool(previous) and previous[-1].end == end
 
     def _referent(self, st: _Story, doc: Doc, before: list[Place]) -> Place:
         """What 'the city' / 'the camp' points back to: the previous claim's place, unless 'the city'
@@ -822,9 +853,12 @@ class Extractor:
             if span is None:
                 continue
             root = span.root
-            # 'the United Nations said last week': it dates the saying, not the event
+            # 'the United Nations said last week', 'on Wednesday denied that X had fallen': it dates
+            # the statement, not the event it reports or denies (which may be days older).  An event
+            # noun the statement names ('announced the capture of X on Monday') shares its day.
             verb = next((a for a in root.ancestors if a.pos_ in ("VERB", "AUX")), None)
-            if verb is not None and verb != tok and verb.lemma_ in ("say", "tell"):
+            if verb is not None and verb != tok and verb.lemma_ in self._reporting and (
+                    verb.lemma_ in ("say", "tell") or not (tok.head == verb and tok.dep_ == "dobj")):
                 continue
             score = 0 if tok.is_ancestor(root) else abs(root.i - tok.i) + 1
             if best is None or score < best[0]:
@@ -840,19 +874,120 @@ class Extractor:
         found = find_quantities(doc.text, people, skip)
         if not found:
             return None
-        # 'Two soldiers were killed and five wounded': the count of the trigger's own argument first
-        for arg in [c for c in tok.children if c.dep_ in ("nsubj", "nsubjpass", "dobj")]:
-            lo, hi = arg.left_edge.idx, arg.right_edge.idx + len(arg.right_edge)
-            own = [f for f in found if lo <= f.start < hi]
-            if own:
-                return own[0].quantity
-        trig_at = tok.idx
-        with_unit = [f for f in found if f.quantity.unit]
-        pool = with_unit or found
-        return min(pool, key=lambda f: abs(f.start - trig_at)).quantity
+        if category == "displacement":
+            # 'Two soldiers were killed and five wounded': the count of the trigger's own argument first
+            for arg in [c for c in tok.children if c.dep_ in ("nsubj", "nsubjpass", "dobj")]:
+                lo, hi = arg.left_edge.idx, arg.right_edge.idx + len(arg.right_edge)
+                own = [f for f in found if lo <= f.start < hi]
+                if own:
+                    return own[0].quantity
+            with_unit = [f for f in found if f.quantity.unit]
+            return min(with_unit or found, key=lambda f: abs(f.start - tok.idx)).quantity
+        return _victim_count(doc, tok, found)
+
+
+def _victim_count(doc: Doc, tok: Token, found: list[Found]) -> Quantity | None:
+    """The number of victims of a casualty trigger, or None when the sentence does not give it.
+
+    A toll is compared with other tolls, so only a figure that counts the trigger's own victims
+    will do: the number on its argument ('killed 12 people', 'Eighteen people ... were killed',
+    'dozens of people were killed', 'left 12 dead', 'five wounded'), or a toll phrase ('the toll
+    rose to 40', 'put the number of dead at ten to fifteen').  Not an age ('Kafoury, 63'), a
+    number inside an apposition ('a father of two sons'), nor the count of a part of a
+    coordination ('the two women and a man were killed' is three).
+    """
+    def tokens(f: Found) -> set[int]:
+        span = doc.char_span(f.start, f.end, alignment_mode="expand")
+        return {t.i for t in span} if span is not None else set()
+
+    for arg in _victim_arguments(tok):
+        phrase = _head_phrase(arg)
+        own = [f for f in found if tokens(f) & phrase]
+        if own:
+            if any(c.dep_ == "conj" and c.pos_ in ("NOUN", "PROPN", "NUM") for c in arg.children):
+                return None  # 'the two women and a man': the figure is a part of the victims
+            return own[0].quantity
+    for f in found:
+        if _toll_slot(doc, tokens(f)) or (f.quantity.unit or "") in _TOLL_UNITS:
+            return f.quantity
+    return None
+
+
+_TOLL_NOUNS = frozenset({"toll", "number", "figure", "count", "tally", "total"})
+_TOLL_UNITS = frozenset({"dead", "killed", "wounded", "injured"})
+
+
+def _victim_arguments(tok: Token) -> list[Token]:
+    args = [c for c in tok.children if c.dep_ in ("nsubj", "nsubjpass", "dobj")]
+    if tok.dep_ in ("oprd", "acomp", "xcomp", "ccomp") and tok.head != tok:
+        # 'left 12 people dead', '12 people were reported killed'
+        args += [c for c in tok.head.children if c.dep_ in ("dobj", "nsubjpass")]
+    if tok.dep_ in ("acl", "amod") and (tok.head.like_num or tok.head.pos_ in ("NOUN", "PROPN")):
+        args.append(tok.head)  # '... and five wounded', '12 people dead'
+    if tok.dep_ == "relcl":
+        args.append(tok.head)
+    return args
+
+
+def _head_phrase(arg: Token) -> set[int]:
+    """The argument and what precedes it in its phrase ('at least 40 people', 'dozens of people'),
+    not its appositions, relative clauses or attachments ('a deputy, a father of two sons')."""
+    keep = {arg.i}
+    for c in arg.children:
+        if c.i < arg.i and c.dep_ not in ("appos", "punct", "cc", "conj"):
+            keep |= {t.i for t in c.subtree}
+        elif c.dep_ == "prep" and c.lower_ == "of" and (arg.like_num or arg.pos_ == "NUM" or arg.lemma_.lower() in (
+                "dozen", "dozens", "hundred", "hundreds", "thousand", "thousands", "score", "scores")):
+            keep |= {t.i for t in c.subtree}  # 'dozens of people'
+    return keep
+
+
+def _toll_slot(doc: Doc, idx: set[int]) -> bool:
+    """'the toll rose to 40', 'put the number of dead at ten to fifteen', 'a death toll of 40'."""
+    for i in idx:
+        t = doc[i]
+        if t.dep_ != "pobj" or t.head.lower_ not in ("to", "at", "of"):
+            continue
+        gov = t.head.head
+        if gov.pos_ in ("ADV", "ADP", "PART") and gov.head != gov:
+            gov = gov.head  # 'revised the toll down to eight'
+        if gov.lemma_.lower() in _TOLL_NOUNS:
+            return True
+        if any(c.dep_ in ("nsubj", "nsubjpass", "dobj") and c.lemma_.lower() in _TOLL_NOUNS for c in gov.children):
+            return True
+    return False
 
 
 # ---------------------------------------------------------------------- helpers
+_FACILITIES = lexicon.words("facility_nouns")
+
+
+def _part_of(doc: Doc, tok: Token, loc: Place | None) -> Place | None:
+    """The part of a place the event is about: 'seized the airport of Hodeidah', 'Hodeidah airport
+    had fallen', 'took the airport' in a story about Hodeidah are all 'Hodeidah airport' (a claim
+    about the airport is not a claim about the city)."""
+    if loc is None:
+        return None
+    args = [c for c in tok.children if c.dep_ in ("dobj", "nsubjpass", "nsubj", "attr")]
+    args += [x for c in tok.children if c.dep_ == "prep" for x in c.children if x.dep_ == "pobj"]
+    for arg in args:
+        if arg.pos_ != "NOUN" or arg.lemma_.lower() not in _FACILITIES or loc.text.lower().endswith(arg.lower_):
+            continue
+        inside = [t for t in arg.subtree if t.i != arg.i]
+        named = [t for t in inside if loc.start <= t.idx < loc.end]
+        if named:
+            t = named[0]
+            if not ((t.dep_ == "compound" and t.head == arg)
+                    or (t.dep_ == "pobj" and t.head.lower_ == "of" and t.head.head == arg)):
+                continue  # 'the airport near Hodeidah' names where it is, not whose it is
+        elif any(t.pos_ == "PROPN" for t in inside) or not any(
+                c.dep_ in ("det", "poss") for c in arg.children):
+            continue  # another place's airport, or 'an airport' (which one?)
+        text = f"{loc.text} {arg.lemma_.lower()}"
+        return Place(loc.start, loc.end, text, place_key(text), RANK_LOCAL, loc.population)
+    return loc
+
+
 def _chunks(sentences: list[_Sentence], body: str, limit: int) -> list[list[_Sentence]]:
     """Groups of consecutive sentences whose joined text stays under ``limit`` characters."""
     out: list[list[_Sentence]] = []

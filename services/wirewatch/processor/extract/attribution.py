@@ -13,10 +13,16 @@ from dataclasses import dataclass
 
 from spacy.tokens import Doc, Span, Token
 
+from ... import lexicon
+
 SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass", "csubj"})
 _DROP_CHILDREN = frozenset({"appos", "relcl", "punct", "advcl", "parataxis", "cc", "conj"})
 _PRONOUNS = frozenset({"he", "she", "they", "it", "we", "i"})
 _ONGOING = frozenset({"over", "finished", "ended", "done", "through"})
+_CAUSE_PREPS = lexicon.words("cause_preps")
+_NEG_DETERMINERS = lexicon.words("negative_determiners")
+_NEG_PRONOUNS = lexicon.words("negative_pronouns")
+_CIRCUMSTANCE_PREPS = lexicon.words("circumstance_preps")
 
 
 @dataclass(frozen=True)
@@ -119,18 +125,48 @@ def _puts_a_figure(verb: Token) -> bool:
         c.dep_ == "dobj" and c.lemma_ in ("number", "toll", "figure", "count") for c in verb.children)
 
 
+def negative_quantifier(t: Token) -> bool:
+    """'nobody', 'none', 'no one', 'no children' (not 'no fewer than ten children')."""
+    if t.lower_ in _NEG_PRONOUNS:
+        return True
+    return any(c.dep_ == "det" and c.lower_ in _NEG_DETERMINERS for c in t.children) and not any(
+        c.dep_ == "nummod" for c in t.children)
+
+
+def negated_predicate(tok: Token) -> Token | None:
+    """The word that carries the negation of ``tok``'s event, if it is negated: the trigger itself,
+    or the verb it is an argument of ('the bomb did not EXPLODE')."""
+    if any(c.dep_ == "neg" for c in tok.children):
+        return tok
+    if tok.pos_ in ("VERB", "AUX") and any(
+            c.dep_ in ("nsubj", "nsubjpass", "dobj") and negative_quantifier(c) for c in tok.children):
+        return tok  # 'no one was hurt', 'nobody was killed'
+    if tok.pos_ in ("NOUN", "PROPN") and tok.dep_ in ("nsubj", "nsubjpass", "dobj", "attr") and tok.head != tok \
+            and any(c.dep_ == "neg" for c in tok.head.children):
+        return tok.head
+    return None
+
+
 def is_negated(tok: Token) -> bool:
     """The event word itself is negated: 'has not fallen', 'no clashes', 'had not carried out any strikes'."""
     if any(c.dep_ == "neg" for c in tok.children):
         return True
+    if tok.pos_ in ("VERB", "AUX") and any(
+            c.dep_ in ("nsubj", "nsubjpass", "dobj") and negative_quantifier(c) for c in tok.children):
+        return True  # 'no one was hurt', 'nobody was killed'
     if tok.pos_ in ("NOUN", "PROPN"):
         if any(c.lower_ in ("no", "zero") and c.dep_ == "det" for c in tok.children):
             return True
         head = tok.head
         if tok.dep_ in ("dobj", "nsubj", "nsubjpass", "attr", "pobj") and head != tok:
             if tok.dep_ == "pobj":
+                if head.lower_ in _CIRCUMSTANCE_PREPS:
+                    return False  # 'were not harmed during the siege': the siege is not negated
                 head = head.head
             if any(c.dep_ == "neg" for c in head.children):
+                if tok.dep_ in ("nsubj", "nsubjpass") and any(
+                        c.dep_ == "agent" or (c.dep_ == "prep" and c.lower_ in _CAUSE_PREPS) for c in head.children):
+                    return False  # 'injuries were not caused by gunfire': the cause is negated, not the injuries
                 # 'the battle was not over' says it goes on
                 return not any(c.lower_ in _ONGOING for c in head.children
                                if c.dep_ in ("acomp", "advmod", "prt"))

@@ -54,6 +54,12 @@ _RANGE = re.compile(
 _SINGLE = re.compile(rf"\b(?:{_MOD})?(?P<num>{_NUMBER}|{_VAGUE_RX})\b", re.I)
 _UNIT = re.compile(r"[ ](?:more[ ])?(?:of[ ](?:the[ ]|them[ ])?)?(?P<unit>[a-z]+)", re.I)
 _UNIT_ADJ = re.compile(r"[ ](?:more[ ])?(?:of[ ](?:the[ ]|them[ ])?)?[a-z-]+[ ](?P<unit>[a-z]+)", re.I)
+# A number hyphenated to the word after it modifies a noun (an age, a duration, a size: 'a
+# 35-year-old man', 'a 10-day siege'); '35 years old' is an age too.  Neither counts people.
+_MODIFIER_AFTER = re.compile(r"-[a-z]|[ ]years?[ ]old\b", re.I)
+# Six or more digits without separators are an id or a date stamp ('20070403'), not a count:
+# news writes large counts with separators or words ('200,000', '1.2 million').
+_LONG_DIGITS = re.compile(r"\d{6,}")
 _IRREGULAR_PLURALS = {"people": "people", "children": "child", "men": "man", "women": "woman", "dead": "dead"}
 
 
@@ -149,6 +155,8 @@ def find_quantities(text: str, unit_words: frozenset[str],
         nxt = text[m.end():m.end() + 2]
         if nxt.startswith("%") or text[max(0, m.start() - 1):m.start()] in ("$", "£", "€"):
             continue
+        if _MODIFIER_AFTER.match(text, m.end()) or _LONG_DIGITS.fullmatch(raw):
+            continue  # an age or a size ('a 35-year-old man', '10-day siege'), or an id or a date stamp
         unit = _unit_after(text, m.end(), unit_words)
         vague = _vague(raw)
         if vague is not None:
