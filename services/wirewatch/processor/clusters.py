@@ -5,10 +5,11 @@ what tells one incident from another of the same kind) and by the content words 
 lead (what happened, in any outlet's wording).  Its similarity to another story is the
 mean of the two tf-idf cosines, with document frequencies over the stories in the window.
 
-A story joins a cluster only when it matches *most of the cluster* (average linkage): at
-least half of the cluster's latest members must each be similar enough.  A story that
-happens to share a phrase with one member of another incident cannot pull the two
-together, and a cluster never covers more than ``span_seconds`` from its first story.
+A story joins a cluster only when it matches *most of the cluster* (average linkage, not
+single linkage): at least half of the cluster's latest members, and at least two once it
+has two, must each be similar enough.  A story that shares a phrase with one member of
+another incident, or one round-up that mentions two incidents, cannot pull them together;
+and a cluster never covers more than ``span_seconds`` from its first story.
 
 The index is a cache: the names, the token stream (the words) and each story's cluster
 live in the dedup store, and the index is rebuilt from them in write order.
@@ -159,9 +160,10 @@ class ClusterIndex:
                threshold: float, min_shared: int = 1) -> str | None:
         """The cluster this story belongs to, or None (it opens one).
 
-        Among the open clusters it shares names with, those where at least half of the
-        latest members are at least ``threshold`` similar to it; of those, the one with the
-        highest mean similarity (then the earliest, then the id: deterministic)."""
+        Among the open clusters it shares a name with, those where at least half of the
+        latest members (and at least two, once there are two) are at least ``threshold``
+        similar to it; of those, the one with the highest mean similarity (then the
+        earliest, then the id: deterministic)."""
         if len(terms) < min_shared:
             return None
         clusters = self._candidates(set(terms), ts, min_shared)
@@ -174,8 +176,10 @@ class ClusterIndex:
         for c, g in zip(clusters, groups, strict=True):
             s = sims[start:start + len(g)]
             start += len(g)
-            # Most of the cluster, not its best member: one shared phrase is not one event.
-            if 2 * int((s >= threshold).sum()) < len(g):
+            # Most of the cluster, not its best member: at least half of the members compared,
+            # and never one alone once there are two, so that one story touching two incidents
+            # (a round-up) cannot carry the second into the first one's cluster.
+            if int((s >= threshold).sum()) < max(min(2, len(g)), (len(g) + 1) // 2):
                 continue
             cand = (-float(s.mean()), self.first[c], c)
             if best is None or cand < best:
