@@ -18,11 +18,11 @@ from wirewatch.poller.urls import canonical_url
 from wirewatch.processor.dedup import Deduplicator
 from wirewatch.processor.shingles import (
     TokenStream,
-    _h16,
     event_terms,
     lead_words,
     load_cluster_words,
     tokens,
+    word_hash,
 )
 
 T0 = datetime(2024, 6, 11, 6, 0, tzinfo=UTC)
@@ -205,12 +205,12 @@ def test_a_source_line_that_is_a_web_address_is_not_part_of_the_lead() -> None:
 def test_lead_words_keep_what_happened_and_drop_function_words() -> None:
     text = [tokens("The quake killed 14 people in Kessar, and the quake's aftershocks were felt in Doria.")]
     keys, counts = lead_words(TokenStream.from_tokens(text), 200)
-    by_word = {w: int(counts[list(keys).index(_h16(w))]) for w in ("quake", "killed", "kessar", "doria")}
+    by_word = {w: int(counts[list(keys).index(word_hash(w))]) for w in ("quake", "killed", "kessar", "doria")}
     assert by_word == {"quake": 2, "killed": 1, "kessar": 1, "doria": 1}
     for function_word in ("the", "and", "in", "s", "were"):
-        assert _h16(function_word) not in set(keys.tolist())
+        assert word_hash(function_word) not in set(keys.tolist())
     # Only the first words of a long story are its lead.
-    assert lead_words(TokenStream.from_tokens(text), 3)[0].tolist() == sorted({_h16("quake"), _h16("killed")})
+    assert lead_words(TokenStream.from_tokens(text), 3)[0].tolist() == sorted({word_hash("quake"), word_hash("killed")})
 
 
 def test_a_broken_cluster_word_list_is_a_config_error(tmp_path: Path) -> None:

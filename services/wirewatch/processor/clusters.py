@@ -17,10 +17,12 @@ live in the dedup store, and the index is rebuilt from them in write order.
 
 from __future__ import annotations
 
-import math
+import heapq
 from itertools import islice
 
 import numpy as np
+
+from .shingles import word_hash
 
 # Added to every idf, so that a term in every story still counts a little.
 _IDF_FLOOR = 0.1
@@ -28,13 +30,15 @@ _IDF_FLOOR = 0.1
 # words: a window of a dozen stories (a worker just started) says little about which
 # names are rare, and a full one (thousands) is hardly changed.
 _PRIOR_STORIES = 100
+# A story's vector: names as 16-bit hashes with this bit set, then words as 16-bit hashes.
+_NAME_BIT = 1 << 16
 
 
 class ClusterIndex:
     """The clustered stories of the window: their names (inverted), words and clusters."""
 
     def __init__(self, *, span_seconds: float, max_scan: int = 50, max_candidates: int = 5,
-                 max_terms: int = 8, max_members: int = 8) -> None:
+                 max_terms: int = 8, max_members: int = 6) -> None:
         self.span_seconds = span_seconds
         # Per name, only its latest stories propose candidates: coverage of one event is
         # close in time, and this keeps the cost flat however common the name.
@@ -47,14 +51,16 @@ class ClusterIndex:
         # name -> story ids in arrival order (a dict as an ordered set)
         self.postings: dict[str, dict[str, None]] = {}
         self.terms: dict[str, tuple[str, ...]] = {}
-        # story -> (16-bit word hashes, 1 + log count): its lead's words
-        self.words: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        # story -> (keys: its names, then its lead's words; their counts; how many names)
+        self.vectors: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
         self.ts: dict[str, float] = {}
         self.cluster_of: dict[str, str] = {}
         self.members: dict[str, dict[str, None]] = {}  # cluster -> story ids, arrival order
-        self.first: dict[str, float] = {}  # cluster -> publication time of its earliest member
-        self.word_df = np.zeros(1 << 16, dtype=np.int64)
-        self._dense = np.zeros(1 << 16, dtype=np.float64)  # scratch: one query's word weights
+        # cluster -> (published, story id) of its members, a heap whose top may be a member
+        # gone since (dropped when read): the earliest member, at O(log n) per eviction
+        self._times: dict[str, list[tuple[float, str]]] = {}
+        self.df = np.zeros(2 * _NAME_BIT, dtype=np.int64)  # stories per key
+        self._dense = np.zeros(2 * _NAME_BIT, dtype=np.float64)  # scratch: one query's weights
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -63,14 +69,12 @@ class ClusterIndex:
             cluster: str) -> None:
         self.remove(story_id)
         self.terms[story_id] = tuple(terms)
-        keys, counts = words
-        keys = keys.astype(np.intp)
-        self.words[story_id] = (keys, 1.0 + np.log(counts.astype(np.float64)))
-        self.word_df[keys] += 1  # keys are unique
+        vector = self.vectors[story_id] = _vector(terms, words)
+        self.df[vector[0]] += 1  # keys are unique
         self.ts[story_id] = ts
         self.cluster_of[story_id] = cluster
         self.members.setdefault(cluster, {})[story_id] = None
-        self.first[cluster] = min(ts, self.first.get(cluster, ts))
+        heapq.heappush(self._times.setdefault(cluster, []), (ts, story_id))
         for t in terms:
             self.postings.setdefault(t, {})[story_id] = None
 
@@ -81,22 +85,29 @@ class ClusterIndex:
                 ids.pop(story_id, None)
                 if not ids:
                     del self.postings[t]
-        words = self.words.pop(story_id, None)
-        if words is not None:
-            self.word_df[words[0]] -= 1
-        ts = self.ts.pop(story_id, None)
+        vector = self.vectors.pop(story_id, None)
+        if vector is not None:
+            self.df[vector[0]] -= 1
+        self.ts.pop(story_id, None)
         cluster = self.cluster_of.pop(story_id, None)
         if cluster is None:
             return
         members = self.members[cluster]
         members.pop(story_id, None)
         if not members:
-            del self.members[cluster], self.first[cluster]
-        elif ts == self.first[cluster]:
-            self.first[cluster] = min(self.ts[m] for m in members)
+            del self.members[cluster], self._times[cluster]
 
-    def _idf(self, df: int | np.ndarray) -> float | np.ndarray:
-        return np.log((len(self.terms) + _PRIOR_STORIES + 1) / (df + 0.5)) + _IDF_FLOOR
+    def first(self, cluster: str) -> float:
+        """When the cluster's earliest member in the window was published."""
+        times = self._times[cluster]
+        while self.cluster_of.get(times[0][1]) != cluster or self.ts[times[0][1]] != times[0][0]:
+            heapq.heappop(times)  # a member evicted, or moved since
+        return times[0][0]
+
+    def _weights(self, keys: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """tf-idf: 1 + log count, times the inverse document frequency in the window."""
+        idf = np.log((len(self.terms) + _PRIOR_STORIES + 1) / (self.df[keys] + 0.5)) + _IDF_FLOOR
+        return (1.0 + np.log(counts)) * idf
 
     def _candidates(self, mine: set[str], ts: float, min_shared: int) -> list[str]:
         """Clusters open at ``ts`` with a story sharing ``min_shared`` of the rarest names."""
@@ -110,51 +121,39 @@ class ClusterIndex:
         shared: dict[str, int] = {}
         for sid, n in counts.items():
             c = self.cluster_of[sid]
-            if n >= min_shared and n > shared.get(c, 0) and abs(ts - self.first[c]) <= self.span_seconds:
+            if n >= min_shared and n > shared.get(c, 0) and abs(ts - self.first(c)) <= self.span_seconds:
                 shared[c] = n
         # The clusters sharing the most names (the likely winners), so the cost stays flat
         # when one big story fills the window.
-        ranked = sorted(shared, key=lambda c: (-shared[c], self.first[c], c))
+        ranked = sorted(shared, key=lambda c: (-shared[c], self.first(c), c))
         return ranked[: self.max_candidates]
 
     def similarities(self, terms: list[str], words: tuple[np.ndarray, np.ndarray], ids: list[str]
                      ) -> np.ndarray:
         """Similarity of a story (its names and lead words) to each of the stories ``ids``:
-        the mean of the names' and the words' tf-idf cosines (0 to 1)."""
+        the mean of the names' and the words' tf-idf cosines (0 to 1).  Every member is
+        scored at once: the cost is a few numpy calls, not a loop over words."""
         n = len(ids)
-        # Names: a handful per story, binary weights.
-        idf: dict[str, float] = {}
-
-        def w(t: str) -> float:
-            if t not in idf:
-                idf[t] = float(self._idf(len(self.postings.get(t, ()))))
-            return idf[t]
-
-        mine = set(terms)
-        q_norm = math.sqrt(sum(w(t) ** 2 for t in mine))
-        names = np.zeros(n)
-        for i, sid in enumerate(ids):
-            other = self.terms[sid]
-            dot = sum(w(t) ** 2 for t in other if t in mine)
-            if dot:
-                names[i] = dot / (q_norm * math.sqrt(sum(w(t) ** 2 for t in other)))
-        # Words: dozens per story, scored for every member at once.
-        keys, counts = words
-        keys = keys.astype(np.intp)
-        q = (1.0 + np.log(counts.astype(np.float64))) * self._idf(self.word_df[keys])
-        q_len = float(np.sqrt(q @ q))
-        text = np.zeros(n)
-        if q_len and n:
-            self._dense[keys] = q / q_len
-            parts = [self.words[sid] for sid in ids]
-            allk = np.concatenate([p[0] for p in parts])
-            wts = np.concatenate([p[1] for p in parts]) * self._idf(self.word_df[allk])
-            owner = np.repeat(np.arange(n), [len(p[0]) for p in parts])
-            norms = np.sqrt(np.bincount(owner, wts * wts, minlength=n))
-            dots = np.bincount(owner, wts * self._dense[allk], minlength=n)
-            self._dense[keys] = 0.0
-            text = np.divide(dots, norms, out=np.zeros(n), where=norms > 0)
-        return 0.5 * (names + text)
+        if not n:
+            return np.zeros(0)
+        keys, counts, n_names = _vector(terms, words)
+        q = self._weights(keys, counts)
+        parts = (slice(0, n_names), slice(n_names, None))  # names, words: each a unit vector
+        for part in parts:
+            length = float(np.sqrt(q[part] @ q[part]))
+            if length:
+                self._dense[keys[part]] = q[part] / length
+        vectors = [self.vectors[sid] for sid in ids]
+        allk = np.concatenate([v[0] for v in vectors])
+        w = self._weights(allk, np.concatenate([v[1] for v in vectors]))
+        # member i's names are group 2i, its words group 2i + 1
+        sizes = [size for v in vectors for size in (v[2], len(v[0]) - v[2])]
+        group = np.repeat(np.arange(2 * n), sizes)
+        norms = np.sqrt(np.bincount(group, w * w, minlength=2 * n))
+        dots = np.bincount(group, w * self._dense[allk], minlength=2 * n)
+        self._dense[keys] = 0.0
+        cos = np.divide(dots, norms, out=np.zeros(2 * n), where=norms > 0)
+        return 0.5 * (cos[0::2] + cos[1::2])
 
     def assign(self, terms: list[str], words: tuple[np.ndarray, np.ndarray], ts: float, *,
                threshold: float, min_shared: int = 1) -> str | None:
@@ -181,7 +180,16 @@ class ClusterIndex:
             # (a round-up) cannot carry the second into the first one's cluster.
             if int((s >= threshold).sum()) < max(min(2, len(g)), (len(g) + 1) // 2):
                 continue
-            cand = (-float(s.mean()), self.first[c], c)
+            cand = (-float(s.mean()), self.first(c), c)
             if best is None or cand < best:
                 best = cand
         return None if best is None else best[2]
+
+
+def _vector(terms: list[str], words: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, int]:
+    """A story's keys (its names, each once, then its lead's words), their counts, and how
+    many are names.  Two names sharing a 16-bit hash count once: 1 in 65,536 pairs."""
+    names = np.unique(np.array([word_hash(t) | _NAME_BIT for t in terms], dtype=np.int64))
+    keys = np.concatenate([names, words[0].astype(np.int64)])
+    counts = np.concatenate([np.ones(len(names)), words[1].astype(np.float64)])
+    return keys, counts, len(names)

@@ -303,13 +303,20 @@ def load_cluster_words(path: Path | None = None) -> tuple[frozenset[str], frozen
 LINK_WORDS, FRAGMENTS = load_cluster_words()
 
 
-def _h16(word: str) -> int:
+def word_hash(word: str) -> int:
     """A lower-case word's 16-bit hash, as :class:`TokenStream` keeps it."""
     return zlib.crc32(word.encode("utf-8")) & 0xFFFF
 
 
-_LINK_H16 = np.array(sorted({_h16(w) for w in LINK_WORDS}), dtype=np.uint16)
-_FUNCTION_H16 = np.array(sorted({_h16(w) for w in STOPWORDS | FRAGMENTS}), dtype=np.uint16)
+def _hash_mask(words: Iterable[str]) -> np.ndarray:
+    """A lookup table over the 16-bit word hashes: True at the hashes of ``words``."""
+    mask = np.zeros(1 << 16, dtype=bool)
+    mask[[word_hash(w) for w in words]] = True
+    return mask
+
+
+_LINK_MASK = _hash_mask(LINK_WORDS)
+_FUNCTION_MASK = _hash_mask(STOPWORDS | FRAGMENTS)
 
 
 def is_link(words: Sequence[str]) -> bool:
@@ -325,13 +332,14 @@ def lead_words(stream: TokenStream, max_words: int) -> tuple[np.ndarray, np.ndar
     Built from the stored token stream, so the store needs nothing more to rebuild it;
     two words sharing a hash (1 in 65,536) only add a little noise to a similarity."""
     h = stream.h16
-    if len(_LINK_H16) and len(h):
+    link = _LINK_MASK[h]
+    if link.any():
         sent = np.repeat(np.arange(len(stream.lengths)), stream.lengths)
-        links = np.unique(sent[np.isin(h, _LINK_H16)])
-        if len(links):
-            h = h[~np.isin(sent, links)]
+        is_link_sentence = np.zeros(len(stream.lengths), dtype=bool)
+        is_link_sentence[sent[link]] = True
+        h = h[~is_link_sentence[sent]]
     h = h[:max_words]
-    h = h[~np.isin(h, _FUNCTION_H16)]
+    h = h[~_FUNCTION_MASK[h]]
     keys, counts = np.unique(h, return_counts=True)
     return keys, counts
 
