@@ -107,7 +107,7 @@ class ClusterIndex:
     def _weights(self, keys: np.ndarray, counts: np.ndarray) -> np.ndarray:
         """tf-idf: 1 + log count, times the inverse document frequency in the window."""
         idf = np.log((len(self.terms) + _PRIOR_STORIES + 1) / (self.df[keys] + 0.5)) + _IDF_FLOOR
-        return (1.0 + np.log(counts)) * idf
+        return (1.0 + np.log(counts.astype(np.float64))) * idf
 
     def _candidates(self, mine: set[str], ts: float, min_shared: int) -> list[str]:
         """Clusters open at ``ts`` with a story sharing ``min_shared`` of the rarest names."""
@@ -188,8 +188,11 @@ class ClusterIndex:
 
 def _vector(terms: list[str], words: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, int]:
     """A story's keys (its names, each once, then its lead's words), their counts, and how
-    many are names.  Two names sharing a 16-bit hash count once: 1 in 65,536 pairs."""
-    names = np.unique(np.array([word_hash(t) | _NAME_BIT for t in terms], dtype=np.int64))
-    keys = np.concatenate([names, words[0].astype(np.int64)])
-    counts = np.concatenate([np.ones(len(names)), words[1].astype(np.float64)])
+    many are names: 5 bytes a key in memory.  Two names sharing a 16-bit hash count once
+    (1 in 65,536 pairs)."""
+    names = np.unique(np.array([word_hash(t) | _NAME_BIT for t in terms], dtype=np.uint32))
+    keys = np.concatenate([names, words[0].astype(np.uint32)])
+    # a word said more than 255 times in 200 words is no more telling than said 255 times
+    counts = np.concatenate([np.ones(len(names), dtype=np.uint8),
+                             np.minimum(words[1], 255).astype(np.uint8)])
     return keys, counts, len(names)
