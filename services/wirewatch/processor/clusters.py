@@ -121,11 +121,13 @@ class ClusterIndex:
         shared: dict[str, int] = {}
         for sid, n in counts.items():
             c = self.cluster_of[sid]
-            if n >= min_shared and n > shared.get(c, 0) and abs(ts - self.first(c)) <= self.span_seconds:
+            if n >= min_shared and n > shared.get(c, 0):
                 shared[c] = n
-        # The clusters sharing the most names (the likely winners), so the cost stays flat
-        # when one big story fills the window.
-        ranked = sorted(shared, key=lambda c: (-shared[c], self.first(c), c))
+        first = {c: self.first(c) for c in shared}
+        # The open clusters sharing the most names (the likely winners), so the cost stays
+        # flat when one big story fills the window.
+        ranked = sorted((c for c in shared if abs(ts - first[c]) <= self.span_seconds),
+                        key=lambda c: (-shared[c], first[c], c))
         return ranked[: self.max_candidates]
 
     def similarities(self, terms: list[str], words: tuple[np.ndarray, np.ndarray], ids: list[str]
@@ -137,15 +139,16 @@ class ClusterIndex:
         if not n:
             return np.zeros(0)
         keys, counts, n_names = _vector(terms, words)
-        q = self._weights(keys, counts)
-        parts = (slice(0, n_names), slice(n_names, None))  # names, words: each a unit vector
-        for part in parts:
+        vectors = [self.vectors[sid] for sid in ids]
+        # the story's weights first, then every member's: one pass
+        allw = self._weights(np.concatenate([keys, *(v[0] for v in vectors)]),
+                             np.concatenate([counts, *(v[1] for v in vectors)]))
+        q, w = allw[:len(keys)], allw[len(keys):]
+        allk = np.concatenate([v[0] for v in vectors])
+        for part in (slice(0, n_names), slice(n_names, None)):  # names, words: unit vectors each
             length = float(np.sqrt(q[part] @ q[part]))
             if length:
                 self._dense[keys[part]] = q[part] / length
-        vectors = [self.vectors[sid] for sid in ids]
-        allk = np.concatenate([v[0] for v in vectors])
-        w = self._weights(allk, np.concatenate([v[1] for v in vectors]))
         # member i's names are group 2i, its words group 2i + 1
         sizes = [size for v in vectors for size in (v[2], len(v[0]) - v[2])]
         group = np.repeat(np.arange(2 * n), sizes)
