@@ -1,4 +1,5 @@
-"""Text features for dedup: normalised words, sentences, shingles and sentence sketches.
+"""Text features for dedup: normalised words, sentences, shingles, sentence sketches, and
+what story clusters compare (the lead's names and figures, the lead's words).
 
 Everything here is deterministic across processes (crc32/blake2b, never Python's
 salted ``hash``) because the features end up in a changelog-backed store that a
