@@ -103,7 +103,9 @@ class Settings(BaseSettings):
     dedup_containment_threshold: float = Field(
         0.8, gt=0, le=1, description="share of a shorter text inside a longer one above which it is a copy")
     dedup_cluster_threshold: float = Field(
-        0.15, gt=0, le=1, description="idf-weighted overlap of lead names/figures that joins a cluster")
+        0.17, gt=0, le=1,
+        description="similarity to one cluster member (mean tf-idf cosine of lead names/figures and lead "
+                    "words) that counts as a match; a story joins a cluster when half its latest members match")
     ledger_window_days: float = Field(14.0, gt=0)
     store: str = Field("memory://", description="faust table store: memory:// or rocksdb://")
     data_dir: Path = Field(Path(".wirewatch"), description="faust state and local poller state")

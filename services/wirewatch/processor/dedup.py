@@ -14,8 +14,9 @@ the group has already seen (house-style edits such as "Oct. 29"/"Oct 29", "U.S."
 ``changed_spans`` then lists only those, so extraction never re-reads old sentences.
 
 Every unique story also gets a ``cluster_id`` (looser than a duplicate: coverage of one
-event by different outlets): it joins the cluster of the earlier story whose lead shares
-the most rare names and figures with its own, published within 36 hours (see clusters.py).
+event by different outlets): it joins the cluster most of whose latest members are similar
+to it in the names, figures and words of their leads, while the cluster is under 36 hours
+old, or opens one (see clusters.py).
 
 State: every durable fact lives in ``store`` (a faust Table in the service, a dict in
 replay) as JSON values: one record per story ("s:<story_id>": times, url, MinHash
@@ -47,6 +48,7 @@ from .shingles import (
     TokenStream,
     digest,
     event_terms,
+    lead_words,
     sentences,
     shingle_hashes,
     token_codes,
@@ -59,7 +61,7 @@ SEED = 20161128  # part of the stored state: changing it invalidates every store
 
 DEFAULT_NEAR_THRESHOLD = 0.4
 DEFAULT_CONTAINMENT_THRESHOLD = 0.8
-DEFAULT_CLUSTER_THRESHOLD = 0.15
+DEFAULT_CLUSTER_THRESHOLD = 0.17
 DEFAULT_NUM_PERM = 128
 # Bands of the near-duplicate LSH: r = num_perm / bands rows each.  32 x 4 makes a pair a
 # candidate with p = 0.56 at Jaccard 0.4, 0.87 at 0.5 and 0.99 at 0.6 (see docs/dedup.md).
@@ -72,14 +74,19 @@ MIN_CONTAINMENT_SHINGLES = 40
 MIN_NEAR_SHINGLES = 8
 # An update must add at least this many words of reporting; less is a copy-edit.
 MIN_NEW_WORDS = 5
-# Coverage of one event is clustered only with stories published this close in time.
+# A cluster takes stories published within this time of its first one.
 CLUSTER_SPAN_SECONDS = 36 * 3600
 LEAD_MIN_WORDS = 8
 # A re-polled story's last-seen time is refreshed at most this often (one store write).
 TOUCH_SECONDS = 3600.0
+# The lead, for clusters: its names and figures from the first 60 words, its content words
+# from the first 200 (a wire lead and the paragraphs that say what happened).
 CLUSTER_LEAD_WORDS = 60
+CLUSTER_TEXT_WORDS = 200
 # Paragraphs whose features are remembered (~2 KB each); the memo is cleared when full.
 PARAGRAPH_MEMO = 20_000
+# A lead without words (a record that is no cluster member, or has no token stream).
+_NO_WORDS: tuple[np.ndarray, np.ndarray] = (np.zeros(0, dtype=np.uint16), np.zeros(0, dtype=np.int64))
 
 
 @dataclass
@@ -254,13 +261,24 @@ class Deduplicator:
     def _index_record(self, sid: str, rec: dict[str, Any]) -> None:
         heapq.heappush(self._heap, (float(rec["x"]), sid))
         self._count += 1
+        words = _NO_WORDS
         if rec.get("k"):
-            # The signature is not stored: it is a function of the token stream, which is.
-            mh = self._minhash(_decode_stream(rec["k"]))
+            # The signature and the lead's words are not stored: they are functions of the
+            # token stream, which is.
+            stream = _decode_stream(rec["k"])
+            mh = self._minhash(stream)
             if mh is not None:
                 self._near.add(sid, mh, float(rec["t"]), int(rec.get("n") or 0))
+            if rec.get("e"):
+                words = lead_words(stream, CLUSTER_TEXT_WORDS)
+        self._index_cluster(sid, rec, words)
+
+    def _index_cluster(self, sid: str, rec: dict[str, Any], words: tuple[np.ndarray, np.ndarray]) -> None:
+        """A cluster member (a record with event terms) into the cluster index."""
         if rec.get("e"):
-            self._clusters.add(sid, list(rec["e"]), float(rec["t"]))
+            self._clusters.add(sid, list(rec["e"]), words, float(rec["t"]), str(rec["cl"]))
+        else:
+            self._clusters.remove(sid)  # the index holds exactly what the records say
 
     # ------------------------------------------------------------------ features
     def _features(self, story: RawStory, raw_hash: str) -> _Features:
@@ -529,7 +547,7 @@ class Deduplicator:
 
     # ------------------------------------------------------------------ recording
     def _put(self, sid: str, rec: dict[str, Any], minhash: RMinHash | None, n_shingles: int, *,
-             index_body: bool) -> None:
+             index_body: bool, words: tuple[np.ndarray, np.ndarray] = _NO_WORDS) -> None:
         """Write one story's record and its lookup keys; index it in the cache."""
         old = self._record(sid)
         keys = [k for k in (
@@ -554,8 +572,7 @@ class Deduplicator:
         # (after a restart) gives the same indexes.
         if rec.get("k") and minhash is not None:
             self._near.add(sid, minhash, float(rec["t"]), n_shingles)
-        if rec.get("e"):
-            self._clusters.add(sid, list(rec["e"]), float(rec["t"]))
+        self._index_cluster(sid, rec, words)
 
     @staticmethod
     def _seen_at(story: RawStory) -> float:
@@ -568,7 +585,8 @@ class Deduplicator:
                 "h": body_hash, "b": raw_hash}
 
     def _unique(self, story: RawStory, f: _Features, ts: float) -> DedupVerdict:
-        cluster = self._cluster_for(f, ts)
+        words = lead_words(f.stream, CLUSTER_TEXT_WORDS)
+        cluster = self._clusters.assign(f.terms, words, ts, threshold=self.cluster_threshold)
         if cluster is None:
             cluster = "c:" + digest([story.story_id], size=8)
             metrics.DEDUP_CLUSTERS.inc()
@@ -577,14 +595,9 @@ class Deduplicator:
             "e": f.terms,
             "k": f.stream.encode(),
         }
-        self._put(story.story_id, rec, f.minhash, f.n_shingles, index_body=True)
+        self._put(story.story_id, rec, f.minhash, f.n_shingles, index_body=True, words=words)
         metrics.DEDUP_UNIQUE.inc()
         return DedupVerdict(story_id=story.story_id, url=story.url, status="unique", cluster_id=cluster)
-
-    def _cluster_for(self, f: _Features, ts: float) -> str | None:
-        best = self._clusters.best(f.terms, ts, threshold=self.cluster_threshold)
-        rec = self._record(best[0]) if best is not None else None
-        return str(rec["cl"]) if rec is not None else None
 
     def _record_duplicate(self, story: RawStory, f: _Features, ts: float, root: str, root_url: str,
                           cluster: str) -> None:
@@ -630,7 +643,8 @@ class Deduplicator:
             before = _stream_of(old) if old.get("k") else None
             rec["g"] = before.encode() if before is not None else None
             rec["e"] = f.terms
-        self._put(sid, rec, f.minhash, f.n_shingles, index_body=True)
+        words = lead_words(f.stream, CLUSTER_TEXT_WORDS) if rec["e"] else _NO_WORDS
+        self._put(sid, rec, f.minhash, f.n_shingles, index_body=True, words=words)
 
     # ------------------------------------------------------------------ window
     def evict(self, now: datetime, limit: int | None = None) -> int:

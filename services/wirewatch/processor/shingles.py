@@ -1,4 +1,5 @@
-"""Text features for dedup: normalised words, sentences, shingles and sentence sketches.
+"""Text features for dedup: normalised words, sentences, shingles, sentence sketches, and
+what story clusters compare (the lead's names and figures, the lead's words).
 
 Everything here is deterministic across processes (crc32/blake2b, never Python's
 salted ``hash``) because the features end up in a changelog-backed store that a
@@ -14,9 +15,13 @@ import unicodedata
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 
 import numpy as np
+import yaml
 
+from ..errors import ConfigError
 from .boilerplate import Span
 
 # House-style noise that differs between copies of one wire story and carries no news:
@@ -277,15 +282,81 @@ def uncovered(new: Sequence[SentenceSketch], seen: Sequence[SentenceSketch], min
     return out
 
 
+# --------------------------------------------------------------------- cluster features
+def load_cluster_words(path: Path | None = None) -> tuple[frozenset[str], frozenset[str]]:
+    """The link words and apostrophe fragments of ``data/clusters.yaml`` (lower-cased)."""
+    path = path or Path(str(resources.files("wirewatch") / "data" / "clusters.yaml"))
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the cluster word lists ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+    lists = []
+    for key in ("link_words", "fragments"):
+        v = raw.get(key) if isinstance(raw, dict) else None
+        if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
+            raise ConfigError(f"{path}: '{key}' must be a list of words")
+        lists.append(frozenset(x.lower() for x in v))
+    return lists[0], lists[1]
+
+
+LINK_WORDS, FRAGMENTS = load_cluster_words()
+
+
+def word_hash(word: str) -> int:
+    """A lower-case word's 16-bit hash, as :class:`TokenStream` keeps it."""
+    return zlib.crc32(word.encode("utf-8")) & 0xFFFF
+
+
+def _hash_mask(words: Iterable[str]) -> np.ndarray:
+    """A lookup table over the 16-bit word hashes: True at the hashes of ``words``."""
+    mask = np.zeros(1 << 16, dtype=bool)
+    mask[[word_hash(w) for w in words]] = True
+    return mask
+
+
+_LINK_MASK = _hash_mask(LINK_WORDS)
+_FUNCTION_MASK = _hash_mask(STOPWORDS | FRAGMENTS)
+
+
+def is_link(words: Sequence[str]) -> bool:
+    """A sentence that is a web address (it holds a link word), not reporting."""
+    return any(w.lower() in LINK_WORDS for w in words)
+
+
+def lead_words(stream: TokenStream, max_words: int) -> tuple[np.ndarray, np.ndarray]:
+    """What a story's lead says, as a bag of words: the content words among its first
+    ``max_words`` words (link sentences skipped, function words out), as sorted 16-bit
+    word hashes and their counts.
+
+    Built from the stored token stream, so the store needs nothing more to rebuild it;
+    two words sharing a hash (1 in 65,536) only add a little noise to a similarity."""
+    h = stream.h16
+    link = _LINK_MASK[h]
+    if link.any():
+        sent = np.repeat(np.arange(len(stream.lengths)), stream.lengths)
+        is_link_sentence = np.zeros(len(stream.lengths), dtype=bool)
+        is_link_sentence[sent[link]] = True
+        h = h[~is_link_sentence[sent]]
+    h = h[:max_words]
+    h = h[~_FUNCTION_MASK[h]]
+    keys, counts = np.unique(h, return_counts=True)
+    return keys, counts
+
+
 def event_terms(token_lists: Sequence[Sequence[str]], max_words: int) -> list[str]:
     """Names and figures of a story's lead: what coverage of one event shares.
 
     Capitalised words that do not open a sentence (places, people, groups), and
     figures, from the first ``max_words`` words; lower-cased, function words out.
+    Link sentences (web addresses) are not part of the lead.
     """
     out: set[str] = set()
     seen = 0
     for raw in token_lists:
+        if is_link(raw):
+            continue
         for i, w in enumerate(raw):
             lw = w.lower()
             if lw in STOPWORDS:
