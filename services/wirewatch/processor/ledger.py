@@ -543,10 +543,16 @@ class ClaimLedger:
                 continue
             entry.pairs[pk] = self.store[f"{key}/p/{pk}"] = min(t, rec["t"])
             conflicts.append((cid, rec, old, verdict))
+        # The story's alert budget here: what is past it is not raised (nor built), but still
+        # filed -- the claim stays in its fact and joins its dispute, the pair is remembered.
+        budget = self._budget_left(entry, claim) if result.alerts or conflicts else None
+        wanted = len(result.alerts) + len(conflicts)
         if conflicts:
-            result.alerts.extend(self._dispute(key, entry, claim, facts, t, conflicts, now))
-
-        self._spend_budget(entry, claim, result)
+            room = None if budget is None else max(0, budget - len(result.alerts))
+            result.alerts.extend(self._dispute(key, entry, claim, facts, t, conflicts, now, room))
+        if budget is not None and wanted > budget:
+            del result.alerts[budget:]  # (a new claim's alert, when there is no room at all)
+            result.over_budget = wanted - budget
         if result.alerts:
             record["a"] = len(result.alerts)
         _count_raised(result.alerts)
@@ -554,25 +560,20 @@ class ClaimLedger:
         self._facts[claim.claim_id] = facts
         return result
 
-    def _spend_budget(self, entry: _Entry, claim: Claim, result: LedgerResult) -> None:
-        """Keep the alerts the story may still raise under this key; the rest are not raised.
-
-        Kept in the order raised: a new claim's alert, then the alert that opens a dispute,
-        then its updates.  What is not raised is still filed: the claim stays in its fact and
-        its dispute (the sides count it), and the pair is remembered as raised.
-        """
-        if self.max_story_alerts is None or not result.alerts:
-            return
+    def _budget_left(self, entry: _Entry, claim: Claim) -> int | None:
+        """Alerts ``claim``'s story may still raise under this key (None: no budget), from
+        what its claims filed here raised.  The first ones raised are kept: a new claim's
+        alert, then the alert that opens a dispute, then its updates."""
+        if self.max_story_alerts is None:
+            return None
         spent = sum(int(rec.get("a", 0)) for rec in entry.claims.values()
                     if rec["claim"]["story_id"] == claim.story_id)
-        allowed = max(0, self.max_story_alerts - spent)
-        if len(result.alerts) > allowed:
-            result.over_budget = len(result.alerts) - allowed
-            del result.alerts[allowed:]
+        return max(0, self.max_story_alerts - spent)
 
     def _dispute(self, key: str, entry: _Entry, claim: Claim, facts: Facts, t: float,
-                 conflicts: list[_Conflict], now: datetime) -> list[ContradictionAlert]:
-        """File ``claim`` into the dispute its conflicts belong to, or open one; one alert per pair.
+                 conflicts: list[_Conflict], now: datetime, room: int | None) -> list[ContradictionAlert]:
+        """File ``claim`` into the dispute its conflicts belong to, or open one; one alert per pair
+        (for the first ``room`` pairs: None = all; every pair is filed).
 
         The dispute is the one a contradicted claim is already in (the one opened first), else a
         new one whose first pair is the first conflict: that alert opens it (``update`` false) and
@@ -596,7 +597,7 @@ class ClaimLedger:
         entry.disputes[did] = self.store[f"{key}/d/{did}"] = dispute
         entry.index_members()
         alerts: list[ContradictionAlert] = []
-        for cid, rec, old, verdict in conflicts:
+        for cid, rec, old, verdict in conflicts[:room]:
             alert_id = ContradictionAlert.make_id(claim.claim_id, cid, verdict.kind)
             update = alert_id != did
             old_claim = Claim.model_validate(rec["claim"])
