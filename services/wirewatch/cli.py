@@ -282,6 +282,7 @@ def replay(
         f"{summary.updates} updates), {summary.claims} claims, {summary.new_claims} new_claim and "
         f"{summary.contradictions} contradiction alerts in {summary.disputes} disputes -> {summary.out_dir}"
         + (f" (not read: {summary.not_read})" if summary.not_read else "")
+        + (f" ({summary.over_budget})" if summary.over_budget else "")
     )
 
 

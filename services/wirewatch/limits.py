@@ -11,7 +11,11 @@ nothing the poller sends is refused further down:
       extraction: a body over spaCy's max_length (1,000,000 characters) is dead-lettered
                   (too_large); a sentence over MAX_SENTENCE_CHARS is not parsed (counted as
                   too_long in wirewatch_extract_sentences_total)
-      claims, alerts: one sentence each (two for a contradiction), far below the cap
+      claims, updates, alerts, dead letters: every field and list capped (models.py), so
+                  the longest each can be (models.max_json_bytes, ~460 KB for a contradiction)
+                  is below the cap by construction; every message the processor sends is
+                  measured before the send all the same (a unique copy can be over: dead-
+                  lettered by dedup as message_too_large)
 
 Kafka refuses a record batch over the broker's ``message.max.bytes`` (1,048,588 bytes by
 default; the embedded broker has no such limit) and a producer refuses a message over
@@ -25,6 +29,11 @@ from __future__ import annotations
 # default max_request_size (faust's default, 1,000,000, is raised to it in processor/app.py),
 # just under a default Kafka broker's message.max.bytes (1,048,588 per record batch).
 MAX_MESSAGE_BYTES = 1_048_576
+
+# What a record adds to its key, value and headers on the wire (a batch's header, varints),
+# generously: the processor checks key + value + headers + this against MAX_MESSAGE_BYTES
+# before each send, so a producer never refuses what it is handed.
+RECORD_OVERHEAD_BYTES = 512
 
 # A raw story as the poller sends it (JSON, UTF-8).  The rest of MAX_MESSAGE_BYTES is for
 # what dedup adds to make its unique copy (UNIQUE_OVERHEAD_BYTES).

@@ -42,6 +42,8 @@ DUPLICATE_KINDS: tuple[str, ...] = get_args(DuplicateKind)
 DROP_REASONS = ("over_item_cap", "empty", "malformed", "too_large")
 # Story fields the poller cut to their cap or dropped (models.py; docs/poller.md says how).
 TRIMMED_FIELDS = ("link", "guid", "title", "summary", "body", "authors", "language", "date")
+# A story's budgets in the processor (settings.story_max_*): what each counts past it.
+STORY_BUDGETS = ("sentences", "claims", "alerts")
 
 
 def _codes(root: type[errors.WirewatchError]) -> frozenset[str]:
@@ -89,6 +91,7 @@ LABEL_VALUES: dict[str, LabelRule] = {
     "feed": _FEED_ID_LIKE,
     "reason": frozenset(DROP_REASONS),
     "field": frozenset(TRIMMED_FIELDS),
+    "item": frozenset(STORY_BUDGETS),
     "topic": _TOPIC_LIKE,
     # Set by prometheus_client itself on histograms and on the build info.
     "le": re.compile(r"^(\+Inf|[0-9.e+-]+)$"),
@@ -166,8 +169,15 @@ FRESHNESS_FETCHED = Histogram(f"{NS}_alert_freshness_fetched_seconds",
                               buckets=_FRESH_BUCKETS)
 ALERTS = Counter(f"{NS}_alerts_total", "Alerts published by type.", ["type"])
 STAGE_MESSAGES = Counter(f"{NS}_processed_messages_total", "Messages handled, per pipeline stage.", ["stage"])
-DEAD_LETTERS = Counter(f"{NS}_deadletter_messages_total", "Messages sent to the dead-letter topic.",
+DEAD_LETTERS = Counter(f"{NS}_deadletter_messages_total",
+                       "Messages sent to the dead-letter topic (acknowledged by the broker).",
                        ["stage", "error_class"])
+DEAD_LETTER_FAILURES = Counter(f"{NS}_deadletter_send_failures_total",
+                               "Failed inputs whose dead letter could not be sent (logged with their "
+                               "topic[partition]@offset; the record stays in its origin topic).", ["stage"])
+STORY_BUDGET_OVERFLOW = Counter(f"{NS}_story_budget_overflow_total",
+                                "What stories had past their budget: event sentences not parsed, claims not "
+                                "sent, alerts not raised.", ["item"])
 PROCESSOR_STALLS = Counter(f"{NS}_processor_stalls_total",
                            "Times the processor had records waiting but handled none for the stall period.")
 PROCESSOR_SKIPS = Counter(f"{NS}_processor_skipped_records_total",
@@ -209,8 +219,11 @@ def _init_known_labels() -> None:
     # Dead letters start at zero for the processing stages and the message error
     # classes; any other class appears on first use.
     for stage in STAGES[1:]:
+        DEAD_LETTER_FAILURES.labels(stage=stage)
         for code in ("not_json", "schema_invalid", "message_too_large", "processing_failed", "internal"):
             DEAD_LETTERS.labels(stage=stage, error_class=code)
+    for budget in STORY_BUDGETS:
+        STORY_BUDGET_OVERFLOW.labels(item=budget)
 
 
 _init_known_labels()

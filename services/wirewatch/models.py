@@ -9,12 +9,17 @@ in a producer fails loudly instead of shipping a field nobody reads.
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+from annotated_types import MaxLen
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.fields import FieldInfo
 
-from .limits import MAX_MESSAGE_BYTES
+from .limits import MAX_MESSAGE_BYTES, MAX_SENTENCE_CHARS
 
 Category = Literal["territory_control", "attack", "casualties", "displacement", "ceasefire"]
 CATEGORIES: tuple[str, ...] = (
@@ -67,6 +72,27 @@ MAX_GUID_CHARS = 2000
 MAX_LANGUAGE_CHARS = 35  # the longest BCP 47 tag in use
 MAX_SOURCE_CHARS = 64
 
+# What the processor builds (claims, updates, alerts, dead letters) is capped the same way,
+# so that the longest message each model can serialise to (``max_json_bytes``) is far below
+# MAX_MESSAGE_BYTES by construction; a test checks it for every model.  The caps are loose
+# for real news (the evaluation sets' longest values are in docs/evaluation-log.md): only
+# text no reporter writes reaches them.
+MAX_PHRASE_CHARS = 500  # a phrase of a sentence (actor, place, speaker...); the sets' longest is 163
+MAX_LABEL_CHARS = 200  # a rule's label (event type, CAMEO, ACLED type) or the trigger word
+MAX_LEDGER_KEY_CHARS = 256  # 'place:<first word of the place>' (ledger.ledger_key cuts it)
+MAX_EXPLANATION_CHARS = 1000  # the sets' longest is 155
+MAX_SOURCES_LISTED = 50  # sources named in an update or a dispute side; the sets' most is 6
+MAX_DEADLETTER_KEY_CHARS = 1024  # of a dead letter's origin key (decoded bytes)
+MAX_DEADLETTER_PAYLOAD_CHARS = 64 * 1024  # of its payload: the first 64 KiB of the message
+MAX_ERROR_CHARS = 2000
+# The most bytes one character of a string takes in a JSON message: a control character
+# is written as a six-byte \u escape (anything else takes at most four bytes of UTF-8).
+JSON_BYTES_PER_CHAR = 6
+
+Id = Annotated[str, Field(max_length=MAX_ID_CHARS)]
+Phrase = Annotated[str, Field(max_length=MAX_PHRASE_CHARS)]
+Label = Annotated[str, Field(max_length=MAX_LABEL_CHARS)]
+
 
 # --------------------------------------------------------------------- feeds
 class FeedRecord(_Model):
@@ -114,13 +140,13 @@ class RawStory(_Model):
 class DedupVerdict(_Model):
     """What dedup decided about one raw story."""
 
-    story_id: str
-    url: str
+    story_id: Id
+    url: str = Field(max_length=MAX_URL_CHARS)
     status: Literal["unique", "update", "duplicate"]
     kind: DuplicateKind | None = Field(None, description="which test matched, for update/duplicate")
-    duplicate_of: str | None = Field(None, description="url of the earlier story it repeats")
-    duplicate_of_id: str | None = None
-    cluster_id: str
+    duplicate_of: str | None = Field(None, max_length=MAX_URL_CHARS, description="url of the earlier story it repeats")
+    duplicate_of_id: Id | None = None
+    cluster_id: Id
     similarity: float | None = None
     changed_spans: list[tuple[int, int]] | None = Field(
         None, description="for an update: [start, end) character ranges of body that are new"
@@ -131,9 +157,9 @@ class UniqueStory(_Model):
     """A story that passed dedup, or an update of one (topic ``stories.unique``)."""
 
     story: RawStory
-    cluster_id: str
+    cluster_id: Id
     status: Literal["unique", "update"]
-    update_of: str | None = Field(None, description="story_id of the earlier version")
+    update_of: Id | None = Field(None, description="story_id of the earlier version")
     changed_spans: list[tuple[int, int]] | None = Field(
         None, description="only these [start, end) body ranges go to extraction; null = all"
     )
@@ -143,8 +169,8 @@ class UniqueStory(_Model):
 class Quantity(_Model):
     low: float | None = None
     high: float | None = None
-    unit: str | None = None
-    text: str
+    unit: Phrase | None = None
+    text: Phrase
     approximate: bool = False
     at_least: bool = False
 
@@ -152,48 +178,68 @@ class Quantity(_Model):
 class Claim(_Model):
     """One claim: a (sentence, event) with its evidence (topic ``claims``)."""
 
-    claim_id: str
-    story_id: str
-    story_url: str
-    source: str = Field(description="the outlet")
-    feed_id: str
+    claim_id: Id
+    story_id: Id
+    story_url: str = Field(max_length=MAX_URL_CHARS)
+    source: Id = Field(description="the outlet")
+    feed_id: Id
     published: UTCDateTime
     fetched_at: UTCDateTime | None = Field(None, description="when the poller fetched the story")
-    cluster_id: str | None = None
-    sentence: str = Field(min_length=1, description="verbatim evidence sentence")
+    cluster_id: Id | None = None
+    sentence: str = Field(min_length=1, max_length=MAX_SENTENCE_CHARS, description="verbatim evidence sentence")
     sentence_start: int = Field(ge=0, description="character offset of the sentence in the body")
     sentence_end: int = Field(ge=0)
     category: Category
-    event_type: str | None = None
-    cameo: str | None = Field(None, description="CAMEO event code (as GDELT/PETRARCH use them)")
-    acled: str | None = Field(None, description="ACLED event type / sub-event type")
-    trigger: str | None = None
-    actor: str | None = None
-    target: str | None = None
-    location: str | None = None
-    location_key: str | None = Field(None, description="normalised place key")
-    time: str | None = Field(None, description="ISO date the event refers to, resolved")
-    time_text: str | None = None
+    event_type: Label | None = None
+    cameo: Label | None = Field(None, description="CAMEO event code (as GDELT/PETRARCH use them)")
+    acled: Label | None = Field(None, description="ACLED event type / sub-event type")
+    trigger: Label | None = None
+    actor: Phrase | None = None
+    target: Phrase | None = None
+    location: Phrase | None = None
+    location_key: Phrase | None = Field(None, description="normalised place key")
+    time: Label | None = Field(None, description="ISO date the event refers to, resolved")
+    time_text: Phrase | None = None
     quantity: Quantity | None = None
     polarity: Polarity = "asserted"
     modality: Modality = "certain"
-    attributed_to: str | None = Field(None, description="speaker; null = the outlet's own voice")
+    attributed_to: Phrase | None = Field(None, description="speaker; null = the outlet's own voice")
     extracted_at: UTCDateTime
 
     @staticmethod
     def make_id(story_id: str, start: int, end: int, category: str, trigger: str | None) -> str:
         return stable_id("claim", story_id, start, end, category, trigger)
 
+    @classmethod
+    def capped(cls, *, quantity: Quantity | None = None, **fields: Any) -> Claim:
+        """A claim whose text fields are cut to their caps: what the extractor builds.
+
+        A phrase is a span of the story's text, and a name that the story's own text
+        defines ('the <50,000 letters> district') can be longer than any real one; the claim
+        keeps its first MAX_PHRASE_CHARS characters rather than the story failing.
+        """
+        for name, value in fields.items():
+            cap = text_cap(cls, name)
+            if cap is not None and isinstance(value, str) and len(value) > cap:
+                fields[name] = value[:cap]
+        if quantity is not None:
+            quantity = quantity.model_copy(update={
+                "text": quantity.text[:MAX_PHRASE_CHARS],
+                "unit": quantity.unit[:MAX_PHRASE_CHARS] if quantity.unit else quantity.unit})
+        return cls(quantity=quantity, **fields)
+
 
 class ClaimUpdate(_Model):
     """Corroboration of a claim already in the ledger (topic ``claims.updates``)."""
 
-    claim_id: str = Field(description="the first claim of this fact")
-    ledger_key: str
+    claim_id: Id = Field(description="the first claim of this fact")
+    ledger_key: str = Field(max_length=MAX_LEDGER_KEY_CHARS)
     claim: Claim = Field(description="the new report")
-    sources: list[str] = Field(description="distinct independent sources so far")
-    num_sources: int = Field(ge=1)
-    num_articles: int = Field(ge=1)
+    sources: list[Phrase] = Field(max_length=MAX_SOURCES_LISTED,
+                                  description=f"distinct independent sources so far (the first {MAX_SOURCES_LISTED})")
+    num_sources: int = Field(ge=1, description=f"distinct independent sources, counted up to {MAX_SOURCES_LISTED}")
+    num_articles: int = Field(ge=1, description="distinct articles (story clusters), counted up to "
+                                                "the ledger's cap (ledger.MAX_ARTICLES_COUNTED)")
     updated_at: UTCDateTime
 
 
@@ -201,9 +247,9 @@ class ClaimUpdate(_Model):
 class NewClaimAlert(_Model):
     """A claim nobody had made before (topic ``alerts.new_claim``)."""
 
-    alert_id: str
+    alert_id: Id
     type: Literal["new_claim"] = "new_claim"
-    ledger_key: str
+    ledger_key: str = Field(max_length=MAX_LEDGER_KEY_CHARS)
     claim: Claim
     raised_at: UTCDateTime
 
@@ -215,9 +261,12 @@ class NewClaimAlert(_Model):
 class DisputeSide(_Model):
     """One position in a dispute, as counted when the alert was raised."""
 
-    sources: list[str] = Field(description="distinct independent sources that take this side")
-    num_claims: int = Field(ge=1, description="claims (evidence sentences) on this side")
-    num_articles: int = Field(ge=1)
+    sources: list[Phrase] = Field(
+        max_length=MAX_SOURCES_LISTED,
+        description=f"distinct independent sources that take this side (the first {MAX_SOURCES_LISTED})")
+    num_claims: int = Field(ge=1, description="claims (evidence sentences) on this side, counted up to the "
+                                              "ledger's cap (ledger.MAX_SIDE_CLAIMS)")
+    num_articles: int = Field(ge=1, description="distinct articles, counted up to the ledger's cap")
 
 
 class ContradictionAlert(_Model):
@@ -230,17 +279,17 @@ class ContradictionAlert(_Model):
     alerts with ``update: false``.
     """
 
-    alert_id: str
+    alert_id: Id
     type: Literal["contradiction"] = "contradiction"
     kind: ContradictionKind
-    dispute_id: str = Field(description="stable id of the dispute: the alert_id of the alert that opened it")
+    dispute_id: Id = Field(description="stable id of the dispute: the alert_id of the alert that opened it")
     update: bool = Field(False, description="false: this alert opens a dispute; true: a later claim joins it")
-    ledger_key: str
+    ledger_key: str = Field(max_length=MAX_LEDGER_KEY_CHARS)
     claim: Claim = Field(description="the newer claim")
     contradicts: Claim = Field(description="the earlier claim it conflicts with")
     claim_side: DisputeSide = Field(description="the side of `claim`, counted so far")
     contradicts_side: DisputeSide = Field(description="the side of `contradicts`, counted so far")
-    explanation: str = Field(min_length=1, description="one line a person can read")
+    explanation: str = Field(min_length=1, max_length=MAX_EXPLANATION_CHARS, description="one line a person can read")
     raised_at: UTCDateTime
 
     @staticmethod
@@ -256,15 +305,21 @@ Alert = NewClaimAlert | ContradictionAlert
 class DeadLetter(_Model):
     """A message the processor could not handle (topic ``deadletter``)."""
 
-    origin_topic: str
+    origin_topic: str = Field(max_length=249)  # Kafka's longest topic name
     origin_partition: int | None = None
     origin_offset: int | None = None
-    origin_key: str | None = None
-    stage: str
-    error_class: str
-    error: str = Field(max_length=2000)
-    payload: str = Field(description="the original value, as text (invalid UTF-8 replaced), capped")
-    payload_truncated: bool = False
+    origin_key: str | None = Field(
+        None, max_length=MAX_DEADLETTER_KEY_CHARS,
+        description=f"the original key as text (invalid UTF-8 replaced): its first {MAX_DEADLETTER_KEY_CHARS} bytes")
+    origin_key_truncated: bool = Field(False, description="the key was longer than what origin_key holds")
+    stage: Label
+    error_class: Label
+    error: str = Field(max_length=MAX_ERROR_CHARS)
+    payload: str = Field(
+        max_length=MAX_DEADLETTER_PAYLOAD_CHARS,
+        description=f"the original value as text (invalid UTF-8 replaced): its first "
+                    f"{MAX_DEADLETTER_PAYLOAD_CHARS} bytes")
+    payload_truncated: bool = Field(False, description="the value was longer than what payload holds")
     failed_at: UTCDateTime
 
 
@@ -278,6 +333,75 @@ MODELS: dict[str, type[_Model]] = {
     "contradiction_alert": ContradictionAlert,
     "dead_letter": DeadLetter,
 }
+
+
+# --------------------------------------------------------------------- size by construction
+class UnboundedField(TypeError):
+    """A model field whose serialised size has no bound (a string or a list without a cap)."""
+
+
+def _max_len(metadata: Iterable[Any]) -> int | None:
+    for m in metadata:
+        if isinstance(m, MaxLen):
+            return int(m.max_length)
+        if isinstance(m, FieldInfo):
+            found = _max_len(m.metadata)
+            if found is not None:
+                return found
+    return None
+
+
+def text_cap(model: type[BaseModel], name: str) -> int | None:
+    """The cap on a text field of ``model`` (None: not a capped text field)."""
+    field = model.model_fields.get(name)
+    if field is None:
+        return None
+    cap = _max_len(field.metadata)
+    if cap is None:
+        for arg in get_args(field.annotation):  # `Phrase | None`: the cap is on the str inside
+            if get_origin(arg) is Annotated:
+                cap = _max_len(get_args(arg)[1:])
+    return cap
+
+
+# The longest JSON text of a value without a length: an int of 20 digits, a float's
+# shortest round-trip form, an RFC 3339 datetime with microseconds and an offset.
+_SCALAR_JSON_BYTES: dict[type, int] = {bool: 5, int: 20, float: 24, datetime: 34, type(None): 4}
+
+
+def max_json_bytes(tp: Any, metadata: Sequence[Any] = (), where: str = "") -> int:
+    """The longest JSON text a value of type ``tp`` (a model, a field's type) serialises to,
+    from the caps on its strings and lists; UnboundedField names the first field without one."""
+    where = where or getattr(tp, "__name__", str(tp))
+    origin = get_origin(tp)
+    if origin is Annotated:
+        inner, *meta = get_args(tp)
+        return max_json_bytes(inner, [*metadata, *meta], where)
+    if origin in (Union, UnionType):
+        return max(max_json_bytes(arg, metadata, where) for arg in get_args(tp))
+    if origin is Literal:
+        return max(len(json.dumps(v)) for v in get_args(tp))
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        total = 2
+        for name, field in tp.model_fields.items():
+            total += len(name) + 4 + max_json_bytes(field.annotation, field.metadata, f"{where}.{name}")
+        return total
+    if tp is str:
+        cap = _max_len(metadata)
+        if cap is None:
+            raise UnboundedField(f"{where}: a string without a cap")
+        return 2 + cap * JSON_BYTES_PER_CHAR
+    if origin is list:
+        cap = _max_len(metadata)
+        if cap is None:
+            raise UnboundedField(f"{where}: a list without a cap")
+        (item,) = get_args(tp)
+        return 2 + cap * (1 + max_json_bytes(item, (), f"{where}[]"))
+    if origin is tuple:
+        return 2 + sum(1 + max_json_bytes(item, (), f"{where}[]") for item in get_args(tp))
+    if tp in _SCALAR_JSON_BYTES:
+        return _SCALAR_JSON_BYTES[tp]
+    raise UnboundedField(f"{where}: no known bound for {tp!r}")
 
 
 def json_schema(name: str) -> dict[str, Any]:

@@ -8,8 +8,9 @@ plus claim_updates.jsonl).
 
 A replay is a backfill: it reads every item of every file (the poller's per-poll
 item cap does not apply unless asked for), says what it could not read -- items
-not usable, fields cut, files that are no feed -- and, on a long archive, how far
-it has got.
+not usable, fields cut, files that are no feed -- and what stories had past their
+budgets (event sentences not parsed, claims not sent, alerts not raised), and, on a
+long archive, how far it has got.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class ReplaySummary:
     disputes: int
     out_dir: Path
     not_read: str = ""  # what could not be read, one line ("" when everything was)
+    over_budget: str = ""  # what stories had past their budgets, one line ("" when none did)
 
 
 @dataclass
@@ -193,5 +195,6 @@ def replay(
         disputes=len({a.dispute_id for a in result.alerts if isinstance(a, ContradictionAlert)}),
         out_dir=out_dir,
         not_read=not_read,
+        over_budget=result.over_budget,
     )
     return summary

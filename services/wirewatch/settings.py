@@ -97,6 +97,20 @@ class Settings(BaseSettings):
         16, ge=1, le=1024, description="most stories the extract agent hands to NLP at once")
     extract_batch_seconds: float = Field(
         0.05, gt=0, le=10, description="longest the extract agent waits to fill a batch (adds to latency)")
+    # A story's budgets: one story of thousands of event sentences held the processor for a
+    # minute and raised thousands of alerts.  The evaluation sets' largest story has 45 event
+    # sentences, 25 claims and 24 alerts (10 about one place); what is past a budget is
+    # counted in wirewatch_story_budget_overflow_total{item} and logged once per story.
+    story_max_sentences: int = Field(
+        300, ge=1,
+        description="event sentences of one story the NLP parses, in body order (~2 s of NLP); the rest "
+                    "are counted, not parsed")
+    story_max_claims: int = Field(
+        100, ge=1, description="claims one story sends, in body order; the rest are counted, not sent")
+    story_max_alerts: int = Field(
+        50, ge=1,
+        description="alerts one story's claims about one place raise (they meet in one ledger key); the "
+                    "rest are counted, not raised (the claims are still filed)")
     dedup_window_days: float = Field(7.0, gt=0)
     dedup_near_threshold: float = Field(
         0.4, gt=0, le=1, description="estimated Jaccard of body shingles above which a story is a copy")

@@ -87,7 +87,7 @@ class _TopicPublisher:
         self.topics = topics
 
     async def send(self, message: Outbound) -> Awaitable[Any]:
-        sent = await self.topics[message.dest].send(key=message.key.encode(), value=message.value.to_json_bytes(),
+        sent = await self.topics[message.dest].send(key=message.key.encode(), value=message.payload,
                                                     headers=message.headers)
         if isinstance(message.value, NewClaimAlert | ContradictionAlert):
             _observe_alert(message.value)
@@ -194,7 +194,8 @@ class WirewatchApp:
         self.ledger_store = StagedStore(self.ledger_table)
         self.pipeline = factory(self.dedup_store, self.ledger_store)
         self.nlp = ExtractorPool(settings.nlp_workers, model=settings.nlp_model,
-                                 extractor=lambda: self.pipeline.extractor)
+                                 extractor=lambda: self.pipeline.extractor,
+                                 max_sentences=settings.story_max_sentences)
         self.publisher = _TopicPublisher(self.app, {
             "unique": self.unique_topic, "claims": self.claims_topic, "claim_updates": self.updates_topic,
             "new_claim": self.new_claim_topic, "contradiction": self.contradiction_topic,
@@ -203,10 +204,11 @@ class WirewatchApp:
         dead_letters = DeadLetterTopic(self.publisher)
         self.dedup = StageRunner(DedupStage(self.pipeline), store=self.dedup_store, publisher=self.publisher,
                                  dead_letters=dead_letters, on_commit=trace_decision)
+        overflow = self.pipeline.overflow.on_commit  # a story's budgets: counted once committed
         self.extract = StageRunner(ExtractStage(self.pipeline, self.nlp.extract, settings.extract_batch_size),
-                                   publisher=self.publisher, dead_letters=dead_letters)
+                                   publisher=self.publisher, dead_letters=dead_letters, on_commit=overflow)
         self.ledger = StageRunner(LedgerStage(self.pipeline), store=self.ledger_store, publisher=self.publisher,
-                                  dead_letters=dead_letters)
+                                  dead_letters=dead_letters, on_commit=overflow)
         self._handled = dict.fromkeys(("dedup", "extract", "ledger"), 0)
         self.watchdog = Watchdog(settings.processor_stall_seconds)
         self.continuity = Continuity()

@@ -14,7 +14,8 @@ store key prefixed with its ledger key (``store_route`` recovers it, so the tabl
 changelog partition is the claims partition)::
 
     "<ledger key>/c/<claim id>"  -> {"claim": <Claim JSON>, "facts": <Facts JSON>, "fact": fact_id,
-                                     "t": ts, "n": arrival number within the ledger key}
+                                     "t": ts, "n": arrival number within the ledger key,
+                                     "a": alerts it raised (absent: none)}
     "<ledger key>/f/<fact id>"   -> {"sources": [name...], "source_keys": [key...], "articles": [id...]}
     "<ledger key>/p/<sentence key>|<sentence key>" -> ts   # a contradiction already raised
     "<ledger key>/d/<dispute id>" -> {"kind": kind, "t": ts, "sides": [<side>, <side>]}
@@ -24,6 +25,11 @@ changelog partition is the claims partition)::
 A dispute is two positions on one event: its first contradicting pair opens it (one
 contradiction alert), and every later claim that contradicts one of its members joins the
 other side as an update (``ContradictionAlert.update``), counted by source and article.
+
+Bounded whatever the input: the lists in facts and sides are capped (MAX_SOURCES_LISTED,
+MAX_ARTICLES_COUNTED, MAX_SIDE_CLAIMS), and with ``max_story_alerts`` the claims of one story
+raise at most that many alerts under one ledger key (the "a" of their records says how many
+each raised); the alerts past it are counted in ``LedgerResult.over_budget``, not raised.
 
 A claim is written once, so a change costs a few hundred bytes on the changelog however
 many claims its place holds (version 1 wrote a whole place's entry on every claim: its
@@ -46,7 +52,17 @@ from typing import Any
 
 from .. import lexicon, metrics
 from ..errors import LedgerStateError
-from ..models import Claim, ClaimUpdate, ContradictionAlert, DisputeSide, NewClaimAlert, utcnow
+from ..models import (
+    MAX_EXPLANATION_CHARS,
+    MAX_LEDGER_KEY_CHARS,
+    MAX_SOURCES_LISTED,
+    Claim,
+    ClaimUpdate,
+    ContradictionAlert,
+    DisputeSide,
+    NewClaimAlert,
+    utcnow,
+)
 from .contradict import Facts, Verdict, conflict, explain, facts_of, same_camp, same_speaker, same_time
 
 VERSION = 1  # the layout of one whole entry per key, still read (and rewritten) on load
@@ -55,8 +71,15 @@ _CLOCK_SKEW = timedelta(days=1)
 # A new entry's horizon: the first day a datetime can hold (0.0 would refuse claims dated
 # before 1970, e.g. a replay of an archive).  Finite, as it is stored as JSON.
 _BEGINNING = datetime.min.replace(tzinfo=UTC).timestamp()
-_QUOTE_REACH = 400
-_FACTS_CACHE_MAX = 200_000  # characters between a named quote and an unattributed follow-on
+_QUOTE_REACH = 400  # characters between a named quote and an unattributed follow-on
+_FACTS_CACHE_MAX = 200_000
+# Every list a store value holds is capped, so that a fact corroborated by thousands of
+# articles or a dispute joined by thousands of claims stays a small changelog message and
+# its update or alert stays far below the message cap: the first MAX_SOURCES_LISTED sources
+# (models.py) and these many articles and claims are listed, and the counts stop there.
+# The evaluation sets' largest: 6 sources, 4 articles, 3 claims on one side.
+MAX_ARTICLES_COUNTED = 100
+MAX_SIDE_CLAIMS = 500  # a claim past it still counts its source and article, but is not a member
 
 # --------------------------------------------------------------------------- keys
 _ARTICLE = re.compile(r"(?:^|(?<=[\s-]))(?:the\s+|a[lrsdtzn]-|ash-|ath-|adh-|e[lrsdtzn]-)", re.I)
@@ -241,7 +264,8 @@ def ledger_key(claim: Claim) -> str:
     key of its own category ('noplace:attack') and only meets its own kind.
     """
     place = head(place_of(claim))
-    return f"place:{place}" if place else f"noplace:{claim.category}"
+    # (cut: a place's name is a phrase of the story, and folding can lengthen it)
+    return f"place:{place}"[:MAX_LEDGER_KEY_CHARS] if place else f"noplace:{claim.category}"
 
 
 # --------------------------------------------------------------------------- results
@@ -249,6 +273,7 @@ def ledger_key(claim: Claim) -> str:
 class LedgerResult:
     alerts: list[NewClaimAlert | ContradictionAlert] = field(default_factory=list)
     updates: list[ClaimUpdate] = field(default_factory=list)
+    over_budget: int = 0  # alerts not raised: the story's budget for this place was spent
 
 
 def _source_key(f: Facts) -> str:
@@ -284,12 +309,18 @@ class ClaimLedger:
     """Claims per place over a sliding window; plain class, state in ``store``."""
 
     def __init__(
-        self, store: MutableMapping[str, Any] | None = None, *, window_seconds: float = 14 * 86400
+        self, store: MutableMapping[str, Any] | None = None, *, window_seconds: float = 14 * 86400,
+        max_story_alerts: int | None = None,
     ) -> None:
         if window_seconds <= 0:
             raise ValueError("window_seconds must be positive")
+        if max_story_alerts is not None and max_story_alerts < 1:
+            raise ValueError(f"max_story_alerts must be at least 1, got {max_story_alerts}")
         self.store: MutableMapping[str, Any] = {} if store is None else store
         self.window_seconds = float(window_seconds)
+        # Alerts one story's claims may raise under one ledger key (None: no budget).  Counted
+        # from the claims' own records, so a restarted worker spends it as a clean one did.
+        self.max_story_alerts = max_story_alerts
         # Facts decoded from the store, by claim id: a cache only (the store is the truth),
         # emptied of a claim when it is evicted so that it stays as bounded as the store.
         self._facts: dict[str, Facts] = {}
@@ -479,17 +510,10 @@ class ClaimLedger:
                 NewClaimAlert(alert_id=NewClaimAlert.make_id(claim.claim_id), ledger_key=key, claim=claim,
                               raised_at=now)
             )
-            metrics.NEW_CLAIMS.labels(category=claim.category).inc()
         # a new value, never the stored one changed in place: staged writes may be rolled back
         old_fact = entry.facts.get(fact_id) or {"sources": [], "source_keys": [], "articles": []}
         fact = {k: list(v) for k, v in old_fact.items()}
-        src = _source_key(facts)
-        if not any(_same_source(src, k) for k in fact["source_keys"]):
-            fact["source_keys"].append(src)
-            fact["sources"].append(facts.speaker_name)
-        article = claim.cluster_id or claim.story_id
-        if article not in fact["articles"]:
-            fact["articles"].append(article)
+        _count_in(fact, facts, claim.cluster_id or claim.story_id)
         if fact != old_fact:
             self._put_fact(key, entry, fact_id, fact)
         if fact_id != claim.claim_id:
@@ -519,16 +543,37 @@ class ClaimLedger:
                 continue
             entry.pairs[pk] = self.store[f"{key}/p/{pk}"] = min(t, rec["t"])
             conflicts.append((cid, rec, old, verdict))
+        # The story's alert budget here: what is past it is not raised (nor built), but still
+        # filed -- the claim stays in its fact and joins its dispute, the pair is remembered.
+        budget = self._budget_left(entry, claim) if result.alerts or conflicts else None
+        wanted = len(result.alerts) + len(conflicts)
         if conflicts:
-            result.alerts.extend(self._dispute(key, entry, claim, facts, t, conflicts, now))
-
+            room = None if budget is None else max(0, budget - len(result.alerts))
+            result.alerts.extend(self._dispute(key, entry, claim, facts, t, conflicts, now, room))
+        if budget is not None and wanted > budget:
+            del result.alerts[budget:]  # (a new claim's alert, when there is no room at all)
+            result.over_budget = wanted - budget
+        if result.alerts:
+            record["a"] = len(result.alerts)
+        _count_raised(result.alerts)
         self._record(key, entry, claim.claim_id, record)
         self._facts[claim.claim_id] = facts
         return result
 
+    def _budget_left(self, entry: _Entry, claim: Claim) -> int | None:
+        """Alerts ``claim``'s story may still raise under this key (None: no budget), from
+        what its claims filed here raised.  The first ones raised are kept: a new claim's
+        alert, then the alert that opens a dispute, then its updates."""
+        if self.max_story_alerts is None:
+            return None
+        spent = sum(int(rec.get("a", 0)) for rec in entry.claims.values()
+                    if rec["claim"]["story_id"] == claim.story_id)
+        return max(0, self.max_story_alerts - spent)
+
     def _dispute(self, key: str, entry: _Entry, claim: Claim, facts: Facts, t: float,
-                 conflicts: list[_Conflict], now: datetime) -> list[ContradictionAlert]:
-        """File ``claim`` into the dispute its conflicts belong to, or open one; one alert per pair.
+                 conflicts: list[_Conflict], now: datetime, room: int | None) -> list[ContradictionAlert]:
+        """File ``claim`` into the dispute its conflicts belong to, or open one; one alert per pair
+        (for the first ``room`` pairs: None = all; every pair is filed).
 
         The dispute is the one a contradicted claim is already in (the one opened first), else a
         new one whose first pair is the first conflict: that alert opens it (``update`` false) and
@@ -552,10 +597,9 @@ class ClaimLedger:
         entry.disputes[did] = self.store[f"{key}/d/{did}"] = dispute
         entry.index_members()
         alerts: list[ContradictionAlert] = []
-        for cid, rec, old, verdict in conflicts:
+        for cid, rec, old, verdict in conflicts[:room]:
             alert_id = ContradictionAlert.make_id(claim.claim_id, cid, verdict.kind)
             update = alert_id != did
-            (metrics.DISPUTE_UPDATES if update else metrics.CONTRADICTIONS).labels(kind=verdict.kind).inc()
             old_claim = Claim.model_validate(rec["claim"])
             alerts.append(ContradictionAlert(
                 alert_id=alert_id,
@@ -567,7 +611,7 @@ class ClaimLedger:
                 contradicts=old_claim,
                 claim_side=_side_model(dispute["sides"][side]),
                 contradicts_side=_side_model(dispute["sides"][1 - side]),
-                explanation=explain(verdict, facts, claim, old, old_claim),
+                explanation=explain(verdict, facts, claim, old, old_claim)[:MAX_EXPLANATION_CHARS],
                 raised_at=now,
             ))
         return alerts
@@ -677,16 +721,30 @@ def _copy_dispute(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _join(side: dict[str, list[str]], claim_id: str, f: Facts, claim: dict[str, Any]) -> None:
-    """Count a claim on one side of a dispute: its source (if new) and its article."""
-    if claim_id not in side["claims"]:
+    """Count a claim on one side of a dispute: itself, its source (if new) and its article."""
+    if claim_id not in side["claims"] and len(side["claims"]) < MAX_SIDE_CLAIMS:
         side["claims"].append(claim_id)
+    _count_in(side, f, claim.get("cluster_id") or claim["story_id"])
+
+
+def _count_in(counts: dict[str, list[str]], f: Facts, article: str) -> None:
+    """Count a claim's source (if new) and article (if new) in a fact or a dispute side,
+    each list up to its cap (a source or article past it is not told apart from the others)."""
     src = _source_key(f)
-    if not any(_same_source(src, k) for k in side["source_keys"]):
-        side["source_keys"].append(src)
-        side["sources"].append(f.speaker_name)
-    article = claim.get("cluster_id") or claim["story_id"]
-    if article not in side["articles"]:
-        side["articles"].append(article)
+    if len(counts["source_keys"]) < MAX_SOURCES_LISTED and not any(
+            _same_source(src, k) for k in counts["source_keys"]):
+        counts["source_keys"].append(src)
+        counts["sources"].append(f.speaker_name)
+    if len(counts["articles"]) < MAX_ARTICLES_COUNTED and article not in counts["articles"]:
+        counts["articles"].append(article)
+
+
+def _count_raised(alerts: list[NewClaimAlert | ContradictionAlert]) -> None:
+    for a in alerts:
+        if isinstance(a, NewClaimAlert):
+            metrics.NEW_CLAIMS.labels(category=a.claim.category).inc()
+        else:
+            (metrics.DISPUTE_UPDATES if a.update else metrics.CONTRADICTIONS).labels(kind=a.kind).inc()
 
 
 def _side_model(side: dict[str, list[str]]) -> DisputeSide:

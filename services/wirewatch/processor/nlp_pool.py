@@ -67,9 +67,9 @@ def _init_worker(model: str | None, parent: int, lifeline: Connection) -> None:
     _EXTRACTOR = Extractor(model)
 
 
-def _work(stories: Sequence[UniqueStory]) -> ExtractBatch:
+def _work(stories: Sequence[UniqueStory], max_sentences: int | None) -> ExtractBatch:
     assert _EXTRACTOR is not None, "worker initializer did not run"
-    return extract_batch(_EXTRACTOR, stories)
+    return extract_batch(_EXTRACTOR, stories, max_sentences)
 
 
 def _ready() -> int:
@@ -82,8 +82,9 @@ class ExtractorPool:
     """``await pool.extract(stories)`` -> :class:`ExtractBatch`, never blocking the event loop."""
 
     def __init__(self, processes: int, *, model: str | None = None,
-                 extractor: Callable[[], Extractor] | None = None) -> None:
+                 extractor: Callable[[], Extractor] | None = None, max_sentences: int | None = None) -> None:
         self.processes = processes
+        self.max_sentences = max_sentences  # a story's budget of event sentences to parse
         # resolved here, so that a missing model fails the processor at start, not in a worker
         self.model = find_model(model) if processes > 1 else model
         self._extractor_factory = extractor or (lambda: Extractor(model))
@@ -118,7 +119,7 @@ class ExtractorPool:
     def _in_thread(self, stories: Sequence[UniqueStory]) -> ExtractBatch:
         if self._extractor is None:
             self._extractor = self._extractor_factory()
-        return extract_batch(self._extractor, stories)
+        return extract_batch(self._extractor, stories, self.max_sentences)
 
     def start(self, timeout: float = 300.0) -> None:
         """Load the model(s) now, before the first story (call it before the event loop and
@@ -163,7 +164,7 @@ class ExtractorPool:
         size = -(-len(stories) // (self.processes * CHUNKS_PER_PROCESS))
         chunks = [stories[i:i + size] for i in range(0, len(stories), size)]
         pool = self._process_pool()
-        parts = await asyncio.gather(*(loop.run_in_executor(pool, _work, c) for c in chunks))
+        parts = await asyncio.gather(*(loop.run_in_executor(pool, _work, c, self.max_sentences) for c in chunks))
         return _merge(parts)
 
     async def _one_by_one(self, stories: Sequence[UniqueStory]) -> ExtractBatch:
@@ -172,7 +173,7 @@ class ExtractorPool:
         for story in stories:
             self._restart()
             try:
-                parts.append(await loop.run_in_executor(self._process_pool(), _work, [story]))
+                parts.append(await loop.run_in_executor(self._process_pool(), _work, [story], self.max_sentences))
             except BrokenProcessPool:
                 log.error("story %s took an NLP worker process down", story.story.story_id)
                 parts.append(ExtractBatch([ExtractFailed(
@@ -205,4 +206,5 @@ def _merge(parts: Sequence[ExtractBatch]) -> ExtractBatch:
         out.parsed += p.parsed
         out.skipped += p.skipped
         out.too_long += p.too_long
+        out.over_budget += p.over_budget or [0] * len(p.results)
     return out

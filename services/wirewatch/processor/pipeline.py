@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter, OrderedDict
 from collections.abc import MutableMapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from ..settings import Settings
 from .dedup import Deduplicator
 from .extract import Extractor
 from .ledger import ClaimLedger, LedgerResult, ledger_key
+from .types import Record, Staged
 
 log = logging.getLogger(__name__)
 
@@ -44,34 +46,99 @@ class ExtractBatch:
     parsed: int = 0
     skipped: int = 0
     too_long: int = 0
+    # per story: event sentences not parsed, past the story's budget
+    over_budget: list[int] = field(default_factory=list)
 
 
-def extract_batch(extractor: Extractor, stories: Sequence[UniqueStory]) -> ExtractBatch:
-    """One ``nlp.pipe`` pass over ``stories``; if it raises, each story again on its own,
-    so that one bad story fails alone and the others still give their claims (the same
-    ones: extraction of a story does not depend on the rest of its batch)."""
+def extract_batch(extractor: Extractor, stories: Sequence[UniqueStory],
+                  max_sentences: int | None = None) -> ExtractBatch:
+    """One ``nlp.pipe`` pass over ``stories``, each parsing at most ``max_sentences`` event
+    sentences; if it raises, each story again on its own, so that one bad story fails alone
+    and the others still give their claims (the same ones: extraction of a story does not
+    depend on the rest of its batch)."""
     t0 = time.perf_counter()
+    previous, extractor.max_sentences = extractor.max_sentences, max_sentences
     try:
         claims, parsed, skipped, too_long = extractor.extract_counted(stories)
         results: list[list[Claim] | ExtractFailed] = list(claims)
+        over_budget = list(extractor.over_budget)
     except Exception:
-        results, parsed, skipped, too_long = [], 0, 0, 0
+        results, parsed, skipped, too_long, over_budget = [], 0, 0, 0, []
         for story in stories:
             try:
                 one, p, k, t = extractor.extract_counted([story])
             except WirewatchError as exc:  # a refusal on purpose (too_large): no trace needed
                 log.warning("extraction of story %s refused: %s", story.story.story_id, exc)
                 results.append(ExtractFailed(f"{type(exc).__name__}: {exc}", exc.code))
+                over_budget.append(0)
                 continue
             except Exception as exc:
                 log.exception("extraction of story %s failed", story.story.story_id)
                 results.append(ExtractFailed(f"{type(exc).__name__}: {exc}", error_code(exc)))
+                over_budget.append(0)
                 continue
             results.append(one[0])
+            over_budget += extractor.over_budget
             parsed += p
             skipped += k
             too_long += t
-    return ExtractBatch(results, time.perf_counter() - t0, parsed, skipped, too_long)
+    finally:
+        extractor.max_sentences = previous
+    return ExtractBatch(results, time.perf_counter() - t0, parsed, skipped, too_long, over_budget)
+
+
+@dataclass(frozen=True)
+class Overspent:
+    """What one story had past one of its budgets (settings.story_max_*)."""
+
+    story_id: str
+    url: str  # the story's link, for the log line ("" when it has none)
+    budget: str  # metrics.STORY_BUDGETS: "sentences", "claims" or "alerts"
+    over: int  # how many were not parsed, not sent or not raised
+    detail: str  # for the log line, after the number: "of 8800 event sentences", "alerts about place:goma"
+
+
+class BudgetOverflow:
+    """What stories had past their budgets: counted in
+    ``wirewatch_story_budget_overflow_total{item}``, logged once per story and budget,
+    and tallied for `wirewatch replay`'s report.  The stage runners hand it each committed
+    input (``on_commit``), so an input handled twice (a rolled-back batch) counts once."""
+
+    LOGGED_MAX = 10_000  # (story, budget) pairs remembered as logged
+
+    def __init__(self, settings: Settings) -> None:
+        self.caps = {"sentences": ("WIREWATCH_STORY_MAX_SENTENCES", settings.story_max_sentences, "not parsed"),
+                     "claims": ("WIREWATCH_STORY_MAX_CLAIMS", settings.story_max_claims, "not sent"),
+                     "alerts": ("WIREWATCH_STORY_MAX_ALERTS", settings.story_max_alerts, "not raised")}
+        self.counts: Counter[str] = Counter()  # per budget, what was past it
+        self.stories: Counter[str] = Counter()  # per budget, stories that went past it
+        self._logged: OrderedDict[tuple[str, str], None] = OrderedDict()
+
+    def on_commit(self, record: Record, staged: Staged) -> None:
+        for over in staged.note or ():
+            self.add(over)
+
+    def add(self, o: Overspent) -> None:
+        metrics.STORY_BUDGET_OVERFLOW.labels(item=o.budget).inc(o.over)
+        self.counts[o.budget] += o.over
+        key = (o.story_id, o.budget)
+        if key in self._logged:
+            return
+        self.stories[o.budget] += 1
+        self._logged[key] = None
+        if len(self._logged) > self.LOGGED_MAX:
+            self._logged.popitem(last=False)
+        name, cap, fate = self.caps[o.budget]
+        log.warning("story %s%s over its %s budget: %d %s %s (%s=%d)%s", o.story_id, f" ({o.url})" if o.url else "",
+                    o.budget[:-1], o.over, o.detail, fate, name, cap,
+                    "; later ones only counted" if o.budget == "alerts" else "")
+
+    def describe(self) -> str:
+        """One line for a report, or "" when no story went past a budget."""
+        parts = [f"{self.counts[b]} {'event ' if b == 'sentences' else ''}{b} {self.caps[b][2]} in "
+                 f"{self.stories[b]} stor{'y' if self.stories[b] == 1 else 'ies'}"
+                 for b in metrics.STORY_BUDGETS if self.counts[b]]
+        return "past story budgets: " + ", ".join(parts) if parts else ""
 
 
 @dataclass
@@ -104,8 +171,10 @@ class Pipeline:
             containment_threshold=settings.dedup_containment_threshold,
             cluster_threshold=settings.dedup_cluster_threshold,
         )
-        self.ledger = ClaimLedger(ledger_store, window_seconds=settings.ledger_window_days * 86400)
+        self.ledger = ClaimLedger(ledger_store, window_seconds=settings.ledger_window_days * 86400,
+                                  max_story_alerts=settings.story_max_alerts)
         self.ledger_clock = LedgerClock()
+        self.overflow = BudgetOverflow(settings)
         self._extractor = extractor
         if extractor is None and load_extractor:
             self._extractor = Extractor(settings.nlp_model)

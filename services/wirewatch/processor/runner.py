@@ -5,15 +5,19 @@ stages its state writes and queues its messages -> every acknowledgement -> comm
 The caller acks the batch's input offsets after :meth:`StageRunner.run` returns.
 
 - An input that cannot be decoded or stepped is dead-lettered alone; its staged writes
-  are undone, and processing goes on.
+  are undone, and processing goes on.  So is one with a message over the size cap: every
+  message is measured before any of its input's messages is sent (never refused by a
+  producer), and a send that raises is the input's failure too.
 - A message the broker refuses: a stage without state dead-letters the inputs whose
   messages were refused.  A stage with state rolls the whole batch back (its inputs'
   writes built on each other) and handles its inputs again one at a time, each committed
   once its own messages are acknowledged, so only the input whose message cannot be
   sent is dead-lettered and none is remembered without its output.  The others' messages
   may be sent twice; output ids are deterministic.
-- Cancelled, or the dead-letter sink failed: nothing of the batch stays staged and the
-  exception propagates; the batch is not acked, and is read again after a restart.
+- Cancelled, or the dead-letter sink raised: nothing of the batch stays staged and the
+  exception propagates; the batch is not acked, and is read again after a restart.  (The
+  service's sink, :class:`~wirewatch.processor.stages.DeadLetterTopic`, does not raise when
+  a dead letter cannot be sent: it counts and logs it, and processing goes on.)
 
 A sweep (:meth:`StageRunner.sweep`) shares the runner's lock, so it never commits a
 decision whose messages are not yet acknowledged.
@@ -77,6 +81,7 @@ class StageRunner:
                     sent: list[Awaitable[Any]] = []
                     try:
                         staged = stage.step(item)
+                        _check_sizes(staged)
                         for message in staged.out:
                             sent.append(await self.publisher.send(message))
                     except asyncio.CancelledError:
@@ -132,6 +137,7 @@ class StageRunner:
         async with self.lock:
             try:  # the store holds nothing staged here: the batch was rolled back
                 staged = self.stage.step(item)
+                _check_sizes(staged)
                 await _acknowledged([await self.publisher.send(m) for m in staged.out])
             except BaseException:
                 store.rollback()
@@ -167,6 +173,12 @@ class StageRunner:
     def _committed(self, record: Record, staged: Staged) -> None:
         if self.on_commit is not None:
             self.on_commit(record, staged)
+
+
+def _check_sizes(staged: Staged) -> None:
+    """Every message of an input within the cap, or none sent: MessageTooLarge dead-letters the input."""
+    for message in staged.out:
+        message.check_size()
 
 
 async def _settle(groups: Sequence[Sequence[Awaitable[Any]]]) -> list[BaseException | None]:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from ..errors import MessageTooLarge
+from ..limits import MAX_MESSAGE_BYTES, RECORD_OVERHEAD_BYTES
 from ..models import _Model
 
 
@@ -41,6 +44,24 @@ class Outbound:
     key: str
     value: _Model
     headers: Mapping[str, bytes] | None = None
+
+    @cached_property
+    def payload(self) -> bytes:
+        """The value as its topic carries it (encoded once: for the size check and the send)."""
+        return self.value.to_json_bytes()
+
+    def size(self) -> int:
+        """What a producer counts against its max_request_size, and a little more."""
+        headers = sum(len(k.encode()) + len(v) for k, v in (self.headers or {}).items())
+        return len(self.key.encode()) + len(self.payload) + headers + RECORD_OVERHEAD_BYTES
+
+    def check_size(self) -> None:
+        """Refuse a message over the cap here, before the send, rather than at the producer
+        (where faust's buffer would raise it outside the stage's failure handling)."""
+        size = self.size()
+        if size > MAX_MESSAGE_BYTES:
+            raise MessageTooLarge(f"{type(self.value).__name__} for {self.dest!r} is {size} bytes, "
+                                  f"over the {MAX_MESSAGE_BYTES} byte cap")
 
 
 @dataclass

@@ -13,7 +13,9 @@ place, time and quantity extraction.
 
 Pathological input is bounded (limits in :mod:`wirewatch.limits`): a sentence longer than
 ``MAX_SENTENCE_CHARS`` is not parsed (spaCy's cost grows faster than linearly with it), and a
-body over the model's ``max_length`` is refused with :class:`~wirewatch.errors.StoryTooLarge`.
+body over the model's ``max_length`` is refused with :class:`~wirewatch.errors.StoryTooLarge`;
+a story has its first ``Extractor.max_sentences`` event sentences parsed, and a claim's
+phrases are cut to their caps (:meth:`~wirewatch.models.Claim.capped`).
 """
 
 from __future__ import annotations
@@ -143,6 +145,12 @@ class _Story:
 class Extractor:
     """Turns unique stories into claims (see the module docstring)."""
 
+    # A story's budget of event sentences to parse, in body order (None: all); after each
+    # extract_counted, over_budget says per story how many were left unparsed.  Set by the
+    # caller (pipeline.extract_batch), as the budget is a setting of the processor.
+    max_sentences: int | None = None
+    over_budget: list[int]
+
     def __init__(
         self,
         model: str | None = None,
@@ -189,6 +197,7 @@ class Extractor:
                 raise StoryTooLarge(f"story {s.story.story_id}: a body of {n} characters is over the "
                                     f"model's max_length of {self.nlp.max_length}")
         prepared = [self._prepare(s) for s in stories]
+        self.over_budget = [_keep_within(st.candidates, self.max_sentences) for st in prepared]
         # One Doc per story holding only its trigger sentences, with the sentence boundaries preset
         # (the parser keeps them): far fewer, larger Docs than one per sentence, the same parses.
         batch: list[tuple[list[_Sentence], Doc, list[tuple[int, int]]]] = []
@@ -210,7 +219,7 @@ class Extractor:
                 sent.doc = sent_doc
         todo = sum(len(st.candidates) for st in prepared)
         too_long = sum(st.too_long for st in prepared)
-        skipped = sum(len(st.sentences) for st in prepared) - todo - too_long
+        skipped = sum(len(st.sentences) for st in prepared) - todo - too_long - sum(self.over_budget)
         return [self._claims(st) for st in prepared], todo, skipped, too_long
 
     # ------------------------------------------------------------------ pass 1
@@ -659,7 +668,7 @@ class Extractor:
 
         story = st.unique.story
         et = trig.event_type
-        return Claim(
+        return Claim.capped(
             claim_id=Claim.make_id(story.story_id, sent.start, sent.end, category, tok.text),
             story_id=story.story_id,
             story_url=story.url,
@@ -986,6 +995,15 @@ def _part_of(doc: Doc, tok: Token, loc: Place | None) -> Place | None:
         text = f"{loc.text} {arg.lemma_.lower()}"
         return Place(loc.start, loc.end, text, place_key(text), RANK_LOCAL, loc.population)
     return loc
+
+
+def _keep_within(candidates: list[_Sentence], budget: int | None) -> int:
+    """Keep the first ``budget`` sentences; how many were left out."""
+    if budget is None or len(candidates) <= budget:
+        return 0
+    over = len(candidates) - budget
+    del candidates[budget:]
+    return over
 
 
 def _chunks(sentences: list[_Sentence], body: str, limit: int) -> list[list[_Sentence]]:
