@@ -216,7 +216,7 @@ class Extractor:
             m = _DATELINE.match(body, paragraphs[0][0])
             if m and len(m.group(0).split()) <= 14:
                 dateline_end = m.end()
-        local = story_places(body)
+        local = story_places(body, self.gazetteer.nationalities)
         sentences: list[_Sentence] = []
         candidates: list[_Sentence] = []
         mentions: list[Place] = []
@@ -283,7 +283,7 @@ class Extractor:
         # every sentence of the story ('Wad Madani had become a refuge')
         learned = {p.text: PlaceInfo(p.text, p.key, p.rank) for _, _, places in parsed for p in places
                    if p.rank == RANK_LOCAL and p.text not in st.local and p.text[:1].isupper()
-                   and "+" not in p.key and p.text not in st.person_names}
+                   and "+" not in p.key and p.text not in st.person_names and not _named_person(st.body, p.text)}
         if learned:
             st.local.update(learned)
             parsed = [(s, d, self._places(st, d)) for s, d, _ in parsed]
@@ -582,6 +582,8 @@ class Extractor:
                     p.split(",")[0].endswith(span.text) for p in st.persons):
                 keep.append(Place(span.start_char, span.end_char, span.text, place_key(span.text),
                                   RANK_LOCAL))
+        # 'Ukrainian troops': the model may call a nationality a GPE, and it fills place slots
+        keep = [p for p in keep if p.text.lower() not in self.gazetteer.nationalities]
         return merge_lists([_hyphenated(doc, p) for p in keep], doc.text)
 
     def _place_slot(self, t: Token) -> bool:
@@ -894,6 +896,12 @@ def _after_first_name(body: str, start: int) -> bool:
     if m is None or m.group(1).lower() in STOP_WORDS or m.group(1).lower() in DIRECTIONS:
         return False
     return not (m.start() == 0 or _SENTENCE_START.search(body[max(0, m.start() - 3):m.start()]))
+
+
+def _named_person(body: str, name: str) -> bool:
+    """The story writes the name after a first name somewhere ('Jose Luis Orozco'): a person, so
+    'assigned to Orozco' does not make Orozco a place for the whole story."""
+    return any(_after_first_name(body, m.start()) for m in re.finditer(rf"\b{re.escape(name)}\b", body))
 
 
 def _overlaps(start: int, end: int, spans: list[tuple[int, int]] | None) -> bool:
