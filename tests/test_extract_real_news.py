@@ -97,6 +97,7 @@ def test_a_military_operation_against_an_enemy_is_an_attack(ex: Extractor) -> No
      "territory_control"),
     ("Police fired tear gas to disperse the crowd outside parliament.", "attack"),
     ("The foreign ministers met in Doha on Monday to discuss a ceasefire.", "ceasefire"),
+    ("The defence ministry pushed back against the criticism on Monday.", "territory_control"),
 ])
 def test_potential_simulated_and_non_military_events(ex: Extractor, sentence: str, category: str) -> None:
     assert of(ex, WAR + sentence, category, sentence[:25]) == [], sentence
