@@ -44,7 +44,7 @@ def test_range_written_with_to() -> None:
 def test_vague_amounts_get_bounds() -> None:
     found = find_quantities("dozens of civilians and hundreds of families", PEOPLE)
     assert [(f.quantity.low, f.quantity.high, f.quantity.unit) for f in found] == [
-        (24, 99, "civilians"), (200, 999, "families")]
+        (12, 99, "civilians"), (100, 999, "families")]
     assert all(f.quantity.approximate for f in found)
 
 

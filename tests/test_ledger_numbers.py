@@ -29,8 +29,8 @@ def test_words_to_number(text: str, value: float | None) -> None:
         (Quantity(text="just over 2,000", low=2000), 1600, 2400),
         (Quantity(text="between 6,000 and 10,000", low=6000, high=10000), 6000, 10000),
         (Quantity(text="up to 30", low=None, high=30), 0, 30),
-        (Quantity(text="dozens"), 24, 149),
-        (Quantity(text="hundreds"), 200, 1999),
+        (Quantity(text="dozens"), 12, 149),
+        (Quantity(text="hundreds"), 100, 1999),
         (Quantity(text="tens of thousands"), 20_000, 199_999),
         # 'at least a dozen' is twelve or more, whatever bounds the extractor filled in
         (Quantity(text="at least a dozen"), 12, math.inf),

@@ -1,7 +1,8 @@
 """Figures in claims as intervals, so that '12', 'at least 40', 'dozens' and 'about 4,000' compare.
 
 A reported figure is a range of counts it is compatible with: '21' is exactly 21,
-'at least 40' is 40 or more, 'about 4,000' is roughly 3,200-4,800, 'dozens' is 24-149.
+'at least 40' is 40 or more, 'about 4,000' is roughly 3,200-4,800, 'dozens' is 12-149 (12 and
+'hundreds' 100 are the conservative figures ACLED codes).
 Two figures for the same event contradict each other only when their ranges do not
 overlap.  The extractor fills ``Quantity.low/high/approximate/at_least``; the text is
 read here only when it left the bounds empty (vague amounts such as 'hundreds').
@@ -15,7 +16,8 @@ import re
 from ..models import Quantity
 
 # Vague amounts.  Ranges are deliberately generous: a false alarm costs more than a
-# missed one, so 'dozens' reaches well past a hundred and 'hundreds' past a thousand.
+# missed one, so 'dozens' reaches well past a hundred and 'hundreds' past a thousand, and
+# they start at the conservative figures ACLED codes for them (12 and 100).
 # The third bound is what 'at least <amount>' means: 'at least a dozen' is 12 or more.
 _VAGUE: tuple[tuple[re.Pattern[str], float, float, float], ...] = tuple(
     (re.compile(p, re.I), lo, hi, floor)
@@ -23,9 +25,9 @@ _VAGUE: tuple[tuple[re.Pattern[str], float, float, float], ...] = tuple(
         (r"\btens of thousands\b", 20_000, 199_999, 20_000),
         (r"\bhundreds of thousands\b", 200_000, 1_999_999, 200_000),
         (r"\bthousands\b", 2_000, 19_999, 2_000),
-        (r"\bhundreds\b", 200, 1_999, 200),
+        (r"\bhundreds\b", 100, 1_999, 100),
         (r"\bscores\b", 40, 299, 40),
-        (r"\bdozens\b", 24, 149, 24),
+        (r"\bdozens\b", 12, 149, 12),
         (r"\b(?:a|one) dozen\b", 10, 14, 12),
         (r"\b(?:a handful|a few|several|a number)\b", 2, 12, 2),
     )

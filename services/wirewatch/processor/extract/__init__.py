@@ -89,10 +89,10 @@ _WEAPON_HEADS = frozenset({"fire", "round", "attack", "strike", "shell", "barrag
 _CLAUSAL = frozenset({"xcomp", "ccomp", "advcl", "acl", "pcomp", "relcl", "csubj"})
 _FEAR_VERBS = frozenset({"fear", "expect", "threaten", "warn", "plan", "predict", "anticipate"})
 _FACTUAL_MARKS = frozenset({"after", "before", "since", "as", "when", "while", "because"})
-_CIVILIANS = frozenset({"civilian", "resident", "family", "child", "woman", "villager", "inhabitant", "people",
-                        "patient", "refugee", "student", "worker", "person"})
 _MILITARY = frozenset({"troop", "soldier", "force", "diplomat", "ambassador", "envoy", "peacekeeper",
                        "mercenary", "contingent", "mission", "official"})
+# nouns that count others ('thousands of students')
+_AMOUNTS = frozenset({"thousand", "hundred", "dozen", "score", "number", "group", "crowd"})
 # speakers that only point back at one named before
 _GENERIC_SPEAKERS = frozenset({"statement", "report", "communique", "communiqué", "release", "alliance", "group",
                                "coalition", "movement", "ministry", "agency", "committee", "mission",
@@ -231,7 +231,7 @@ class Extractor:
             m = _DATELINE.match(body, paragraphs[0][0])
             if m and len(m.group(0).split()) <= 14:
                 dateline_end = m.end()
-        local = story_places(body)
+        local = story_places(body, self.gazetteer.nationalities)
         sentences: list[_Sentence] = []
         candidates: list[_Sentence] = []
         mentions: list[Place] = []
@@ -293,12 +293,15 @@ class Extractor:
     # ------------------------------------------------------------------ pass 2
     def _claims(self, st: _Story) -> list[Claim]:
         out: list[Claim] = []
+        for s in st.candidates:
+            if s.doc is not None:
+                _repair_trailing_speaker(s.doc, self._reporting)
         parsed = [(s, s.doc, self._places(st, s.doc)) for s in st.candidates if s.doc is not None]
         # a name found as a place by syntax in one sentence ('control of Wad Madani') is a place in
         # every sentence of the story ('Wad Madani had become a refuge')
         learned = {p.text: PlaceInfo(p.text, p.key, p.rank) for _, _, places in parsed for p in places
                    if p.rank == RANK_LOCAL and p.text not in st.local and p.text[:1].isupper()
-                   and "+" not in p.key and p.text not in st.person_names}
+                   and "+" not in p.key and p.text not in st.person_names and not _named_person(st.body, p.text)}
         if learned:
             st.local.update(learned)
             parsed = [(s, d, self._places(st, d)) for s, d, _ in parsed]
@@ -364,11 +367,18 @@ class Extractor:
         tok, rule = trig.token, trig.rule
         category = rule.event_type.category
         # (a 'modifier' after its noun is a misparse: 'RSF shelling killed seven')
-        if tok.dep_ in ("amod", "compound") and rule.lemmas and tok.i < tok.head.i and not (
-                tok.dep_ == "compound" and tok.head.lemma_.lower() in _WEAPON_HEADS):
+        mod = _first_conjunct(tok)  # 'nuclear and missile programmes': a conjunct of a modifier is one
+        if mod.dep_ in ("amod", "compound") and rule.lemmas and mod.i < mod.head.i and not (
+                mod.dep_ == "compound" and mod.head.lemma_.lower() in _WEAPON_HEADS):
             return None  # 'rebel-held', 'besieged enclave', 'refugee agency' (but 'artillery fire')
         req = rule.require
-        if "context" in req and not self._conflict(st, sent.para, tok):
+        if "context" in req and not (self._conflict(st, sent.para, tok) or self._armed_participant(
+                tok, with_arms=category != "territory_control")):
+            return None
+        if "as_subject" in req and not (tok.dep_ == "nsubj" or (
+                tok.dep_ == "pobj" and tok.head.dep_ == "agent")):
+            return None  # 'bombers blew themselves up', not 'police arrested a bomber'
+        if not self._real_event(tok, category, places):
             return None
         if rule.preps and not self._has_prep(tok, rule.preps):
             return None
@@ -395,7 +405,8 @@ class Extractor:
         if self._background(tok, category):
             return None
         if category == "territory_control" and any(
-                c.dep_ in ("nsubjpass", "dobj") and c.lemma_.lower() in _CIVILIANS for c in tok.children):
+                c.dep_ in ("nsubjpass", "dobj") and c.lemma_.lower() in self.patterns.words("civilian_nouns")
+                for c in tok.children):
             return None  # 'residents were evacuated from X' moves people, not a front line
         if category != "ceasefire" and any(
                 a.lemma_.lower() in self._ceasefire_words
@@ -451,6 +462,94 @@ class Extractor:
             hedged = True
         return category, hedged
 
+    def _armed_participant(self, tok: Token, with_arms: bool = True) -> bool:
+        """The event names its own weapon or armed actor ('suicide bombers blew themselves up', 'a
+        grenade attack', 'armed men attacked', 'a bomb exploded', 'killed in attacks by bandits'): armed
+        violence, even in a two-line report with no other war word.  Its object does not count:
+        'destroyed explosives' and 'arrested militants' are not violence by their object.  Without
+        ``with_arms`` only an armed actor counts ('the fighters entered X', not 'armed robbers entered')."""
+        armed = self.patterns.words("armed_actors")
+        if with_arms:
+            armed = armed | self.patterns.words("arms")
+        who: list[Token] = []
+        for c in tok.children:
+            if c.dep_ in ("nsubj", "nsubjpass", "compound", "amod", "nmod", "poss", "npadvmod"):
+                who.append(c)
+            elif c.dep_ == "agent" or (c.dep_ == "prep" and c.lower_ in ("by", "with")):
+                who.extend(x for x in c.children if x.dep_ == "pobj")
+            elif c.dep_ == "acl" and c.lemma_ in ("use", "involve", "employ"):
+                who.extend(x for x in c.children if x.dep_ == "dobj")  # 'attacks using grenades'
+        if tok.dep_ in ("acl", "relcl"):
+            who.append(tok.head)  # 'an explosive device that detonated'
+        verb = tok.head.head if tok.dep_ == "pobj" else tok.head if tok.dep_ in ("dobj", "nsubjpass") else None
+        if verb is not None and verb.pos_ in ("VERB", "AUX"):
+            # 'bandits killed seven people in attacks', 'bombers carried out an attack', 'the attacks
+            # were carried out with grenades'
+            who.extend(c for c in verb.children if c.dep_ in ("nsubj", "agent"))
+            who.extend(x for c in verb.children if c.dep_ == "prep" and c.lower_ in ("with", "using")
+                       for x in c.children if x.dep_ == "pobj")
+        for w in who:
+            if w.dep_ == "agent":
+                w = next((x for x in w.children if x.dep_ == "pobj"), w)
+            if w.lemma_.lower() in armed or w.lower_ in armed or any(
+                    g.dep_ in ("compound", "amod") and g.lemma_.lower() in armed for g in w.children):
+                return True
+        return False
+
+    def _real_event(self, tok: Token, category: str, places: list[Place]) -> bool:
+        """False when the trigger names no event that took place, or none of its category: a
+        potential or simulated one ('a possible attack', 'an airstrike by a mock enemy'), one a witness
+        did not perceive ('he didn't hear a gunshot'), a truce under discussion ('met to discuss a
+        ceasefire'), police work ('detained 12 people in overnight raids', 'fired tear gas'), weapons
+        handled rather than used ('rockets were found', 'destroyed 342 mines'), and movement that holds
+        no ground ('planes entered the air defence zone', 'students marched through the capital')."""
+        words = self.patterns.words
+        # (the parser often hangs 'by a mock enemy' on the verb whose object the event is)
+        holders = [tok, tok.head] if tok.dep_ == "dobj" else [tok]
+        agents = [x for h in holders for c in h.children if c.dep_ == "agent" or (
+            c.dep_ == "prep" and c.lower_ == "by") for x in c.children if x.dep_ == "pobj"]
+        if any(c.dep_ in ("amod", "compound") and c.lower_ in words("unreal_modifiers")
+               for a in [tok, *agents] for c in a.children):
+            return False
+        if tok.dep_ in ("dobj", "ccomp") and tok.head.lemma_.lower() in words("perception_verbs") and any(
+                c.dep_ == "neg" for c in tok.head.children):
+            return False  # what a witness missed is no evidence either way
+        if tok.dep_ == "dobj" and tok.head.lemma_.lower() in words("discussion_verbs"):
+            return False  # as 'talks on a ceasefire'
+        if category == "territory_control":
+            return not any(c.dep_ == "nsubj" and (_names(c, words("vehicle_nouns")) or _counted(
+                c).lemma_.lower() in words("civilian_nouns")) for c in tok.children)
+        if category != "attack":
+            return True
+        # the noun only says how an arrest or a seizure of things (not of ground) was made
+        if tok.dep_ == "pobj" and tok.head.lower_ in ("in", "during", "through", "amid") \
+                and self._law_enforcement(tok.head.head, places):
+            return False
+        # a raid or an operation whose own clause reports an arrest or a seizure ('an operation was
+        # conducted when two firearms were seized', 'raids in which 12 people were detained')
+        if tok.lemma_.lower() in words("police_action_nouns") and any(
+                c.dep_ in ("advcl", "conj", "relcl", "acl") and self._law_enforcement(c, places)
+                for c in [*tok.children, *(tok.head.children if tok.dep_ in ("nsubj", "nsubjpass", "dobj")
+                                           else ())]):
+            return False
+        np = tok.head if tok.dep_ == "compound" else tok  # 'two rocket shells'
+        if np.dep_ in ("dobj", "nsubjpass") and _names(np, words("weapon_nouns")) \
+                and np.head.lemma_.lower() not in words("weapon_use_verbs"):
+            return False  # a weapon found, seized, stored or supplied
+        objects = [c for c in tok.children if c.dep_ in ("dobj", "nsubjpass")]
+        lemma = tok.lemma_.lower()
+        if lemma in words("disposal_verbs") and any(_names(c, words("weapon_nouns")) for c in objects):
+            return False  # 'destroyed 342 mines'
+        # 'police fired tear gas': crowd control
+        return not (lemma in words("weapon_use_verbs") and any(_names(c, words("riot_control")) for c in objects))
+
+    def _law_enforcement(self, verb: Token, places: list[Place]) -> bool:
+        """``verb`` reports an arrest or a seizure of things, not of ground ('seized the town')."""
+        words = self.patterns.words
+        return verb.pos_ in ("VERB", "AUX") and verb.lemma_.lower() in words("law_enforcement_verbs") \
+            and not any(c.dep_ in ("dobj", "nsubjpass") and _names_place(c, places, words("place_nouns"))
+                        for c in verb.children)
+
     def _conflict(self, st: _Story, para: int, tok: Token) -> bool:
         """The paragraph (or, with strong words, the story) is about armed conflict -- not counting
         the trigger's own word: a tariff dispute's 'truce' does not make itself a war."""
@@ -473,6 +572,8 @@ class Extractor:
                        for c in tok.children)
         if definite and tok.dep_ == "pobj":
             return True
+        if not definite and tok.dep_ == "dobj" and tok.head.lemma_.lower() in self.patterns.words("light_verbs"):
+            return False  # 'after Assad carried out a gas attack': a clause that asserts the attack
         for anc in [tok, *tok.ancestors]:
             if anc.pos_ in ("VERB", "AUX") and any(c.dep_ == "mark" and c.lower_ in _TIME_PREPS
                                                    for c in anc.children):
@@ -482,7 +583,10 @@ class Extractor:
         return False
 
     def _has_prep(self, tok: Token, preps: frozenset[str]) -> bool:
-        return any(c.lower_ in preps and c.dep_ in ("prep", "prt", "advmod") for c in tok.children)
+        heads = [tok]
+        if tok.dep_ == "dobj" and tok.head.lemma_.lower() in self.patterns.words("light_verbs"):
+            heads.append(tok.head)  # 'carried out sorties over X': the parser hangs 'over' on the verb
+        return any(c.lower_ in preps and c.dep_ in ("prep", "prt", "advmod") for h in heads for c in h.children)
 
     def _place_like(self, t: Token, places: list[Place], depth: int = 0) -> bool:
         if depth > 2:
@@ -530,6 +634,15 @@ class Extractor:
                         objs.extend(y for y in x.children if y.dep_ == "pobj")
         if tok.dep_ == "relcl" and tok.head.pos_ in ("NOUN", "PROPN"):
             objs.append(tok.head)  # 'Minian, which was taken by rebels'
+        parts = self.patterns.words("part_nouns")
+        for o in list(objs):
+            if o.lemma_.lower() in parts and not any(c.lower_ == "of" for c in o.children):
+                # 'took control by force of several areas': an adjunct pushed the 'of' phrase away
+                # from its noun, and the parser hung it on the adjunct
+                for x in o.doc[o.i + 1:min(o.i + 5, len(o.doc))]:
+                    if x.lower_ == "of" and x.dep_ == "prep" and tok.is_ancestor(x):
+                        objs.extend(y for y in x.children if y.dep_ == "pobj")
+                        break
         return any(self._place_like(o, places) for o in objs)
 
     def _subject_is_place(self, tok: Token, places: list[Place]) -> bool:
@@ -609,6 +722,8 @@ class Extractor:
                     p.split(",")[0].endswith(span.text) for p in st.persons):
                 keep.append(Place(span.start_char, span.end_char, span.text, place_key(span.text),
                                   RANK_LOCAL))
+        # 'Ukrainian troops': the model may call a nationality a GPE, and it fills place slots
+        keep = [p for p in keep if p.text.lower() not in self.gazetteer.nationalities]
         return merge_lists([_hyphenated(doc, p) for p in keep], doc.text)
 
     def _place_slot(self, t: Token) -> bool:
@@ -1049,10 +1164,72 @@ def _after_first_name(body: str, start: int) -> bool:
     return not (m.start() == 0 or _SENTENCE_START.search(body[max(0, m.start() - 3):m.start()]))
 
 
+def _named_person(body: str, name: str) -> bool:
+    """The story writes the name after a first name somewhere ('Jose Luis Orozco'): a person, so
+    'assigned to Orozco' does not make Orozco a place for the whole story."""
+    return any(_after_first_name(body, m.start()) for m in re.finditer(rf"\b{re.escape(name)}\b", body))
+
+
 def _overlaps(start: int, end: int, spans: list[tuple[int, int]] | None) -> bool:
     if spans is None:
         return True
     return any(start < b and a < end for a, b in spans)
+
+
+def _repair_trailing_speaker(doc: Doc, reporting: frozenset[str]) -> None:
+    """'Rebels captured Goma, Congo's army said': the small parser often glues the reported clause's
+    last name to a possessive speaker after the comma ('Goma, Congo's army' as one subject, or
+    'Goma' as a modifier of 'army'), leaving the verb without its object and the speaker with a
+    place in it.  Give the name back to its verb, and the speaker its own head."""
+    for v in doc:
+        if v.pos_ != "VERB" or v.dep_ != "ccomp" or v.head.lemma_ not in reporting or any(
+                c.dep_ in ("dobj", "nsubjpass", "attr", "prep") for c in v.children):
+            continue
+        end = v.i + 1
+        while end < len(doc) and doc[end].pos_ == "PROPN" and doc[end].ent_type_ not in ("DATE", "TIME"):
+            end += 1
+        if end == v.i + 1 or end >= len(doc) or doc[end].text != ",":
+            continue
+        name = doc[end - 1]
+        subj = next((c for c in v.head.children if c.dep_ == "nsubj" and c.i >= name.i), None)
+        if subj is None or not (name == subj or subj.is_ancestor(name)) or name.head.i < name.i:
+            continue
+        if name == subj:
+            appos = next((c for c in name.children if c.dep_ == "appos"), None)
+            if appos is None:
+                continue
+            appos.head, appos.dep_ = v.head, "nsubj"
+        name.head, name.dep_ = v, "dobj"
+        for t in doc[v.i + 1:end - 1]:
+            t.head, t.dep_ = name, "compound"
+
+
+def _counted(t: Token) -> Token:
+    """What an amount counts: 'thousands of students' -> 'students' (else ``t`` itself)."""
+    if t.like_num or t.lemma_.lower() in _AMOUNTS:
+        return next((x for c in t.children if c.dep_ == "prep" and c.lower_ == "of"
+                     for x in c.children if x.dep_ == "pobj"), t)
+    return t
+
+
+def _first_conjunct(tok: Token) -> Token:
+    """The first of coordinated words ('nuclear and missile' -> 'nuclear'): it carries their role."""
+    while tok.dep_ == "conj" and tok.head != tok:
+        tok = tok.head
+    return tok
+
+
+def _names(t: Token, words: frozenset[str]) -> bool:
+    """The noun phrase headed by ``t`` names one of ``words``: its head ('mines') or a modifier
+    ('explosive devices')."""
+    return t.lemma_.lower() in words or any(
+        c.dep_ in ("compound", "amod") and c.lemma_.lower() in words for c in t.children)
+
+
+def _names_place(t: Token, places: list[Place], place_nouns: frozenset[str]) -> bool:
+    """``t`` is a known place or a place noun ('seized the town'), not people or things."""
+    return t.ent_type_ in ("GPE", "LOC", "FAC") or t.lemma_.lower() in place_nouns or any(
+        p.start <= t.idx < p.end for p in places)
 
 
 def _speaker_subject(verb: Token) -> Token | None:
@@ -1072,6 +1249,10 @@ def _np_text(t: Token) -> str:
 
 
 def _actor(tok: Token) -> str | None:
+    if tok.pos_ in ("VERB", "AUX") and tok.lemma_ == "fall":
+        # 'X has fallen to Y forces': the holder is Y, X is what changed hands
+        return next((_np_text(x) for c in tok.children if c.dep_ == "prep" and c.lower_ == "to"
+                     for x in c.children if x.dep_ == "pobj"), None)
     if tok.pos_ in ("VERB", "AUX"):
         for c in tok.children:
             if c.dep_ == "nsubj":
@@ -1100,7 +1281,7 @@ def _actor(tok: Token) -> str | None:
 
 def _target(tok: Token) -> str | None:
     for c in tok.children:
-        if c.dep_ in ("dobj", "nsubjpass"):
+        if c.dep_ in ("dobj", "nsubjpass") or (c.dep_ == "nsubj" and tok.lemma_ == "fall"):
             if c.lower_ in ("which", "that", "who") and tok.dep_ == "relcl":
                 return _np_text(tok.head)
             return _np_text(c)

