@@ -100,3 +100,11 @@ def test_a_toll_without_a_place_continues_the_attack_reported_just_before(ex: Ex
              "El Fasher has been besieged since May, and aid convoys to El Fasher are blocked.")
     r = alerts(ex, ("wire", story, timedelta(0)))
     assert [(a.kind, a.claim.location) for a in r] == [("numeric", "Zamzam")]
+
+
+def test_a_province_named_after_its_capital_is_not_the_city(ex: Extractor) -> None:
+    r = alerts(ex, ("wire", "The defence ministry said its jets had not struck the city of Kandahar this week.",
+                    timedelta(0)),
+               ("post", "Jets struck militant positions in the south of Kandahar province on Monday, police said.",
+                timedelta(hours=2)))
+    assert r == []

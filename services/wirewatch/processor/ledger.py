@@ -90,7 +90,7 @@ _ARTICLE_WORDS = frozenset({"al", "el", "ad", "an", "ar", "as", "at", "az", "ash
 _OF = re.compile(r"^(?:city|town|village|district|province|region|governorate|neighbou?rhood)\s+of\s+", re.I)
 _GENERIC = re.compile(
     r"\s+(?:district|districts|neighbou?rhoods?|area|areas|quarter|village|town|city|suburb|"
-    r"region|province|governorate|municipality|sector|enclave|camp|displacement camp|refugee camp)$",
+    r"municipality|sector|enclave|camp|displacement camp|refugee camp)$",
     re.I,
 )
 _LIST_SPLIT = re.compile(r",|;|/|\||\+|\s+and\s+|\s+&\s+", re.I)
@@ -110,6 +110,9 @@ _DIRECTION_KEYS = frozenset(_DIRECTION.values())
 # A name that extends another by one of these is a different, smaller place ('Goma airport' is
 # not 'Goma'); by anything else it is the same place written in full ('Abu' for 'Abu Shouk').
 _SUBPLACE = lexicon.words("subplace_nouns")
+# 'Aleppo province' is not the city of Aleppo (the extractor keeps the area's noun only where a
+# city shares its name): like a part, a name extended by one is a place of its own.
+_OTHER_PLACE = _SUBPLACE | (lexicon.words("admin_area_nouns") - {"district"})
 
 
 def _clean(text: str) -> str:
@@ -183,7 +186,7 @@ def same_place(a: str, b: str) -> bool:
     if da != db or not ca or not cb:
         return False
     short, long_ = (ca, cb) if len(ca) <= len(cb) else (cb, ca)
-    return long_[: len(short)] == short and not (set(long_[len(short):]) & _SUBPLACE)
+    return long_[: len(short)] == short and not (set(long_[len(short):]) & _OTHER_PLACE)
 
 
 def places_meet(a: list[str], b: list[str]) -> bool:

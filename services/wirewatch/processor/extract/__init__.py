@@ -57,7 +57,18 @@ from .location import (
 )
 from .nlp import load_model
 from .patterns import PatternSet, Trigger, TriggerFinder, inflections, load_patterns
-from .places import DIRECTIONS, RANK_CITY, RANK_LOCAL, Gazetteer, Place, PlaceInfo, merge_lists, place_key, story_places
+from .places import (
+    DIRECTIONS,
+    RANK_CITY,
+    RANK_LOCAL,
+    RANK_REGION,
+    Gazetteer,
+    Place,
+    PlaceInfo,
+    merge_lists,
+    place_key,
+    story_places,
+)
 from .quantities import Found, find_quantities
 from .timeexpr import TimeExpr, find_times
 
@@ -724,7 +735,7 @@ class Extractor:
                                   RANK_LOCAL))
         # 'Ukrainian troops': the model may call a nationality a GPE, and it fills place slots
         keep = [p for p in keep if p.text.lower() not in self.gazetteer.nationalities]
-        return merge_lists([_hyphenated(doc, p) for p in keep], doc.text)
+        return merge_lists([_admin_area(doc, _hyphenated(doc, p)) for p in keep], doc.text)
 
     def _place_slot(self, t: Token) -> bool:
         """Where a capitalised name is a place whatever the model calls it: after 'in/into/near/...',
@@ -1084,6 +1095,28 @@ def _toll_slot(doc: Doc, idx: set[int]) -> bool:
 
 # ---------------------------------------------------------------------- helpers
 _FACILITIES = lexicon.words("facility_nouns")
+_ADMIN_AREAS = lexicon.words("admin_area_nouns")
+
+
+def _admin_area(doc: Doc, p: Place) -> Place:
+    """'Aleppo province', 'Kandahar Province': the area named after a known city is a place of its
+    own; 'the Tigray region' (no city of that name) is Tigray."""
+    words = p.text.split()
+    if len(words) > 1 and words[-1].lower() in _ADMIN_AREAS:
+        core = " ".join(words[:-1])
+        if p.rank != RANK_CITY:
+            return Place(p.start, p.start + len(core), core, place_key(core), p.rank, p.population)
+        return p
+    if p.rank != RANK_CITY:
+        return p
+    span = doc.char_span(p.start, p.end, alignment_mode="expand")
+    if span is None or span.end >= len(doc):
+        return p
+    nxt = doc[span.end]
+    if nxt.lower_ not in _ADMIN_AREAS or nxt.lower_ == "district" or not span[-1].whitespace_:
+        return p  # ('the Jub al-Qubba district of Aleppo' names a quarter, not Aleppo's district)
+    text = f"{p.text} {nxt.lower_}"
+    return Place(p.start, nxt.idx + len(nxt), text, place_key(text), RANK_REGION, p.population)
 
 
 def _part_of(doc: Doc, tok: Token, loc: Place | None) -> Place | None:
