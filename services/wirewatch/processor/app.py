@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 # Longest an input waits for others to fill a batch (batch sizes: see stages.py).
 DEDUP_BATCH_SECONDS = 0.02
 LEDGER_BATCH_SECONDS = 0.02
+PRODUCER_LINGER_SECONDS = 0.005
 DEDUP_EVICT_SECONDS = 60.0  # between sweeps of the dedup window (a quarter of the window if that is shorter)
 PROGRESS_EVERY_SECONDS = 30.0
 # The embedded broker (Tansu) lists every stored batch of a partition on each fetch and
@@ -154,6 +155,12 @@ class WirewatchApp:
             consumer_auto_offset_reset="earliest",
             producer_acks=-1,
             producer_max_request_size=limits.MAX_MESSAGE_BYTES,  # faust's default is 1,000,000
+            # Fewer, fuller batches (faust's default is 16 KiB and no linger: a story's
+            # outputs and table writes left in several): the embedded broker lists every
+            # stored batch on each fetch and spends ~4 KB of memory a batch besides its
+            # bytes (benchmarks/README.md).  The linger adds at most this much to each hop.
+            producer_max_batch_size=limits.MAX_BATCH_BYTES,
+            producer_linger=PRODUCER_LINGER_SECONDS,
             # Tansu waits the whole rebalance timeout before completing a join;
             # a real Kafka keeps its usual, safer timeouts.
             broker_rebalance_timeout=settings.rebalance_timeout,
