@@ -8,18 +8,25 @@ number of batches wirewatch writes per story (benchmarks/README.md).
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from wirewatch.broker import BrokerFile
 from wirewatch.models import RawStory
 from wirewatch.poller.kafka import KafkaStorySink, make_producer
+from wirewatch.renewal import Depth, generation_settings, output_topics
 from wirewatch.settings import Settings
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from census import census  # (benchmarks/ is not a package)
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+from census import census  # noqa: E402  (benchmarks/ is not a package)
 
 
 def _story(i: int, words: int = 700) -> RawStory:
@@ -52,3 +59,68 @@ def test_a_polls_stories_leave_in_one_produce_batch(fresh_broker: str) -> None:
     asyncio.run(run())
     held = asyncio.run(census(fresh_broker, ["raw"]))[("raw", 0)]
     assert (held.batches, held.records) == (2, 31)
+
+
+# ---------------------------------------------------------------------- renewal
+def test_generation_names_leave_the_first_generation_as_configured() -> None:
+    base = Settings(topic_prefix="ww", app_id="wwapp")
+    assert generation_settings(base, 0) is base
+    g2 = generation_settings(base, 2)
+    assert (g2.topic_prefix, g2.app_id) == ("ww.g2", "wwapp-g2")
+    assert output_topics(g2) == ["ww.g2.claims.updates", "ww.g2.alerts.new_claim", "ww.g2.alerts.contradiction",
+                                 "ww.g2.deadletter"]
+
+
+def test_depth_is_the_deepest_partition_or_the_inputs_together() -> None:
+    raw, unique = TopicPartition("w.stories.raw", 0), TopicPartition("w.stories.unique", 1)
+    changelog = TopicPartition("w-dedup-changelog", 0)
+    inputs = {"w.stories.raw", "w.stories.unique"}
+    one = Depth.of({raw: 300, unique: 100, changelog: 900}, inputs, threshold=1000)
+    assert one.deepest == ("w-dedup-changelog", 0, 900) and one.share == 0.9 and "changelog" in one.why
+    # one fetch lists every input partition with new records: together they count at twice the threshold
+    together = Depth.of({raw: 950, unique: 1000, changelog: 10}, inputs, threshold=1000)
+    assert together.share == 1.0 and together.inputs == 1950
+    assert Depth.of({}, inputs, threshold=1000).share == 0.0
+
+
+def test_the_broker_file_names_the_topics_in_use_and_the_status() -> None:
+    record = BrokerFile("127.0.0.1:9", owner=42, topics="wirewatch.g3", status="generation 3, 12% of the way")
+    text = record.render()
+    assert text.splitlines()[0] == "127.0.0.1:9"  # what deploy/kcat-subscribe.sh and older readers take
+    assert BrokerFile.parse(text) == record
+    assert BrokerFile.parse("127.0.0.1:9\nowner 42\n") == BrokerFile("127.0.0.1:9", 42)
+
+
+@pytest.mark.e2e
+@pytest.mark.model
+def test_renewals_carry_the_state_and_alerts_keep_coming(tmp_path: Path) -> None:
+    """The pipeline of `wirewatch run` through three renewals in compressed time
+    (benchmarks/bench_lifetime.py at a small threshold): every record handled, no re-sent
+    story passes dedup as new in a later generation, alerts in the generations after a
+    renewal, old generations' topics deleted, no faust app of an old generation kept."""
+    out = tmp_path / "res.json"
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "bench_lifetime.py"), "--records", "7000", "--renew-records", "1200",
+         "--check-seconds", "2", "--fresh-every", "250", "--rate", "1500", "--json", str(out),
+         "--workdir", str(tmp_path / "w")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = json.loads(out.read_text())
+    assert r["ended"] == "done", proc.stdout
+    gens = r["generations"]
+    assert len([g for g in gens.values() if g["records"]]) >= 3, proc.stdout  # injected into 3+ generations
+    end = r["end"]
+    assert end["dedup"] == r["acked"] == 7000
+    # the dedup window went from generation to generation: a re-send is a duplicate in any of them
+    assert end["unique"] + end["updates"] == r["fresh"]
+    later = [prefix for prefix in gens if prefix != "wirewatch"]
+    last = max(later, key=lambda p: int(p.rsplit(".g", 1)[1]))
+    assert any(t.startswith(last + ".alerts.") for t in r["topics_at_end"])
+    first_at = {prefix: t for t, prefix in r["topics"]}
+    after_first = [s for s in r["samples"] if s["t"] >= first_at[later[0]]]
+    assert after_first and after_first[-1]["alerts"] > after_first[0]["alerts"], "no alert after a renewal"
+    # generation 0 is gone: its internal topics at its renewal, its outputs one renewal later
+    assert not [t for t in r["topics_at_end"] if t.startswith(("wirewatch.stories", "wirewatch.alerts",
+                                                              "wirewatch.feeds", "wirewatch-"))]
+    assert r["apps_alive"] == 0
