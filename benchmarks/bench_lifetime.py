@@ -28,12 +28,10 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import json
 import os
 import random
 import signal
 import sys
-import tempfile
 import threading
 import time
 import weakref
@@ -46,7 +44,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus
-from bench_pipeline import status_kb, tree
+from bench_pipeline import run_in, status_kb, tree
 from wirewatch import metrics
 from wirewatch.broker import EmbeddedBroker
 from wirewatch.cli import run_worker
@@ -230,6 +228,7 @@ def run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     samples: list[dict[str, float]] = []
     verdict: dict[str, Any] = {}
     apps: list[weakref.ref[Any]] = []
+    renewals: list[dict[str, float | None]] = []
     stop = threading.Event()
     stopper = Stopper()
     load0 = os.getloadavg()[0]
@@ -238,6 +237,9 @@ def run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     def worker(wapp: Any, gs: Settings) -> None:
         apps.append(weakref.ref(wapp.app))
         stopper.worker(wapp, gs)
+        if wapp.renewal is not None and wapp.renewal.carry is not None:
+            renewals.append({"began": wapp.renewal.began_at, "drained": wapp.renewal.drained_at,
+                             "stopped": time.time()})
 
     def poll(gs: Settings, bootstrap: str) -> Coroutine[Any, Any, None]:
         return inj(gs, bootstrap)
@@ -261,7 +263,7 @@ def run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "load": [load0, os.getloadavg()[0]], "sent": inj.sent, "acked": inj.acked,
             "fresh": len(inj.injected), "generations": inj.per_generation, "topics": notice.topics,
             "samples": samples, "end": end, "apps_alive": sum(r() is not None for r in apps[:-1]),
-            "topics_at_end": left}
+            "topics_at_end": left, "renewals": renewals}
 
 
 def summary(r: dict[str, Any]) -> str:
@@ -271,20 +273,24 @@ def summary(r: dict[str, Any]) -> str:
     lines = [f"injected {r['acked']:,} one-record batches into the raw topic ({r['fresh']} fresh stories, the rest "
              f"re-sends) in {r['wall']:.0f}s; ended: {r['ended']}; load average {r['load'][0]:.1f} at start, "
              f"{r['load'][1]:.1f} at end",
-             "generation | raw batches | its broker RSS MB (start -> peak) | alerts | unique+updates | pause before it",
-             "-----------|-------------|-----------------------------------|--------|----------------|----------------"]
-    prev_last = None
+             "generation   | raw batches | broker RSS MB (least -> most) | alerts | unique+updates | the renewal "
+             "before it: drain + restart",
+             "-------------|-------------|-------------------------------|--------|----------------|-----------"
+             "-----------------------"]
+    renewals = r.get("renewals") or []
     for i, (prefix, g) in enumerate(gens):
         t_start, t_end = starts[i], starts[i + 1]
         inside = [x for x in s if t_start <= x["t"] < t_end] or s[-1:]
         before = [x for x in s if x["t"] < t_start] or s[:1]
         after = [x for x in s if x["t"] >= t_end] or [r["end"]]
-        pause = f"{g['first'] - prev_last:.1f}s" if prev_last else "-"
+        pause = "-"
+        if 0 < i <= len(renewals) and renewals[i - 1]["began"] and renewals[i - 1]["drained"]:
+            ren = renewals[i - 1]
+            pause = f"{ren['drained'] - ren['began']:.1f}s + {g['first'] - ren['drained']:.1f}s"
         new = after[0]["unique"] + after[0]["updates"] - before[-1]["unique"] - before[-1]["updates"]
-        lines.append(f"{prefix:10} | {int(g['records']):>11,} | "
-                     f"{inside[0]['broker_mb']:>7.0f} -> {max(x['broker_mb'] for x in inside):>7.0f} | "
+        lines.append(f"{prefix:12} | {int(g['records']):>11,} | "
+                     f"{min(x['broker_mb'] for x in inside):>13.0f} -> {max(x['broker_mb'] for x in inside):>5.0f} | "
                      f"{after[0]['alerts'] - before[-1]['alerts']:>6.0f} | {new:>14.0f} | {pause}")
-        prev_last = g.get("last")
     end = r["end"]
     lines.append(f"in all: dedup handled {end['dedup']:,.0f}, {end['unique'] + end['updates']:.0f} passed as new "
                  f"(fresh stories injected: {r['fresh']}), {end['alerts']:.0f} alerts; broker RSS at the end "
@@ -307,16 +313,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=20261207)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--workdir", type=Path)
-    a = ap.parse_args()
-    if a.workdir:
-        a.workdir.mkdir(parents=True, exist_ok=True)
-        res = run(a, a.workdir)
-    else:
-        with tempfile.TemporaryDirectory(prefix="wirewatch-lifetime-") as tmp:
-            res = run(a, Path(tmp))
-    if a.json:
-        a.json.write_text(json.dumps(res, indent=1, default=str))
-    print(summary(res))
+    print(summary(run_in(ap.parse_args(), run, "wirewatch-lifetime-")))
 
 
 if __name__ == "__main__":

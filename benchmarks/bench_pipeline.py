@@ -792,6 +792,20 @@ def table(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def run_in(a: argparse.Namespace, run: Callable[[argparse.Namespace, Path], dict[str, Any]],
+           prefix: str) -> dict[str, Any]:
+    """``run`` in ``a.workdir`` (kept) or a temporary one; the figures also to ``a.json``."""
+    if a.workdir:
+        a.workdir.mkdir(parents=True, exist_ok=True)
+        res = run(a, a.workdir)
+    else:
+        with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+            res = run(a, Path(tmp))
+    if a.json:
+        a.json.write_text(json.dumps(res, indent=1, default=str))
+    return res
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--stories", type=int, default=600)
@@ -817,14 +831,7 @@ def main() -> None:
         baseline_worker(a.baseline_of, a.workers, a.sample)
         return
     a.dups = a.dups or max(3000, 5 * a.stories)
-    if a.workdir:
-        a.workdir.mkdir(parents=True, exist_ok=True)
-        res = run(a, a.workdir)
-    else:
-        with tempfile.TemporaryDirectory(prefix="wirewatch-bench-") as tmp:
-            res = run(a, Path(tmp))
-    if a.json:
-        a.json.write_text(json.dumps(res, indent=1, default=str))
+    res = run_in(a, run, "wirewatch-bench-")
     print(table(res))
     if len(res["latency"].get("memory", ())) > 2:
         print(memory_table(res["latency"]["memory"]))

@@ -217,11 +217,76 @@ def run(
     try:
         with _embedded_or_configured(settings) as broker:
             _serve_metrics(settings, metrics.LOCAL_ONLY)
-            run_generations(settings, broker.bootstrap, feeds, run_worker=run_worker, notice=broker)
+            # (Ctrl-C between two generations of a renewal, when no worker handles it)
+            with contextlib.suppress(KeyboardInterrupt):
+                run_generations(settings, broker.bootstrap, feeds, run_worker=run_worker, notice=broker)
     finally:
         if demo is not None:
             demo.stop()
     typer.echo("wirewatch: stopped", err=True)
+
+
+@app.command()
+def poller(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Run only the feed poller (production: one or more beside the processors)."""
+    settings = _settings()
+    _setup_logging(settings, verbose)
+    if not settings.kafka_bootstrap:
+        raise ConfigError(f"`wirewatch poller` needs WIREWATCH_KAFKA_BOOTSTRAP {_USE_RUN}")
+    from . import metrics
+    from .poller.feedsfile import load_feeds
+    from .poller.kafka import PollerRunner, seed_feeds
+
+    bootstrap = settings.kafka_bootstrap
+    if settings.feeds_file is not None:
+        asyncio.run(seed_feeds(settings, bootstrap, load_feeds(settings.feeds_file)))
+    _serve_metrics(settings, metrics.ALL_INTERFACES)
+
+    async def main() -> None:
+        import signal
+
+        # aiokafka clients must be created inside the running loop
+        runner = PollerRunner(settings, bootstrap, state_path=settings.data_dir / "poller-state.json")
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            # A stop request cancels the runner, which closes clients and saves state.
+            loop.add_signal_handler(sig, task.cancel)  # type: ignore[union-attr]
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner.run()
+        log.info("poller stopped")
+
+    asyncio.run(main())
+
+
+@app.command()
+def processor(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Run only the processor (dedup, extraction, ledger); start several to share partitions."""
+    settings = _settings()
+    _setup_logging(settings, verbose)
+    if not settings.kafka_bootstrap:
+        raise ConfigError(f"`wirewatch processor` needs WIREWATCH_KAFKA_BOOTSTRAP {_USE_RUN}")
+    from . import metrics
+    from .processor.app import WirewatchApp
+
+    _serve_metrics(settings, metrics.ALL_INTERFACES)
+    wapp = WirewatchApp(settings, settings.kafka_bootstrap)
+    wapp.on_stall = lambda _stall: _restart_processor(wapp, "the stall")
+    wapp.on_skip = lambda _skip: _restart_processor(wapp, "the skipped records")
+    run_worker(wapp, settings)
+
+
+def _restart_processor(wapp: Any, what: str) -> None:
+    """Replace this process with a fresh `wirewatch processor` (same pid, args and environment).
+
+    Safe at any moment, like a crash: tables come back from their changelogs and
+    uncommitted records are read again, with the same output ids.
+    """
+    log.error("restarting the processor to recover from %s", what)
+    wapp.close()  # the NLP worker processes would outlive the exec
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, *sys.argv])
 
 
 # ---------------------------------------------------------------------- replay

@@ -42,14 +42,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from .admin import kafka_client_kwargs
+# (imported here, not when a run starts: `wirewatch run` imports this module before its
+# broker does, and clients that see the broker expect its topics right after)
+from .admin import create_topics, delete_topics, kafka_client_kwargs
 from .offsets import stop_quietly
+from .poller.kafka import PollerRunner, read_feeds, seed_feeds
+from .processor.app import WirewatchApp
 from .settings import Settings
 from .topics import Topics
 
 if TYPE_CHECKING:
     from .models import FeedRecord
-    from .processor.app import WirewatchApp
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +123,8 @@ class Renewal:
     poller_stopped: asyncio.Event = field(default_factory=asyncio.Event)
     base: dict[TopicPartition, int] = field(default_factory=dict)  # ends once the carried state was in
     started: float = field(default_factory=time.monotonic)
+    began_at: float | None = None  # (wall clock) when its renewal stopped the poller, and when
+    drained_at: float | None = None  # everything read was handled: the pause's first part
     _warned: bool = False
 
     @property
@@ -202,6 +207,7 @@ class Renewal:
         log.warning("renewing the embedded broker's topics (generation %d -> %d): %s; renewal at %s records",
                     self.generation, self.generation + 1, depth.why, f"{self.threshold:,}")
         self.stopping.set()
+        self.began_at = time.time()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + DRAIN_PATIENCE_SECONDS
         with contextlib.suppress(TimeoutError):
@@ -213,6 +219,7 @@ class Renewal:
                 self.stopping.clear()
                 return
             await asyncio.sleep(0.5)
+        self.drained_at = time.time()
         self.carry = Carry(self.generation, dict(app.dedup_table.items()), dict(app.ledger_table.items()),
                            app.internal_topic_names())
         log.info("generation %d drained: carrying %s dedup and %s ledger entries", self.generation,
@@ -267,10 +274,6 @@ def run_generations(settings: Settings, bootstrap: str, feeds: Iterable[FeedReco
     """The poller (``poll``: the feed poller by default) and the processor until stopped; on the
     embedded broker, one generation of topics after another, each starting from the state the
     last one carried.  ``run_worker`` runs a faust worker over an app until it stops."""
-    from .admin import create_topics
-    from .poller.kafka import seed_feeds
-    from .processor.app import WirewatchApp
-
     renewing = settings.embedded and settings.embedded_renew_records > 0
     if settings.embedded:
         log.warning("the embedded broker keeps everything in memory and lists every stored batch on each fetch; "
@@ -305,8 +308,6 @@ def run_generations(settings: Settings, bootstrap: str, feeds: Iterable[FeedReco
 
 def _feed_poller(state_path: Path) -> PollFactory:
     def poll(settings: Settings, bootstrap: str) -> Coroutine[Any, Any, None]:
-        from .poller.kafka import PollerRunner
-
         return PollerRunner(settings, bootstrap, state_path=state_path).run()
 
     return poll
@@ -327,9 +328,6 @@ def _poller_task(settings: Settings, bootstrap: str, poll: PollFactory,
 def _move_to(base: Settings, gs: Settings, bootstrap: str, carry: Carry, notice: Notice) -> None:
     """A renewal's step between two workers: clients to the new topics, the feed list into
     them, the old generation's topics deleted (its output topics one renewal later)."""
-    from .admin import delete_topics
-    from .poller.kafka import read_feeds, seed_feeds
-
     notice.announce(topics=gs.topic_prefix)  # feed changes go to the new feeds topic from now on
     feeds = asyncio.run(read_feeds(generation_settings(base, carry.generation), bootstrap))
     asyncio.run(seed_feeds(gs, bootstrap, feeds.values()))

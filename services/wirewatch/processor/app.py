@@ -459,15 +459,17 @@ class WirewatchApp:
         if records < limit // 2:
             return
         self._deep_warned.add(tp)
-        renew = self.settings.embedded_renew_records
+        if self.renewal is not None:  # `wirewatch run` renews before the limit; this says when it did not
+            log.warning("%s[%s] holds %s records on the embedded broker, which cannot answer a fetch past "
+                        "about %s batches at WIREWATCH_CONSUMER_FETCH_WAIT_MS=%s: past that the pipeline stops "
+                        "reading it. A renewal to fresh topics was due at %s records; the log says why it has "
+                        "not happened", tp.topic, tp.partition, f"{records:,}", f"{limit:,}", wait_ms,
+                        f"{self.settings.embedded_renew_records:,}")
+            return
         log.warning("%s[%s] holds %s records on the embedded broker, which lists every stored batch on each "
-                    "fetch and cannot answer one past about %s batches at WIREWATCH_CONSUMER_FETCH_WAIT_MS=%s: "
-                    "past that, this partition is no longer read and the pipeline stops. %s",
-                    tp.topic, tp.partition, f"{records:,}", f"{limit:,}", wait_ms,
-                    f"`wirewatch run` moves to fresh topics at {renew:,} records (WIREWATCH_EMBEDDED_RENEW_RECORDS); "
-                    "if it has not, see the log for why" if renew and self.renewal is not None else
-                    "Restart `wirewatch run` (the embedded broker keeps nothing), set "
-                    "WIREWATCH_EMBEDDED_RENEW_RECORDS, or use a Kafka cluster (WIREWATCH_KAFKA_BOOTSTRAP)")
+                    "fetch and cannot answer one past about %s batches at WIREWATCH_CONSUMER_FETCH_WAIT_MS=%s; "
+                    "restart `wirewatch run` (the embedded broker keeps nothing) or use a Kafka cluster",
+                    tp.topic, tp.partition, f"{records:,}", f"{limit:,}", wait_ms)
 
     def _count(self, stage: str) -> None:
         metrics.STAGE_MESSAGES.labels(stage=stage).inc()
