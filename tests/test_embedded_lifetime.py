@@ -9,21 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from wirewatch.admin import create_topics
 from wirewatch.broker import BrokerFile
 from wirewatch.models import RawStory
-from wirewatch.poller.kafka import KafkaStorySink, make_producer
+from wirewatch.poller.kafka import KafkaStorySink, make_producer, read_feeds
 from wirewatch.renewal import Depth, generation_settings, output_topics
 from wirewatch.settings import Settings
+from wirewatch.topics import Topics
+
+from .conftest import WIREWATCH
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCH))
@@ -126,3 +132,66 @@ def test_renewals_carry_the_state_and_alerts_keep_coming(tmp_path: Path) -> None
                     if re.match(r"wirewatch\.(?!g\d+\.)", t) or re.match(r"wirewatch-(?!g\d+-)", t)]
     assert generation_0 == []
     assert r["apps_alive"] == 0
+
+
+def _client_env(data: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WIREWATCH_")}
+    env.update({"WIREWATCH_DATA_DIR": str(data), "WIREWATCH_METRICS_PORT": "0", "WIREWATCH_TOPIC_PREFIX": "ww"})
+    return env
+
+
+def test_feed_commands_use_the_topics_the_run_uses_now(fresh_broker: str, tmp_path: Path) -> None:
+    """After a renewal `wirewatch run` polls the feeds of its new generation: a feed added
+    then must go there, and `feeds list` reads it there and says how far the next renewal is."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "embedded-broker").write_text(BrokerFile(
+        fresh_broker, topics="ww.g2", status="generation 2, 40% of the way to the next renewal").render())
+    now = Settings(topic_prefix="ww.g2")
+    asyncio.run(create_topics(now, bootstrap=fresh_broker))
+    env = _client_env(data)
+    added = subprocess.run([str(WIREWATCH), "feeds", "add", "https://example.org/feed.xml", "--outlet", "Example",
+                            "--id", "f1"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert added.returncode == 0, added.stderr
+    assert list(asyncio.run(read_feeds(now, fresh_broker))) == ["f1"]
+    assert asyncio.run(read_feeds(Settings(topic_prefix="ww"), fresh_broker)) == {}  # not the configured names
+    listed = subprocess.run([str(WIREWATCH), "feeds", "list"], env=env, cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    assert "generation 2, 40% of the way to the next renewal" in listed.stdout.splitlines()[0]
+    assert "f1" in listed.stdout
+
+
+def test_tail_reads_the_rest_of_the_old_alerts_then_follows_a_renewal(fresh_broker: str, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    broker_file = data / "embedded-broker"
+    broker_file.write_text(BrokerFile(fresh_broker, topics="ww").render())
+    old, new = Settings(topic_prefix="ww"), Settings(topic_prefix="ww.g1")
+
+    async def alerts(settings: Settings, names: list[str]) -> None:
+        await create_topics(settings, bootstrap=fresh_broker)
+        producer = AIOKafkaProducer(bootstrap_servers=fresh_broker)
+        await producer.start()
+        try:
+            topic = Topics(settings.topic_prefix).new_claim.name
+            for name in names:
+                await producer.send_and_wait(topic, json.dumps({"type": "new_claim", "n": name}).encode())
+        finally:
+            await producer.stop()
+
+    asyncio.run(alerts(old, ["a"]))
+    tail = subprocess.Popen([str(WIREWATCH), "tail", "--json", "--max", "4", "--timeout", "90"], env=_client_env(data),
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(4)  # tail is reading the old generation
+        # a renewal: the last alerts of the old generation, then the new topics named in the file
+        asyncio.run(alerts(old, ["b"]))
+        asyncio.run(alerts(new, ["c", "d"]))
+        broker_file.write_text(BrokerFile(fresh_broker, topics="ww.g1").render())
+        out, err = tail.communicate(timeout=120)
+    finally:
+        if tail.poll() is None:
+            tail.kill()
+    assert tail.returncode == 0, err
+    assert [json.loads(line)["n"] for line in out.splitlines()] == ["a", "b", "c", "d"]
