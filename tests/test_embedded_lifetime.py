@@ -87,7 +87,7 @@ def test_depth_is_the_deepest_partition_or_the_inputs_together() -> None:
     # one fetch lists every input partition with new records: together they count at twice the threshold
     together = Depth.of({raw: 950, unique: 1000, changelog: 10}, inputs, threshold=1000)
     assert together.share == 1.0 and together.inputs == 1950
-    assert Depth.of({}, inputs, threshold=1000).share == 0.0
+    assert Depth.of({raw: 0}, inputs, threshold=1000).share == 0.0
 
 
 def test_the_broker_file_names_the_topics_in_use_and_the_status() -> None:

@@ -96,8 +96,8 @@ class Depth:
 
     @classmethod
     def of(cls, grown: Mapping[TopicPartition, int], inputs: set[str], threshold: int) -> Depth:
-        if not grown:
-            return cls()
+        if not any(grown.values()):
+            return cls(why="nothing written in this generation yet")
         tp, n = max(grown.items(), key=lambda kv: kv[1])
         together = sum(v for p, v in grown.items() if p.topic in inputs)
         one, both = n / threshold, together / (2 * threshold)
@@ -195,7 +195,7 @@ class Renewal:
             self._warned = True
             log.warning("the embedded broker's topics are %d%% of the way to a renewal (%s)%s: wirewatch will "
                         "stop polling, finish what it has read, carry its state into fresh topics and delete "
-                        "the old ones, a pause of about a minute. `wirewatch tail` follows; other subscribers "
+                        "the old ones, a pause of under a minute. `wirewatch tail` follows; other subscribers "
                         "read the new topic names from %s. A Kafka cluster (WIREWATCH_KAFKA_BOOTSTRAP) needs "
                         "none of this", 100 * depth.share, depth.why, eta and f", in about {eta}",
                         self.settings.data_dir / "embedded-broker")
@@ -278,7 +278,7 @@ def run_generations(settings: Settings, bootstrap: str, feeds: Iterable[FeedReco
     if settings.embedded:
         log.warning("the embedded broker keeps everything in memory and lists every stored batch on each fetch; "
                     + ("wirewatch moves to fresh topics (state carried over) whenever a partition holds "
-                       f"{settings.embedded_renew_records:,} records, a pause of about a minute"
+                       f"{settings.embedded_renew_records:,} records, a pause of under a minute"
                        if renewing else "with WIREWATCH_EMBEDDED_RENEW_RECORDS=0 it stops reading a partition "
                        "past ~100,000 batches (days at a few hundred feeds)")
                     + "; for production set WIREWATCH_KAFKA_BOOTSTRAP to a Kafka cluster")
