@@ -23,6 +23,9 @@ app id ``wirewatch-g1`` for the tables' changelogs):
 4. a new processor writes the carried tables into its own (and so into its changelogs)
    before the poller starts again.  Poller state lives in a file and carries itself.
 
+:class:`Renewal` is a generation's side of this (its trigger, the drain, the carry), run
+by the processor's app; :func:`run_generations` is the loop `wirewatch run` runs.
+
 Records count here, not batches: a partition never holds more batches than records, so a
 renewal always comes before the limit (at a trickle of stories, about one batch each).
 On a Kafka cluster (WIREWATCH_KAFKA_BOOTSTRAP set) none of this runs: retention and
