@@ -57,6 +57,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus
+from census import by_topic, census
 from wirewatch.admin import create_topics
 from wirewatch.broker import EmbeddedBroker, free_port
 from wirewatch.demo import DemoFeedServer
@@ -291,6 +292,24 @@ def read_all(bootstrap: str, topic: str) -> list[tuple[float, bytes]]:
     return asyncio.run(_read_all(bootstrap, topic))
 
 
+def held(bootstrap: str, prefix: str) -> dict[str, dict[str, float]]:
+    """What the broker holds of this run's topics (the changelogs too), by topic name less
+    the prefix: batches, records and bytes, and the deepest partition's batches."""
+    parts = {tp: h for tp, h in asyncio.run(census(bootstrap)).items() if tp[0].startswith(prefix)}
+    out: dict[str, dict[str, float]] = {}
+    for topic, h in by_topic(parts).items():
+        deepest = max(x.batches for (t, _), x in parts.items() if t == topic)
+        out[topic[len(prefix):].lstrip(".-")] = {"batches": h.batches, "records": h.records, "bytes": h.bytes,
+                                                 "deepest": deepest}
+    return out
+
+
+def grown(before: dict[str, dict[str, float]], after: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """``after`` less ``before``, per topic and figure (the deepest partition's: its own growth)."""
+    zero = {"batches": 0.0, "records": 0.0, "bytes": 0.0, "deepest": 0.0}
+    return {t: {k: v - before.get(t, zero)[k] for k, v in h.items()} for t, h in after.items()}
+
+
 def stage_latencies(bootstrap: str, topics: Topics, pushed: dict[str, float],
                     first_alert: dict[str, float]) -> tuple[dict[str, list[float]], list[list[float]]]:
     """Where push->alert goes, per story with an alert, from the broker timestamps of each
@@ -345,6 +364,63 @@ def duplicates_of(stories: list[RawStory], n: int, seed: int) -> list[tuple[byte
             s.body = s.body + "\n\n" + r.choice(corpus.FOOTERS)
         out.append((s.feed_id.encode(), s.to_json_bytes()))
     return out
+
+
+# ------------------------------------------------------------------ batches per story
+PHASES = ("1 poller", "2 backlog", "3 duplicates", "4 latency")
+# Written by the benchmark itself, not by the pipeline for a story: the feed records it
+# pushes (phases 1 and 4), faust's group-leader topic.
+NOT_PER_STORY = ("feeds", "__assignor-__leader")
+
+
+def batches_per_story(stock: list[dict[str, Any]]) -> dict[str, Any]:
+    """From what the broker held after each phase: per phase and topic, batches and records
+    written per incoming story, the deepest partition's growth, the broker's memory."""
+    out: dict[str, Any] = {}
+    for name, before, after in zip(PHASES, stock, stock[1:], strict=False):
+        n = max(1, after["stories"])
+        grew = grown(before["held"], after["held"])
+        per_story = {t: {"batches": g["batches"] / n, "records": g["records"] / n, "bytes": g["bytes"] / n,
+                         "deepest": g["deepest"] / n} for t, g in grew.items()}
+        story_topics = [t for t in per_story if not t.endswith(NOT_PER_STORY)]
+        out[name] = {
+            "stories": after["stories"], "topics": per_story,
+            "batches": sum(per_story[t]["batches"] for t in story_topics),
+            "records": sum(per_story[t]["records"] for t in story_topics),
+            "deepest": max((per_story[t]["deepest"] for t in story_topics), default=0.0),
+            "broker_mb": after["broker_mb"],
+            "broker_mb_per_1000": 1000 * (after["broker_mb"] - before["broker_mb"]) / n,
+            "seconds": after.get("seconds"),
+        }
+    return out
+
+
+def batches_table(b: dict[str, Any]) -> str:
+    """Per topic: batches per incoming story in each phase (records per batch in brackets)."""
+    phases = list(b)
+    topics = sorted({t for ph in b.values() for t in ph["topics"]})
+    head = ["batches per incoming story", *phases]
+
+    def cell(x: dict[str, float] | None) -> str:
+        return "-" if not x or not x["batches"] else f"{x['batches']:.3f} ({x['records'] / x['batches']:.1f})"
+
+    rows = [[t + (" (the benchmark's own)" if t.endswith(NOT_PER_STORY) else ""),
+             *(cell(b[ph]["topics"].get(t)) for ph in phases)] for t in topics]
+    rows.append(["all the pipeline's topics", *(cell(b[ph]) for ph in phases)])
+    rows.append(["deepest partition", *(f"{b[ph]['deepest']:.3f}" for ph in phases)])
+    rows.append(["broker MB per 1,000 stories", *(f"{b[ph]['broker_mb_per_1000']:.0f}" for ph in phases)])
+    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
+    lines = [" | ".join(str(c).ljust(widths[i]) for i, c in enumerate(r)) for r in [head, *rows]]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    last = b[phases[-1]]
+    if last.get("seconds"):
+        per_h = 3600 / last["seconds"]
+        lines.append(f"broker growth in phase 4 ({last['stories'] / last['seconds']:.2f} stories/s): "
+                     f"{last['batches'] * last['stories'] * per_h:,.0f} batches/h (deepest partition "
+                     f"{last['deepest'] * last['stories'] * per_h:,.0f}/h), "
+                     f"{last['broker_mb_per_1000'] * last['stories'] / 1000 * per_h:,.0f} MB/h; "
+                     f"broker RSS {last['broker_mb']:.0f} MB at the end")
+    return "\n".join(["(records per batch in brackets; the changelogs are faust's tables)", *lines])
 
 
 # ------------------------------------------------------------------ baseline
@@ -462,6 +538,9 @@ def _run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         settings = settings_for(env)
         topics = Topics(prefix, settings.topic_partitions)
         asyncio.run(create_topics(settings))
+        broker_mb = lambda: sum(status_kb(p, "VmRSS") for p in tree(broker.proc.pid)) / 1024  # noqa: E731
+        # what the broker holds after each phase: batches per incoming story, per topic
+        stock = [{"held": held(bootstrap, prefix), "broker_mb": broker_mb()}]
 
         # -- 1. poller
         say(f"phase 1: poller over {len(files)} feeds, {len(items)} items")
@@ -488,6 +567,7 @@ def _run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         pwatch.sample()
         res["poller"] = {"items": raw_n, "seconds": t1 - t0, "cpu": pwatch.total_cpu() - c0}
         raw = [RawStory.model_validate(orjson.loads(v)) for _, v in read_all(bootstrap, topics.raw.name)]
+        stock.append({"held": held(bootstrap, prefix), "broker_mb": broker_mb(), "stories": raw_n})
 
         # -- 2. processor on the backlog
         say(f"phase 2: {a.workers} processor(s) on {raw_n} raw stories")
@@ -544,6 +624,7 @@ def _run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "sentences_skipped": metric(procs, "wirewatch_extract_sentences_total", outcome="skipped"),
         }
         res["alerts_phase2"] = sum(count(bootstrap, t.name) for t in (topics.new_claim, topics.contradiction))
+        stock.append({"held": held(bootstrap, prefix), "broker_mb": broker_mb(), "stories": raw_n})
 
         # -- 3. duplicate burst on the running processor, produced in one go
         say(f"phase 3: burst of {a.dups} duplicates")
@@ -570,6 +651,7 @@ def _run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                        "cpu": sum(w.total_cpu() for w in pw2) - dc0,
                        "dedup_mean_ms": 1000 / a.dups
                        * (metric(procs, "wirewatch_dedup_duration_seconds_sum") - base_sum)}
+        stock.append({"held": held(bootstrap, prefix), "broker_mb": broker_mb(), "stories": a.dups})
 
         # -- 4. latency at half of saturation, feeds pushed
         unique_rate = to_nlp / max(res["processor"]["seconds"], 1e-9)
@@ -615,6 +697,9 @@ def _run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             w.sample()
         rss_end = sum(status_kb(p, "VmRSS") for pr in procs for p in tree(pr.proc.pid)) / 1024
         mem.append(memory_row(lat_wall, poller, broker.proc.pid, procs))
+        stock.append({"held": held(bootstrap, prefix), "broker_mb": broker_mb(), "stories": len(fresh),
+                      "seconds": lat_wall})
+        res["batches"] = batches_per_story(stock)
         first_alert: dict[str, float] = {}
         for t in (topics.new_claim.name, topics.contradiction.name):
             # The message's own timestamp (set by the processor's producer when it sent the
@@ -707,6 +792,20 @@ def table(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def run_in(a: argparse.Namespace, run: Callable[[argparse.Namespace, Path], dict[str, Any]],
+           prefix: str) -> dict[str, Any]:
+    """``run`` in ``a.workdir`` (kept) or a temporary one; the figures also to ``a.json``."""
+    if a.workdir:
+        a.workdir.mkdir(parents=True, exist_ok=True)
+        res = run(a, a.workdir)
+    else:
+        with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+            res = run(a, Path(tmp))
+    if a.json:
+        a.json.write_text(json.dumps(res, indent=1, default=str))
+    return res
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--stories", type=int, default=600)
@@ -732,17 +831,12 @@ def main() -> None:
         baseline_worker(a.baseline_of, a.workers, a.sample)
         return
     a.dups = a.dups or max(3000, 5 * a.stories)
-    if a.workdir:
-        a.workdir.mkdir(parents=True, exist_ok=True)
-        res = run(a, a.workdir)
-    else:
-        with tempfile.TemporaryDirectory(prefix="wirewatch-bench-") as tmp:
-            res = run(a, Path(tmp))
-    if a.json:
-        a.json.write_text(json.dumps(res, indent=1, default=str))
+    res = run_in(a, run, "wirewatch-bench-")
     print(table(res))
     if len(res["latency"].get("memory", ())) > 2:
         print(memory_table(res["latency"]["memory"]))
+    if res.get("batches"):
+        print(batches_table(res["batches"]))
     sys.stdout.flush()
 
 

@@ -6,8 +6,9 @@
 #   -b  bootstrap servers; default $WIREWATCH_KAFKA_BOOTSTRAP, else the broker of a
 #       `wirewatch run` started in this directory (${WIREWATCH_DATA_DIR:-.wirewatch}/embedded-broker),
 #       else localhost:9092 (the compose stack's host listener)
-#   -t  topic; default ${WIREWATCH_TOPIC_PREFIX:-wirewatch}.alerts.contradiction
-#       (use <prefix>.alerts.new_claim for new-claim alerts)
+#   -t  topic; default <prefix>.alerts.contradiction, where <prefix> is the one the `wirewatch run`
+#       of the broker file uses now (its renewals move to fresh topics), else
+#       ${WIREWATCH_TOPIC_PREFIX:-wirewatch} (use <prefix>.alerts.new_claim for new-claim alerts)
 #   -c  exit after COUNT alerts; default: run until interrupted
 #   -g  read as a member of consumer group GROUP: offsets are committed, so a restart
 #       resumes where it stopped and several copies share the partitions (real Kafka only)
@@ -26,22 +27,25 @@ die() { echo "kcat-subscribe: $*" >&2; exit 1; }
 # Where `wirewatch run` records its embedded broker's address (wirewatch/cli.py).
 broker_file="${WIREWATCH_DATA_DIR:-.wirewatch}/embedded-broker"
 embedded=0
+run_prefix=""
 if [ -n "${WIREWATCH_KAFKA_BOOTSTRAP:-}" ]; then
     bootstrap=$WIREWATCH_KAFKA_BOOTSTRAP
 elif [ -s "$broker_file" ]; then
     bootstrap=$(head -n 1 "$broker_file")
     embedded=1
+    # the topics that run uses now: a line "topics <prefix>" (wirewatch/renewal.py)
+    run_prefix=$(sed -n 's/^topics //p' "$broker_file" | head -n 1)
 else
     bootstrap=localhost:9092
 fi
-topic="${WIREWATCH_TOPIC_PREFIX:-wirewatch}.alerts.contradiction"
+topic=""
 count=""
 group=""
 from_now=0
 with_key=0
 while getopts ":b:t:c:g:nkh" opt; do
     case $opt in
-        b) bootstrap=$OPTARG; embedded=0 ;;
+        b) bootstrap=$OPTARG; embedded=0; run_prefix="" ;;
         t) topic=$OPTARG ;;
         c) [[ $OPTARG =~ ^[1-9][0-9]*$ ]] || die "-c needs a positive count, got '$OPTARG'"; count=$OPTARG ;;
         g) group=$OPTARG ;;
@@ -54,6 +58,7 @@ while getopts ":b:t:c:g:nkh" opt; do
 done
 shift $((OPTIND - 1))
 [ $# -eq 0 ] || die "unexpected argument '$1' (see -h)"
+topic=${topic:-${run_prefix:-${WIREWATCH_TOPIC_PREFIX:-wirewatch}}.alerts.contradiction}
 
 # --- kcat ------------------------------------------------------------------------
 if ! command -v kcat >/dev/null 2>&1; then

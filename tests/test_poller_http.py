@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from aiokafka.errors import KafkaTimeoutError
 
 from wirewatch import __version__
 from wirewatch.models import FeedRecord, RawStory
@@ -111,6 +112,40 @@ async def test_new_items_only_and_updates(server: FeedServer, tmp_path: Path) ->
     server.feeds["/a.xml"] = rss("a", 4, extra="Corrected.")  # every item's text changed
     r = await p.poll_once("a")
     assert r.new_items == 4
+    await p.aclose()
+
+
+class BatchSink:
+    """A sink that takes a poll's stories at once (as the Kafka sink does); can be made to fail."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[RawStory]] = []
+        self.fail = False
+
+    async def publish(self, story: RawStory) -> None:
+        raise AssertionError("a batch sink is handed whole polls")
+
+    async def publish_all(self, stories: Sequence[RawStory]) -> None:
+        if self.fail:
+            raise KafkaTimeoutError()
+        self.calls.append(list(stories))
+
+
+async def test_a_polls_new_stories_go_to_a_batch_sink_in_one_call(server: FeedServer, tmp_path: Path) -> None:
+    server.feeds["/a.xml"] = rss("a", 3)
+    sink = BatchSink()
+    p = Poller(make_settings(tmp_path), sink, state_path=tmp_path / "s.json")
+    p.upsert(feed("a", server.url("/a.xml")))
+    await p.poll_once("a")
+    assert [[s.title for s in call] for call in sink.calls] == [["a story 0", "a story 1", "a story 2"]]
+    server.feeds["/a.xml"] = rss("a", 6)  # three more; the sink refuses them once
+    sink.fail = True
+    r = await p.poll_once("a")
+    assert r.outcome == "error" and len(sink.calls) == 1
+    sink.fail = False
+    r = await p.poll_once("a")  # nothing was remembered of the refused poll: all three again, oldest first
+    assert r.new_items == 3 and [s.title for s in sink.calls[-1]] == ["a story 3", "a story 4", "a story 5"]
+    assert (await p.poll_once("a")).new_items == 0 and len(sink.calls) == 2  # no empty batch
     await p.aclose()
 
 

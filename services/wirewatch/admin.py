@@ -6,7 +6,8 @@ SASL are configured identically everywhere; ``faust_credentials`` does the same
 for the faust app.  ``create_topics`` creates the topics of
 :class:`~wirewatch.topics.Topics` (partitions, replication, compaction,
 retention) on any cluster and is safe to run again: it is what
-`wirewatch topics create` and the compose ``topics`` init service run.
+`wirewatch topics create` and the compose ``topics`` init service run;
+``delete_topics`` is what the embedded broker's renewal deletes old topics with.
 """
 
 from __future__ import annotations
@@ -294,3 +295,26 @@ async def create_topics(
     """
     report = await ensure_topics(settings, topics, bootstrap=bootstrap)
     return report.created
+
+
+async def delete_topics(settings: Settings, names: list[str], *, bootstrap: str | None = None) -> list[str]:
+    """Delete the topics of ``names`` that exist; return the names deleted (the embedded
+    broker's renewal: deleting a topic is the one way it frees memory)."""
+    kwargs = kafka_client_kwargs(settings, bootstrap)
+    address = kwargs["bootstrap_servers"]
+    timeout = settings.broker_timeout_seconds
+    admin = AIOKafkaAdminClient(**kwargs, request_timeout_ms=max(int(timeout * 1000), 1000))
+    try:
+        await broker_call(admin.start(), timeout, address, "the connection")
+        existing = set(await broker_call(admin.list_topics(), timeout, address, "a metadata request"))
+        wanted = [n for n in names if n in existing]
+        if not wanted:
+            return []
+        response = await broker_call(admin.delete_topics(wanted, timeout_ms=int(timeout * 1000)), timeout, address,
+                                     "DeleteTopics")
+    finally:
+        await admin.close()
+    failures = [f"{name}: error code {code}" for name, code, *_ in response.topic_error_codes if code]
+    if failures:
+        raise BrokerError(f"could not delete topics on {address}: " + "; ".join(failures))
+    return wanted

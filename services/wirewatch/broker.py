@@ -140,18 +140,24 @@ def _close(proc: subprocess.Popen[bytes]) -> None:
 class BrokerFile:
     bootstrap: str
     owner: int | None = None  # pid of the `wirewatch run` that started the broker
+    # The topic prefix that run uses now (a renewal moves it to fresh topics, wirewatch/renewal.py),
+    # and one line on how far it is from the next renewal, for `wirewatch feeds list`.
+    topics: str | None = None
+    status: str | None = None
 
     def render(self) -> str:
-        return f"{self.bootstrap}\n" + (f"owner {self.owner}\n" if self.owner else "")
+        fields = {"owner": self.owner, "topics": self.topics, "status": self.status}
+        return f"{self.bootstrap}\n" + "".join(f"{k} {v}\n" for k, v in fields.items() if v)
 
     @classmethod
     def parse(cls, text: str) -> BrokerFile | None:
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
         if not lines:
             return None
-        owner = next((int(ln.split()[1]) for ln in lines[1:]
-                      if len(ln.split()) == 2 and ln.split()[0] == "owner" and ln.split()[1].isdigit()), None)
-        return cls(lines[0], owner)
+        fields = dict(ln.split(" ", 1) for ln in lines[1:] if " " in ln)
+        owner = fields.get("owner", "")
+        return cls(lines[0], int(owner) if owner.isdigit() else None, fields.get("topics") or None,
+                   fields.get("status") or None)
 
     def gone(self) -> str | None:
         """Why this broker is certainly gone (its owner has exited), or None."""

@@ -99,30 +99,62 @@ def _client_broker(settings: Settings) -> BrokerFile:
     return found
 
 
-def _bootstrap_for_client(settings: Settings) -> str:
-    return _client_broker(settings).bootstrap
+def _client(settings: Settings) -> tuple[Settings, BrokerFile]:
+    """For client commands: the settings to use (the topic names a running `wirewatch run`
+    uses now: its renewals move them) and the broker."""
+    found = _client_broker(settings)
+    if found.topics and found.topics != settings.topic_prefix:
+        settings = settings.model_copy(update={"topic_prefix": found.topics})
+    return settings, found
+
+
+class _RunBroker:
+    """The broker of `wirewatch run`; when embedded, the file that tells client commands
+    where it is and which topics the run uses now (wirewatch/renewal.py moves them)."""
+
+    def __init__(self, bootstrap: str, path: Path | None = None) -> None:
+        self.bootstrap = bootstrap
+        self.path = path
+        self.topics: str | None = None
+        self._written: str | None = None
+
+    def announce(self, topics: str | None = None, status: str | None = None) -> None:
+        from .broker import BrokerFile
+
+        if self.path is None:
+            return
+        self.topics = topics or self.topics
+        record = BrokerFile(self.bootstrap, owner=os.getpid(), topics=self.topics, status=status).render()
+        if record != self._written:
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            tmp.write_text(record)
+            tmp.replace(self.path)  # a reader sees the old file or the new one, never half
+            self._written = record
+
+    def withdraw(self) -> None:
+        with contextlib.suppress(OSError):
+            if self.path is not None and self.path.read_text() == self._written:
+                self.path.unlink()
 
 
 @contextlib.contextmanager
-def _embedded_or_configured(settings: Settings) -> Iterator[str]:
-    """Yield bootstrap servers; start (and finally stop) the embedded broker if none is set."""
+def _embedded_or_configured(settings: Settings) -> Iterator[_RunBroker]:
+    """Yield the broker; start (and finally stop) the embedded broker if none is set."""
     if settings.kafka_bootstrap:
-        yield settings.kafka_bootstrap
+        yield _RunBroker(settings.kafka_bootstrap)
         return
-    from .broker import BrokerFile, EmbeddedBroker
+    from .broker import EmbeddedBroker
 
-    with EmbeddedBroker() as broker:
+    with EmbeddedBroker() as embedded:
         path = _broker_file(settings)
         path.parent.mkdir(parents=True, exist_ok=True)
-        record = BrokerFile(broker.bootstrap, owner=os.getpid()).render()
-        path.write_text(record)
-        log.info("embedded broker (memory only, for development) at %s", broker.bootstrap)
+        broker = _RunBroker(embedded.bootstrap, path)
+        broker.announce(settings.topic_prefix)
+        log.info("embedded broker (memory only, for development) at %s", embedded.bootstrap)
         try:
-            yield broker.bootstrap
+            yield broker
         finally:
-            with contextlib.suppress(OSError):
-                if path.read_text() == record:
-                    path.unlink()
+            broker.withdraw()
 
 
 def _serve_metrics(settings: Settings, host: str) -> None:
@@ -134,7 +166,10 @@ def _serve_metrics(settings: Settings, host: str) -> None:
         log.info("metrics at %s", served)
 
 
-def _run_worker(wapp: Any, settings: Settings) -> None:
+def run_worker(wapp: Any, settings: Settings) -> None:
+    """A faust worker over ``wapp`` until it stops (Ctrl-C, SIGTERM, or a renewal of the embedded broker's topics)."""
+    import signal
+
     import faust
 
     from .diagnostics import log_dump
@@ -145,6 +180,8 @@ def _run_worker(wapp: Any, settings: Settings) -> None:
                               redirect_stdouts=False, override_logging=False)
         # mode's SIGUSR2 opens pdb on stdin, which a service has no use for: log where tasks wait instead.
         worker._on_sigusr2 = log_dump  # type: ignore[method-assign]
+        if wapp.renewal is not None:  # a renewal stops the worker the way SIGTERM does
+            wapp.renewal.stop_worker = lambda: worker._schedule_shutdown(signal.SIGTERM)
         with contextlib.suppress(SystemExit):
             worker.execute_from_commandline()
     finally:
@@ -164,11 +201,9 @@ def run(
         settings = settings.model_copy(update={"feeds_file": feeds_file})
     _setup_logging(settings, verbose)
     from . import metrics
-    from .admin import create_topics
     from .demo import DemoFeedServer
     from .poller.feedsfile import load_feeds
-    from .poller.kafka import PollerRunner, seed_feeds
-    from .processor.app import WirewatchApp
+    from .renewal import run_generations
 
     demo: DemoFeedServer | None = None
     if settings.feeds_file is None:
@@ -180,19 +215,11 @@ def run(
     else:
         feeds = load_feeds(settings.feeds_file)
     try:
-        with _embedded_or_configured(settings) as bootstrap:
-            asyncio.run(create_topics(settings, bootstrap=bootstrap))
-            asyncio.run(seed_feeds(settings, bootstrap, feeds))
+        with _embedded_or_configured(settings) as broker:
             _serve_metrics(settings, metrics.LOCAL_ONLY)
-            runner_settings = settings
-            state_path = settings.data_dir / "poller-state.json"
-
-            async def poller_task() -> None:
-                await PollerRunner(runner_settings, bootstrap, state_path=state_path).run()
-
-            wapp = WirewatchApp(settings, bootstrap, extra_tasks=[poller_task])
-            log.info("running; `wirewatch tail` in another terminal shows alerts; Ctrl-C stops")
-            _run_worker(wapp, settings)
+            # (Ctrl-C between two generations of a renewal, when no worker handles it)
+            with contextlib.suppress(KeyboardInterrupt):
+                run_generations(settings, broker.bootstrap, feeds, run_worker=run_worker, notice=broker)
     finally:
         if demo is not None:
             demo.stop()
@@ -246,7 +273,7 @@ def processor(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False)
     wapp = WirewatchApp(settings, settings.kafka_bootstrap)
     wapp.on_stall = lambda _stall: _restart_processor(wapp, "the stall")
     wapp.on_skip = lambda _skip: _restart_processor(wapp, "the skipped records")
-    _run_worker(wapp, settings)
+    run_worker(wapp, settings)
 
 
 def _restart_processor(wapp: Any, what: str) -> None:
@@ -331,34 +358,39 @@ def tail(
 async def _tail(settings: Settings, broker: BrokerFile, from_beginning: bool, as_json: bool,
                 max_alerts: int, timeout: float) -> None:
     import orjson
-    from aiokafka import AIOKafkaConsumer
 
-    from .admin import kafka_client_kwargs
-    from .broker import BrokerWatch
+    from .broker import BrokerFile, BrokerWatch
     from .models import ContradictionAlert, NewClaimAlert
-    from .offsets import stop_quietly
+    from .offsets import read_to_end, stop_quietly
     from .processor.render import format_alert
-    from .topics import Topics
+
+    class Enough(Exception):
+        pass
 
     bootstrap = broker.bootstrap
-    topics = Topics(settings.topic_prefix, settings.topic_partitions)
-    consumer = AIOKafkaConsumer(
-        topics.new_claim.name, topics.contradiction.name,
-        **kafka_client_kwargs(settings, bootstrap),
-        enable_auto_commit=False, group_id=None,
-        auto_offset_reset="earliest" if from_beginning else "latest",
-        fetch_max_wait_ms=100,
-    )
-    try:
-        await asyncio.wait_for(consumer.start(), timeout=settings.broker_timeout_seconds)
-    except Exception as exc:  # aiokafka raises several kinds; all mean "nobody answers"
-        with contextlib.suppress(Exception):
-            await consumer.stop()
-        raise BrokerUnavailable(f"Kafka at {bootstrap} does not answer ({type(exc).__name__})") from None
+    prefix = broker.topics or settings.topic_prefix
+    consumer = await _alert_consumer(settings, bootstrap, prefix, "earliest" if from_beginning else "latest")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout if timeout else None
     shown = 0
     watch = BrokerWatch(broker, patience=settings.broker_timeout_seconds)
+    next_look = loop.time() + watch.every
+
+    def show(m: Any) -> None:
+        nonlocal shown
+        if m.value is None:
+            return
+        if as_json:
+            typer.echo(m.value.decode("utf-8", "replace"))
+        else:
+            data = orjson.loads(m.value)
+            alert = (ContradictionAlert if data.get("type") == "contradiction" else NewClaimAlert).model_validate(data)
+            typer.echo(format_alert(alert))
+            typer.echo("")
+        shown += 1
+        if max_alerts and shown >= max_alerts:
+            raise Enough
+
     try:
         if not as_json:
             typer.echo(f"-- alerts from {bootstrap} (Ctrl-C stops) --", err=True)
@@ -366,24 +398,50 @@ async def _tail(settings: Settings, broker: BrokerFile, from_beginning: bool, as
             gone = await watch.gone()
             if gone is not None:
                 raise BrokerUnavailable(f"Kafka at {bootstrap} is gone ({gone}); tail stopped")
+            if not settings.kafka_bootstrap and loop.time() >= next_look:
+                # `wirewatch run` renewed the embedded broker's topics: the rest of the old alert
+                # topics (kept until the next renewal), then the new ones from their start
+                next_look = loop.time() + watch.every
+                now: BrokerFile | None = None
+                with contextlib.suppress(OSError, UnicodeDecodeError):
+                    now = BrokerFile.parse(_broker_file(settings).read_text())
+                if now is not None and now.topics and now.topics != prefix:
+                    await read_to_end(consumer, consumer.assignment(), show, settings.broker_timeout_seconds)
+                    await stop_quietly(consumer)
+                    prefix = now.topics
+                    consumer = await _alert_consumer(settings, bootstrap, prefix, "earliest")
+                    if not as_json:
+                        typer.echo(f"-- the embedded broker's topics were renewed: now {prefix}.* --", err=True)
             batch = await consumer.getmany(timeout_ms=500)
             for msgs in batch.values():
                 for m in msgs:
-                    if m.value is None:
-                        continue
-                    if as_json:
-                        typer.echo(m.value.decode("utf-8", "replace"))
-                    else:
-                        data = orjson.loads(m.value)
-                        alert = (ContradictionAlert if data.get("type") == "contradiction"
-                                 else NewClaimAlert).model_validate(data)
-                        typer.echo(format_alert(alert))
-                        typer.echo("")
-                    shown += 1
-                    if max_alerts and shown >= max_alerts:
-                        return
+                    show(m)
+    except Enough:
+        return
     finally:
         await stop_quietly(consumer)
+
+
+async def _alert_consumer(settings: Settings, bootstrap: str, prefix: str, reset: str) -> Any:
+    """A started consumer of the two alert topics under ``prefix``; one error if nobody answers."""
+    from aiokafka import AIOKafkaConsumer
+
+    from .admin import kafka_client_kwargs
+    from .topics import Topics
+
+    topics = Topics(prefix, settings.topic_partitions)
+    consumer = AIOKafkaConsumer(
+        topics.new_claim.name, topics.contradiction.name,
+        **kafka_client_kwargs(settings, bootstrap),
+        enable_auto_commit=False, group_id=None, auto_offset_reset=reset, fetch_max_wait_ms=100,
+    )
+    try:
+        await asyncio.wait_for(consumer.start(), timeout=settings.broker_timeout_seconds)
+    except Exception as exc:  # aiokafka raises several kinds; all mean "nobody answers"
+        with contextlib.suppress(Exception):
+            await consumer.stop()
+        raise BrokerUnavailable(f"Kafka at {bootstrap} does not answer ({type(exc).__name__})") from None
+    return consumer
 
 
 # ---------------------------------------------------------------------- feeds
@@ -401,9 +459,11 @@ def feeds_list() -> None:
     _setup_logging(settings, client=True)
     from .poller.kafka import read_feeds
 
-    bootstrap = _bootstrap_for_client(settings)
-    feeds = asyncio.run(read_feeds(settings, bootstrap))
+    settings, broker = _client(settings)
+    feeds = asyncio.run(read_feeds(settings, broker.bootstrap))
     status = _poller_status(settings.data_dir / "poller-state.json")
+    if broker.status:  # `wirewatch run` on the embedded broker: how far it is from its next renewal
+        typer.echo(f"embedded broker (memory only; for production set WIREWATCH_KAFKA_BOOTSTRAP): {broker.status}")
     if not feeds:
         typer.echo("no feeds (add one with `wirewatch feeds add URL --outlet NAME`)")
         return
@@ -491,7 +551,8 @@ def feeds_add(
         raise ConfigError(f"feed {url!r}: {exc}") from None
     fid = feed_id or "f-" + stable_id(url, size=6)
     record = FeedRecord(feed_id=fid, url=url, outlet=outlet, full_text=full_text, updated_at=utcnow())
-    asyncio.run(publish_feeds(settings, _bootstrap_for_client(settings), [record]))
+    settings, broker = _client(settings)
+    asyncio.run(publish_feeds(settings, broker.bootstrap, [record]))
     typer.echo(f"added {fid}: {url}")
 
 
@@ -501,11 +562,11 @@ def _existing_feed(feed_id: str) -> tuple[Settings, str, Any]:
 
     settings = _settings()
     _setup_logging(settings, client=True)
-    bootstrap = _bootstrap_for_client(settings)
-    feeds = asyncio.run(read_feeds(settings, bootstrap))
+    settings, broker = _client(settings)
+    feeds = asyncio.run(read_feeds(settings, broker.bootstrap))
     if feed_id not in feeds:
         raise ConfigError(f"no feed {feed_id!r} (see `wirewatch feeds list`)")
-    return settings, bootstrap, feeds[feed_id]
+    return settings, broker.bootstrap, feeds[feed_id]
 
 
 def _set_paused(feed_id: str, paused: bool) -> None:

@@ -35,6 +35,12 @@ MAX_MESSAGE_BYTES = 1_048_576
 # before each send, so a producer never refuses what it is handed.
 RECORD_OVERHEAD_BYTES = 512
 
+# The most bytes a producer puts in one record batch (aiokafka's default is 16 KiB: three
+# stories).  Fuller batches are what keeps the embedded broker readable, since it lists
+# every stored batch on each fetch (benchmarks/README.md); a batch stays within a
+# default broker's message.max.bytes, and a single larger message goes alone.
+MAX_BATCH_BYTES = MAX_MESSAGE_BYTES
+
 # A raw story as the poller sends it (JSON, UTF-8).  The rest of MAX_MESSAGE_BYTES is for
 # what dedup adds to make its unique copy (UNIQUE_OVERHEAD_BYTES).
 MAX_RAW_STORY_BYTES = 900_000

@@ -54,6 +54,15 @@ class Settings(BaseSettings):
         description="consumer long-poll wait (faust hard-codes 1500 ms). The embedded broker holds an empty "
                     "long-poll for up to half of it, and stops listing a partition's stored batches when it "
                     "runs out, so a short wait leaves a long partition unreadable (benchmarks/bench_broker.py)")
+    embedded_renew_records: int = Field(
+        40_000, ge=0,
+        description="`wirewatch run` on the embedded broker moves to fresh topics (state carried over, the "
+                    "old ones deleted) once a partition holds this many records written since the last "
+                    "move, or the processor's input partitions twice as many together: the broker lists "
+                    "every stored batch on each fetch and cannot answer one past ~100,000 "
+                    "(wirewatch/renewal.py); 0 = never (it then stops reading, in days at a few hundred "
+                    "feeds). Not used with WIREWATCH_KAFKA_BOOTSTRAP")
+    embedded_renew_check_seconds: float = Field(60.0, gt=0, description="how often that depth is looked at")
     processor_stall_seconds: float = Field(
         120.0, ge=0,
         description="a processor that handled nothing for this long while records wait on its partitions "

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import orjson
@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from pydantic import ValidationError
 
 from ..admin import broker_call, kafka_client_kwargs
-from ..limits import MAX_MESSAGE_BYTES
+from ..limits import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES
 from ..models import FeedRecord, RawStory
 from ..offsets import read_to_end, stop_quietly
 from ..settings import Settings
@@ -39,8 +39,17 @@ class KafkaStorySink:
         self.topic = topic
 
     async def publish(self, story: RawStory) -> None:
+        await self.publish_all([story])
+
+    async def publish_all(self, stories: Sequence[RawStory]) -> None:
+        """One poll's stories, queued together so that they leave in one produce batch
+        (one per story had the raw partition hold a batch per story; see
+        benchmarks/README.md on the embedded broker), then every acknowledgement awaited."""
         # Keyed by feed: one feed's items stay in order.
-        await self.producer.send_and_wait(self.topic, story.to_json_bytes(), key=story.feed_id.encode())
+        sent = [await self.producer.send(self.topic, s.to_json_bytes(), key=s.feed_id.encode()) for s in stories]
+        for outcome in await asyncio.gather(*sent, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
 
 
 def make_producer(settings: Settings, bootstrap: str) -> AIOKafkaProducer:
@@ -50,6 +59,7 @@ def make_producer(settings: Settings, bootstrap: str) -> AIOKafkaProducer:
         enable_idempotence=settings.idempotent,
         linger_ms=5,
         max_request_size=MAX_MESSAGE_BYTES,  # see wirewatch/limits.py
+        max_batch_size=MAX_BATCH_BYTES,
     )
 
 

@@ -29,11 +29,11 @@ import random
 import signal
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from .. import metrics as m
 from ..errors import FeedError, WirewatchError, error_code
@@ -70,6 +70,14 @@ _FAULT_POINT = os.environ.get("WIREWATCH_FAULT_POINT")
 
 class StorySink(Protocol):
     async def publish(self, story: RawStory) -> None: ...
+
+
+@runtime_checkable
+class BatchStorySink(StorySink, Protocol):
+    """A sink that takes one poll's new stories at once (the Kafka sink: one produce
+    batch instead of one per story; see benchmarks/README.md on the embedded broker)."""
+
+    async def publish_all(self, stories: Sequence[RawStory]) -> None: ...
 
 
 @dataclass
@@ -390,16 +398,23 @@ class Poller:
                     new.append(s)
                     ids.add(s.story_id)
             new.sort(key=lambda s: s.published)  # oldest first: downstream sees them in order
-            for i, story in enumerate(new):
+            out = []
+            for story in new:
                 fitted = fit_message(story)
                 if fitted is None:
                     res.dropped["too_large"] += 1
                     res.examples.setdefault("too_large", f"item {story.story_id}: over {MAX_RAW_STORY_BYTES} "
                                                          "bytes even without a body")
                     continue
-                await self.sink.publish(fitted)
-                if i == 0:
-                    _fault("after_first_publish")
+                out.append(fitted)
+            if isinstance(self.sink, BatchStorySink):
+                if out:
+                    await self.sink.publish_all(out)
+            else:
+                for i, fitted in enumerate(out):
+                    await self.sink.publish(fitted)
+                    if i == 0:
+                        _fault("after_first_publish")
             if new:
                 _fault("after_publish_before_state")
         except asyncio.CancelledError:

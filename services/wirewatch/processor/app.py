@@ -17,7 +17,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import faust
 from aiokafka.errors import KafkaError
@@ -40,11 +40,15 @@ from .stages import DEDUP_EVICT_CHUNK, DeadLetterTopic, DedupStage, ExtractStage
 from .types import Outbound, Record
 from .watchdog import Continuity, Skip, Stall, Watchdog
 
+if TYPE_CHECKING:
+    from ..renewal import Renewal
+
 log = logging.getLogger(__name__)
 
 # Longest an input waits for others to fill a batch (batch sizes: see stages.py).
 DEDUP_BATCH_SECONDS = 0.02
 LEDGER_BATCH_SECONDS = 0.02
+PRODUCER_LINGER_SECONDS = 0.005
 DEDUP_EVICT_SECONDS = 60.0  # between sweeps of the dedup window (a quarter of the window if that is shorter)
 PROGRESS_EVERY_SECONDS = 30.0
 # The embedded broker (Tansu) lists every stored batch of a partition on each fetch and
@@ -133,6 +137,7 @@ class WirewatchApp:
         *,
         pipeline_factory: Callable[[Any, Any], Pipeline] | None = None,
         extra_tasks: Sequence[Callable[[], Awaitable[None]]] = (),
+        renewal: Renewal | None = None,
     ) -> None:
         faust_patches.install(settings, bootstrap)
         self.settings = settings
@@ -154,6 +159,12 @@ class WirewatchApp:
             consumer_auto_offset_reset="earliest",
             producer_acks=-1,
             producer_max_request_size=limits.MAX_MESSAGE_BYTES,  # faust's default is 1,000,000
+            # Fewer, fuller batches (faust's default is 16 KiB and no linger: a story's
+            # outputs and table writes left in several): the embedded broker lists every
+            # stored batch on each fetch and spends ~4 KB of memory a batch besides its
+            # bytes (benchmarks/README.md).  The linger adds at most this much to each hop.
+            producer_max_batch_size=limits.MAX_BATCH_BYTES,
+            producer_linger=PRODUCER_LINGER_SECONDS,
             # Tansu waits the whole rebalance timeout before completing a join;
             # a real Kafka keeps its usual, safer timeouts.
             broker_rebalance_timeout=settings.rebalance_timeout,
@@ -217,6 +228,9 @@ class WirewatchApp:
         self.on_skip: Callable[[Skip], None] | None = None
         self._last_progress: tuple[int, ...] = ()
         self._deep_warned: set[Any] = set()  # embedded-broker partitions already warned about
+        self._done: dict[Any, int] = {}  # per stage partition: the offset after the last input handled
+        # `wirewatch run` on the embedded broker: moving to fresh topics before they get deep
+        self.renewal = renewal
         self._register_agents()
         metrics.install_faust_sensor(self.app, topics=[spec.name for spec in self.topics])
 
@@ -227,6 +241,8 @@ class WirewatchApp:
             self.pipeline.reload()
             self.watchdog.reset()
             self.continuity.reset()
+            if self.renewal is not None:
+                await self.renewal.restore(self)  # a new generation's carried tables, once
             log.info("ready: own %s; tables recovered (dedup %d keys, ledger %d keys)",
                      self.describe_assignment(), len(self.dedup_table), len(self.ledger_table))
         @self.app.on_partitions_revoked.connect  # type: ignore[arg-type]
@@ -236,6 +252,11 @@ class WirewatchApp:
             if revoked:
                 log.info("rebalance: %d partitions revoked; pausing until reassigned", len(revoked))
 
+        # faust keeps a signal's receivers in the signal of its class, for every app ever made:
+        # close() disconnects these, or a process that runs apps one after another
+        # (`wirewatch run`'s renewals, the tests) would keep every old one and its tables.
+        self._receivers = ((self.app.on_rebalance_complete, _rebuild_caches),
+                           (self.app.on_partitions_revoked, _revoked))
         for task in extra_tasks:
             self.app.task(task)
 
@@ -275,6 +296,13 @@ class WirewatchApp:
         async def watchdog() -> None:
             await self.check_stall()
 
+        if self.renewal is not None:
+            renewal = self.renewal
+
+            @app.timer(interval=self.settings.embedded_renew_check_seconds)
+            async def renew() -> None:
+                await renewal.tick(self)
+
     async def _batches(self, stream: faust.StreamT, runner: StageRunner, within: float) -> None:
         """Hand the stream's events to ``runner`` up to its stage's batch size at a time,
         waiting at most ``within`` seconds to fill a batch.
@@ -292,6 +320,8 @@ class WirewatchApp:
                     self._count(stage)
                     await self.check_continuity(event)
                 await runner.run([_record(event) for event in events])
+                for event in events:
+                    self._done[event.message.tp] = event.message.offset + 1
             finally:
                 self.watchdog.finished()
 
@@ -299,13 +329,41 @@ class WirewatchApp:
         """Forget the stories that left the dedup window, a bounded step at a time; how many."""
         return await self.dedup.sweep(lambda limit: self.pipeline.evict_dedup(now, limit), DEDUP_EVICT_CHUNK)
 
+    async def drained(self) -> bool:
+        """Whether each stage has handled every record on the input partitions this worker
+        owns (its messages acknowledged): what a renewal waits for before it moves on."""
+        if any(r.lock.locked() for r in (self.dedup, self.extract, self.ledger)):
+            return False
+        consumer: Any = self.app.consumer
+        inputs = self.input_topics()
+        owned = [tp for tp in consumer.assignment() if tp.topic in inputs]
+        ends = await log_end_offsets(self._client_kwargs, owned)
+        return all(self._done.get(tp, 0) >= end for tp, end in ends.items())
+
+    def input_topics(self) -> set[str]:
+        return {spec.name for spec in (self.topics.raw, self.topics.unique, self.topics.claims)}
+
+    def internal_topic_names(self) -> list[str]:
+        """This app's topics that only wirewatch reads: the stage topics, the feeds, faust's."""
+        t = self.topics
+        return ([t.feeds.name, *sorted(self.input_topics())]
+                + [table.changelog_topic.get_topic_name() for table in self.app.tables.values()]
+                + [f"{self.app.conf.id}-__assignor-__leader"])
+
+    def topic_names(self) -> list[str]:
+        """Every topic of this app, its tables' changelogs included."""
+        internal = self.internal_topic_names()
+        return internal + [spec.name for spec in self.topics if spec.name not in internal]
+
     def start_nlp(self) -> None:
         """Start the NLP worker processes and wait for their models (before the faust worker)."""
         self.nlp.start()
 
     def close(self) -> None:
-        """Stop the NLP worker processes (the worker has stopped)."""
+        """Stop the NLP worker processes and let go of faust's signals (the worker has stopped)."""
         self.nlp.close()
+        for sig, receiver in self._receivers:
+            sig.disconnect(receiver)
 
     # ------------------------------------------------------------------ watching faust
     def describe_assignment(self) -> str:
@@ -403,6 +461,13 @@ class WirewatchApp:
         if records < limit // 2:
             return
         self._deep_warned.add(tp)
+        if self.renewal is not None:  # `wirewatch run` renews before the limit; this says when it did not
+            log.warning("%s[%s] holds %s records on the embedded broker, which cannot answer a fetch past "
+                        "about %s batches at WIREWATCH_CONSUMER_FETCH_WAIT_MS=%s: past that the pipeline stops "
+                        "reading it. A renewal to fresh topics was due at %s records; the log says why it has "
+                        "not happened", tp.topic, tp.partition, f"{records:,}", f"{limit:,}", wait_ms,
+                        f"{self.settings.embedded_renew_records:,}")
+            return
         log.warning("%s[%s] holds %s records on the embedded broker, which lists every stored batch on each "
                     "fetch and cannot answer one past about %s batches at WIREWATCH_CONSUMER_FETCH_WAIT_MS=%s; "
                     "restart `wirewatch run` (the embedded broker keeps nothing) or use a Kafka cluster",
