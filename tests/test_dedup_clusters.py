@@ -16,7 +16,7 @@ from wirewatch.errors import ConfigError
 from wirewatch.models import DedupVerdict, RawStory
 from wirewatch.poller.urls import canonical_url
 from wirewatch.processor.dedup import Deduplicator
-from wirewatch.processor.shingles import (
+from wirewatch.processor.dedup.shingles import (
     TokenStream,
     event_terms,
     lead_words,

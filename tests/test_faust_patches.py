@@ -25,9 +25,9 @@ from intervaltree import IntervalTree
 from tests.test_offsets import _batched
 from wirewatch import offsets
 from wirewatch.offsets import offsets_held
-from wirewatch.processor import faust_patches
-from wirewatch.processor.app import LedgerTable
-from wirewatch.processor.faust_patches import REPLACEMENTS, keep_queued_events
+from wirewatch.processor.stream import faust_patches
+from wirewatch.processor.stream.app import LedgerTable
+from wirewatch.processor.stream.faust_patches import REPLACEMENTS, keep_queued_events
 from wirewatch.settings import Settings
 
 

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import pytest
 
-from wirewatch.processor.app import WirewatchApp
+from wirewatch.processor.stream.app import WirewatchApp
 from wirewatch.settings import Settings
 
 

@@ -168,7 +168,7 @@ def run(
     from .demo import DemoFeedServer
     from .poller.feedsfile import load_feeds
     from .poller.kafka import PollerRunner, seed_feeds
-    from .processor.app import WirewatchApp
+    from .processor.stream.app import WirewatchApp
 
     demo: DemoFeedServer | None = None
     if settings.feeds_file is None:
@@ -240,7 +240,7 @@ def processor(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False)
     if not settings.kafka_bootstrap:
         raise ConfigError(f"`wirewatch processor` needs WIREWATCH_KAFKA_BOOTSTRAP {_USE_RUN}")
     from . import metrics
-    from .processor.app import WirewatchApp
+    from .processor.stream.app import WirewatchApp
 
     _serve_metrics(settings, metrics.ALL_INTERFACES)
     wapp = WirewatchApp(settings, settings.kafka_bootstrap)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 from .boilerplate import Span
 
 # House-style noise that differs between copies of one wire story and carries no news:
