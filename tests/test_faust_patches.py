@@ -1,4 +1,4 @@
-"""What wirewatch changes inside faust (processor/faust_patches.py), one test per
+"""What wirewatch changes inside faust (processor/stream/faust_patches.py), one test per
 replacement, on faust's own objects.
 
 Each test shows faust-streaming's own method failing (so that an upgrade that fixes one

@@ -1,4 +1,4 @@
-"""The faust shell's own behaviour (processor/app.py), without a broker: the publisher's
+"""The faust shell's own behaviour (processor/stream/app.py), without a broker: the publisher's
 wait for faust's producer buffer, and the lag timer's warning about the embedded broker."""
 
 from __future__ import annotations

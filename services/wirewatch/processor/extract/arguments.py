@@ -12,8 +12,10 @@ import re
 
 from spacy.tokens import Doc, Span, Token
 
+from ... import lexicon
 from .timeexpr import TimeExpr
 
+_ACTOR_MODIFIERS = lexicon.words("actor_modifiers")  # 'a rebel attack'
 
 def event_time(doc: Doc, tok: Token, times: list[TimeExpr], reporting: frozenset[str]) -> TimeExpr | None:
     """The time expression that dates the trigger's event: the nearest in the parse, not one that
@@ -69,8 +71,7 @@ def actor(tok: Token) -> str | None:
     for c in tok.children:
         if c.dep_ == "poss" or (c.dep_ in ("amod", "compound") and c.ent_type_ in ("NORP", "ORG", "GPE")):
             return _np_text(c)
-        if c.dep_ in ("amod", "compound", "nmod") and c.lemma_.lower() in (
-                "rebel", "army", "government", "regime", "militant", "insurgent", "russian", "israeli"):
+        if c.dep_ in ("amod", "compound", "nmod") and c.lemma_.lower() in _ACTOR_MODIFIERS:
             return c.text
         if c.dep_ == "prep" and c.lower_ == "by":
             objs = [x for x in c.children if x.dep_ == "pobj"]

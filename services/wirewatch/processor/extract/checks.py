@@ -16,25 +16,28 @@ from collections import Counter
 
 from spacy.tokens import Token
 
+from ... import lexicon
 from .location import name_like
 from .patterns import PatternSet, Trigger
 from .places import Place
 from .story import Sentence, Story
 
-_WEAPON_HEADS = frozenset({"fire", "round", "attack", "strike", "shell", "barrage", "bombardment", "raid",
-                           "shelling", "salvo", "volley", "bomb", "agreement", "deal", "accord"})
+# dependencies by which a clause is governed by the word above it
 _CLAUSAL = frozenset({"xcomp", "ccomp", "advcl", "acl", "pcomp", "relcl", "csubj"})
-_FEAR_VERBS = frozenset({"fear", "expect", "threaten", "warn", "plan", "predict", "anticipate"})
-_FACTUAL_MARKS = frozenset({"after", "before", "since", "as", "when", "while", "because"})
-_MILITARY = frozenset({"troop", "soldier", "force", "diplomat", "ambassador", "envoy", "peacekeeper",
-                       "mercenary", "contingent", "mission", "official"})
-# nouns that count others ('thousands of students')
-_AMOUNTS = frozenset({"thousand", "hundred", "dozen", "score", "number", "group", "crowd"})
-_WH = frozenset({"how", "what", "whether", "why", "who", "which"})
-_TIME_PREPS = frozenset({"since", "after", "before", "until", "till", "following", "during"})
-_STATE_LEMMAS = frozenset({"control", "hold", "hand", "with", "under", "remain"})
-# 'captured around half of X': the parser takes the approximator for a preposition
-_APPROX_PREPS = frozenset({"around", "about", "nearly", "almost", "roughly"})
+# word lists (data/lexicon/event_checks.yaml, factuality.yaml)
+_COMPOUND_HEADS = lexicon.words("event_compound_heads")
+_MILITARY = lexicon.words("military_nouns")
+_AMOUNTS = lexicon.words("quantity_nouns")
+_TIME_PREPS = lexicon.words("temporal_subordinators")
+_STATE_LEMMAS = lexicon.words("standing_control_words")
+_APPROX_PREPS = lexicon.words("approximators")
+_TRUCE_WORDS = lexicon.words("truce_words")
+_MEANS_VERBS = lexicon.words("means_verbs")
+_FACTUAL_MARKS = lexicon.words("factive_subordinators")
+_CONDITIONAL = lexicon.words("conditional_subordinators")
+_VERIFICATION = lexicon.words("verification_predicates")
+_WH = lexicon.words("question_words")
+_FEAR_VERBS = lexicon.words("prospect_verbs")
 
 
 class EventChecks:
@@ -43,7 +46,6 @@ class EventChecks:
     def __init__(self, patterns: PatternSet) -> None:
         self.patterns = patterns
         self._reporting = patterns.words("reporting_verbs")
-        self._ceasefire_forms = frozenset({"ceasefire", "ceasefires", "truce", "truces", "armistice"})
         self._ceasefire_words = frozenset(
             lem for r in patterns.rules if r.event_type.category == "ceasefire" for lem in r.lemmas)
 
@@ -55,7 +57,7 @@ class EventChecks:
         # (a 'modifier' after its noun is a misparse: 'RSF shelling killed seven')
         mod = _first_conjunct(tok)  # 'nuclear and missile programmes': a conjunct of a modifier is one
         if mod.dep_ in ("amod", "compound") and rule.lemmas and mod.i < mod.head.i and not (
-                mod.dep_ == "compound" and mod.head.lemma_.lower() in _WEAPON_HEADS):
+                mod.dep_ == "compound" and mod.head.lemma_.lower() in _COMPOUND_HEADS):
             return None  # 'rebel-held', 'besieged enclave', 'refugee agency' (but 'artillery fire')
         req = rule.require
         if "context" in req and not (self._conflict(st, sent.para, tok) or self._armed_participant(
@@ -119,13 +121,13 @@ class EventChecks:
                         hedged = True
                     else:
                         return None
-            if any(c.dep_ == "mark" and c.lower_ in ("if", "unless", "whether") for c in node.children):
+            if any(c.dep_ == "mark" and c.lower_ in _CONDITIONAL for c in node.children):
                 return None
             if node.pos_ in ("VERB", "AUX") and node.dep_ != "relcl" and any(
                     c.dep_ in ("nsubj", "nsubjpass", "dobj", "advmod") and c.left_edge.lower_ in _WH
                     for c in node.children):
                 return None  # an indirect question ('did not say how many had been killed') asserts nothing
-            if any(c.dep_ == "advcl" and c.lemma_ in ("confirm", "verify", "true", "accurate") and any(
+            if any(c.dep_ == "advcl" and c.lemma_ in _VERIFICATION and any(
                     m.lower_ == "if" for m in c.children) for c in node.children):
                 hedged = True  # 'X fell, if confirmed, ...'
             if node != tok and node.lemma_ in words("hypothetical_heads") and child is not None and (
@@ -163,7 +165,7 @@ class EventChecks:
                 who.append(c)
             elif c.dep_ == "agent" or (c.dep_ == "prep" and c.lower_ in ("by", "with")):
                 who.extend(x for x in c.children if x.dep_ == "pobj")
-            elif c.dep_ == "acl" and c.lemma_ in ("use", "involve", "employ"):
+            elif c.dep_ == "acl" and c.lemma_ in _MEANS_VERBS:
                 who.extend(x for x in c.children if x.dep_ == "dobj")  # 'attacks using grenades'
         if tok.dep_ in ("acl", "relcl"):
             who.append(tok.head)  # 'an explosive device that detonated'
@@ -184,11 +186,12 @@ class EventChecks:
 
     def _real_event(self, tok: Token, category: str, places: list[Place]) -> bool:
         """False when the trigger names no event that took place, or none of its category: a
-        potential or simulated one ('a possible attack', 'an airstrike by a mock enemy'), one a witness
-        did not perceive ('he didn't hear a gunshot'), a truce under discussion ('met to discuss a
-        ceasefire'), police work ('detained 12 people in overnight raids', 'fired tear gas'), weapons
-        handled rather than used ('rockets were found', 'destroyed 342 mines'), and movement that holds
-        no ground ('planes entered the air defence zone', 'students marched through the capital')."""
+        potential or simulated one ('a possible attack', 'an airstrike by a mock enemy'), a truce under
+        discussion ('met to discuss a ceasefire'), police work ('detained 12 people in overnight raids',
+        'fired tear gas'), weapons handled rather than used ('rockets were found', 'destroyed 342
+        mines'), and movement that holds no ground ('planes entered the air defence zone', 'students
+        marched through the capital').  (One a witness did not perceive, 'he didn't hear a gunshot',
+        is :mod:`.factuality`'s negated perception.)"""
         words = self.patterns.words
         # (the parser often hangs 'by a mock enemy' on the verb whose object the event is)
         holders = [tok, tok.head] if tok.dep_ == "dobj" else [tok]
@@ -197,9 +200,6 @@ class EventChecks:
         if any(c.dep_ in ("amod", "compound") and c.lower_ in words("unreal_modifiers")
                for a in [tok, *agents] for c in a.children):
             return False
-        if tok.dep_ in ("dobj", "ccomp") and tok.head.lemma_.lower() in words("perception_verbs") and any(
-                c.dep_ == "neg" for c in tok.head.children):
-            return False  # what a witness missed is no evidence either way
         if tok.dep_ == "dobj" and tok.head.lemma_.lower() in words("discussion_verbs"):
             return False  # as 'talks on a ceasefire'
         if category == "territory_control":
@@ -240,7 +240,7 @@ class EventChecks:
         """The paragraph (or, with strong words, the story) is about armed conflict -- not counting
         the trigger's own word: a tariff dispute's 'truce' does not make itself a war."""
         # (only truce words: 'wounded' and 'casualties' are rarely figurative)
-        own = tok.lower_ if tok.lower_ in self._ceasefire_forms else ""
+        own = tok.lower_ if tok.lower_ in _TRUCE_WORDS else ""
         para_words = st.context_paras.get(para, Counter())
         if sum(n for w, n in para_words.items() if w != own) >= 3:
             return True

@@ -35,13 +35,17 @@ from .patterns import PatternSet, Trigger
 from .places import DIRECTIONS, RANK_CITY, RANK_LOCAL, RANK_REGION, Gazetteer, Place, merge_lists, place_key
 from .story import Story
 
-_SMALL = r"(?:camp|district|neighbou?rhood|village|area|suburb|quarter|hamlet)"
+# what a story calls a place smaller than a city ('the Mugunga camp'), as a pattern
+_SMALL = f"(?:{lexicon.alternation('small_place_nouns')})"
 # How sure a claim's place is; a weaker one borrows its sentence's strongest.
 STORY, SENTENCE, ANAPHOR, ARGUMENT, ATTACHED = range(5)
 STRONG = ARGUMENT
 # a capitalised name after one of these is a place even if no gazetteer knows it ('shelters in Jibreen')
-_LOCATIVE = frozenset({"in", "into", "to", "from", "near", "at", "towards", "toward", "outside", "inside",
-                       "around"})
+_LOCATIVE = lexicon.words("locative_preps")
+_DEPARTURE = lexicon.words("departure_verbs")  # 'left A for B'
+_PLACE_SUBJECT = lexicon.words("place_subject_verbs")  # 'X fell'
+_VENUE = lexicon.words("venue_words")  # 'brokered by Angola', 'talks in Doha'
+_CITY = lexicon.words("city_nouns")  # 'the city' that points back
 _FACILITIES = lexicon.words("facility_nouns")
 _ADMIN_AREAS = lexicon.words("admin_area_nouns")
 
@@ -130,12 +134,12 @@ class ClaimPlaces:
                     "part_nouns") or lemma in self._territory_lemmas or gov.lower_ == "outskirts"
             if prep == "for":
                 # 'left A for B', 'fled A for B' (the parser may hang 'for B' on A)
-                return bool({lemma, gov.head.lemma_.lower()} & {"leave", "flee", "head", "depart", "escape"})
+                return bool({lemma, gov.head.lemma_.lower()} & _DEPARTURE)
             return False
         if t.dep_ in ("compound", "nmod") and head.pos_ == "NOUN" and (
                 head.lemma_.lower() in self.patterns.words("place_nouns") or head.lemma_.lower() in PLACE_HEADS):
             return self._place_slot(head) or head.dep_ in ("dobj", "nsubjpass")  # 'the X police station'
-        if t.dep_ == "nsubj" and head.lemma_ in ("fall", "remain"):
+        if t.dep_ == "nsubj" and head.lemma_ in _PLACE_SUBJECT:
             return True  # 'X fell', 'X remained under army control'
         if t.dep_ in ("dobj", "nsubjpass") and head.pos_ == "VERB":
             return head.lemma_.lower() in self._territory_lemmas
@@ -207,7 +211,7 @@ def _referent(st: Story, doc: Doc, before: list[Place]) -> Place:
     """What 'the city' / 'the camp' points back to: the previous claim's place, unless 'the city'
     would then be a camp or a district -- then the last city named."""
     ref = st.last_location or before[-1]
-    if any(t.lemma_.lower() in ("city", "capital") and is_anaphor(t) for t in doc) and ref.rank != RANK_CITY \
+    if any(t.lemma_.lower() in _CITY and is_anaphor(t) for t in doc) and ref.rank != RANK_CITY \
             and _smaller_than_a_city(st.body, ref.text):
         cities = [p for p in before if p.rank == RANK_CITY]
         if cities:
@@ -223,8 +227,7 @@ def _venue(doc: Doc, p: Place) -> bool:
     for a in [root, *list(root.ancestors)[:4]]:
         if a.dep_ == "pobj" and a.head.lower_ == "by":
             return True
-        if a.lemma_.lower() in ("summit", "talk", "meeting", "negotiation", "conference", "broker",
-                                "mediate", "mediator", "host", "sign"):
+        if a.lemma_.lower() in _VENUE:
             return True
     return False
 

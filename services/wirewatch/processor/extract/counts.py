@@ -11,10 +11,15 @@ from __future__ import annotations
 
 from spacy.tokens import Doc, Token
 
+from ... import lexicon
 from ...models import Quantity
 from .places import Place
 from .quantities import Found, find_quantities
 from .timeexpr import TimeExpr
+
+_TOLL_NOUNS = lexicon.words("toll_nouns")  # 'the toll rose to 40'
+_TOLL_UNITS = lexicon.words("toll_units")  # '12 dead'
+_NUMERAL_NOUNS = lexicon.words("numeral_nouns")  # 'dozens of people'
 
 
 def claim_quantity(doc: Doc, tok: Token, category: str, places: list[Place], times: list[TimeExpr],
@@ -22,7 +27,7 @@ def claim_quantity(doc: Doc, tok: Token, category: str, places: list[Place], tim
     """The figure a casualty or displacement claim counts, or None when its sentence does not give one."""
     if category not in ("casualties", "displacement"):
         return None
-    people = people_nouns | {"dead", "killed", "wounded", "injured"}
+    people = people_nouns | _TOLL_UNITS
     skip = [(p.start, p.end) for p in places] + [(t.start, t.end) for t in times]
     found = find_quantities(doc.text, people, skip)
     if not found:
@@ -67,10 +72,6 @@ def _victim_count(doc: Doc, tok: Token, found: list[Found]) -> Quantity | None:
     return None
 
 
-_TOLL_NOUNS = frozenset({"toll", "number", "figure", "count", "tally", "total"})
-_TOLL_UNITS = frozenset({"dead", "killed", "wounded", "injured"})
-
-
 def _victim_arguments(tok: Token) -> list[Token]:
     args = [c for c in tok.children if c.dep_ in ("nsubj", "nsubjpass", "dobj")]
     if tok.dep_ in ("oprd", "acomp", "xcomp", "ccomp") and tok.head != tok:
@@ -90,8 +91,8 @@ def _head_phrase(arg: Token) -> set[int]:
     for c in arg.children:
         if c.i < arg.i and c.dep_ not in ("appos", "punct", "cc", "conj"):
             keep |= {t.i for t in c.subtree}
-        elif c.dep_ == "prep" and c.lower_ == "of" and (arg.like_num or arg.pos_ == "NUM" or arg.lemma_.lower() in (
-                "dozen", "dozens", "hundred", "hundreds", "thousand", "thousands", "score", "scores")):
+        elif c.dep_ == "prep" and c.lower_ == "of" and (
+                arg.like_num or arg.pos_ == "NUM" or arg.lemma_.lower() in _NUMERAL_NOUNS):
             keep |= {t.i for t in c.subtree}  # 'dozens of people'
     return keep
 

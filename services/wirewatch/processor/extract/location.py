@@ -12,30 +12,23 @@ from collections import Counter
 
 from spacy.tokens import Doc, Span, Token
 
+from ... import lexicon
 from .places import DIRECTIONS, RANK_LOCAL, Place, place_key
 
-ANAPHOR_NOUNS = frozenset({"area", "district", "village", "town", "city", "neighbourhood", "neighborhood",
-                            "region", "enclave", "place", "site", "camp", "dead", "victim", "wounded", "toll"})
-PLACE_HEADS = frozenset({"airport", "airbase", "base", "camp", "market", "hospital", "bridge", "district",
-                         "area", "village", "town", "city", "road", "highway", "crossing", "port", "border",
-                         "square", "headquarters", "barracks", "hill", "valley", "region", "state", "province",
-                         "station", "office", "garrison", "depot", "outpost"})
+ANAPHOR_NOUNS = lexicon.words("anaphor_nouns")  # 'the area', 'the village', 'the dead'
+PLACE_HEADS = lexicon.words("place_heads")  # 'the X police station'
 # 'arrived in X', 'streamed into X': the place reached is the destination
-ARRIVAL_LEMMAS = frozenset({"arrive", "reach", "stream", "pour", "flock", "converge", "flood", "head", "shelter"})
-DEST_PREPS = frozenset({"to", "towards", "toward", "into", "for"})
+ARRIVAL_LEMMAS = lexicon.words("arrival_verbs")
+DEST_PREPS = lexicon.words("destination_preps")
 ATTACHED_STOP = frozenset({"VERB", "AUX"})
 # entity labels that are never places (the small model's PERSON is handled apart: it calls towns people)
 # (WORK_OF_ART, EVENT, PRODUCT and LAW are left out: the small model gives them to unknown towns)
 NOT_PLACE_ENTS = frozenset({"PERSON", "DATE", "TIME", "MONEY", "PERCENT", "CARDINAL", "ORDINAL", "QUANTITY",
                              "LANGUAGE"})
 # a title before a name makes it a person ('General X', 'spokesman X'), not a place
-TITLES = frozenset({"president", "general", "gen", "gen.", "colonel", "col", "col.", "commander", "spokesman",
-                    "spokeswoman", "leader", "chief", "minister", "mr", "mr.", "mrs", "ms", "dr", "dr.",
-                    "brigadier", "lieutenant", "major", "captain", "sheikh", "emir", "governor", "said", "told"})
+TITLES = lexicon.words("person_titles")
 # words for where a landmark lies: 'X, north-east of Y' is about X
-BEARINGS = frozenset({"north", "south", "east", "west", "northeast", "northwest", "southeast", "southwest",
-                      "north-east", "north-west", "south-east", "south-west", "km", "kilometres", "kilometers",
-                      "miles", "mi", "outside"})
+BEARINGS = lexicon.words("bearing_words")
 
 
 def dominant_place(mentions: list[Place]) -> Place | None:

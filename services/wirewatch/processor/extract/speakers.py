@@ -14,18 +14,20 @@ import re
 
 from spacy.tokens import Doc
 
+from ... import lexicon
 from .attribution import Attribution, is_pronoun
 from .story import QUOTES, Sentence, Story
 
+# '"...," he said', '"...," said the army': the source that closes a quote ('told X' too)
+_TAIL_VERBS = lexicon.alternation("quote_tail_verbs")
 _TAIL_SPEAKER = re.compile(
-    r"[\"”],?[ ](?:(?P<who1>he|she|they|[A-Z][^.,\"”]{1,80}?)[ ](?:said|says|added|told\b[^.]*)|"
-    r"(?:said|says|added)[ ](?P<who2>[^.,\"”]{2,80}))"
+    rf"[\"”],?[ ](?:(?P<who1>he|she|they|[A-Z][^.,\"”]{{1,80}}?)[ ](?:{_TAIL_VERBS}|told\b[^.]*)|"
+    rf"(?:{_TAIL_VERBS})[ ](?P<who2>[^.,\"”]{{2,80}}))"
 )
-# speakers that only point back at one named before
-GENERIC_SPEAKERS = frozenset({"statement", "report", "communique", "communiqué", "release", "alliance", "group",
-                              "coalition", "movement", "ministry", "agency", "committee", "mission",
-                              "spokesman", "spokeswoman", "spokesperson", "commander", "official", "staff",
-                              "general staff", "volunteer group", "organisation", "organization"})
+# a document speaks for whoever issued it ('the statement said')
+_STATEMENTS = lexicon.words("statement_nouns")
+# speakers that only point back at one named before ('the alliance said')
+GENERIC_SPEAKERS = _STATEMENTS | lexicon.words("generic_speaker_nouns")
 
 
 def claim_speaker(st: Story, sent: Sentence, att: Attribution) -> str | None:
@@ -67,7 +69,7 @@ def quote_speaker(st: Story, sent: Sentence) -> str | None:
 def resolve_generic(st: Story, speaker: str) -> str:
     """'the alliance said', 'the statement said': the organisation named before ('CSP rebel alliance')."""
     low = speaker.lower()
-    if low in ("statement", "report", "communique", "communiqué", "release"):
+    if low in _STATEMENTS:
         return st.speakers[-1] if st.speakers else speaker
     if low not in GENERIC_SPEAKERS and not (low.split()[-1] in GENERIC_SPEAKERS and low.islower()):
         return speaker

@@ -22,6 +22,7 @@ from spacy.language import Language
 from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc
 
+from ... import lexicon
 from ...limits import MAX_SENTENCE_CHARS
 from ...models import UniqueStory
 from .location import dominant_place
@@ -34,10 +35,8 @@ _DATELINE = re.compile(
     r"^(?:[A-Z][A-Z.'’ -]{1,40}?(?:,[ ][A-Za-z0-9.,' ]{2,60}?)?(?:[ ]\([A-Za-z. ]{2,30}\))?"
     r"|[A-Z][A-Za-z.'’ -]{1,40}?(?:,[ ][A-Za-z0-9.,' ]{2,60}?|[ ]\([A-Za-z. ]{2,30}\)))"
     r"[ ]?[-–—:][ ]+")
-_BOILERPLATE = re.compile(r"^\(?(?:Reporting by|Editing by|Writing by|Additional reporting|Read more|"
-                          r"Editor'?s note|This (?:story|article) (?:has been|was) (?:updated|corrected)|"
-                          r"SEE ALSO|"
-                          r"Related:|Join |Follow |Subscribe|Sign up|Click here|Copyright)", re.I)
+# a paragraph that opens as outlet furniture ('(Reporting by ...)', 'Read more', 'Sign up')
+_FURNITURE = re.compile(rf"^\(?(?:{lexicon.alternation('furniture_openings')})", re.I)
 QUOTES = "\"“”"
 _FIRST_NAME = re.compile(r"\b([A-Z][a-z]+)[ ]$")
 _SENTENCE_START = re.compile(r"(?:^|[.!?\"”]\s+|\n)$")
@@ -116,7 +115,7 @@ class StoryReader:
             story_context.update({w: 1 for w in words if w in self._context_forms})
             mentions.extend(p for p in self.gazetteer.find(pdoc, local, offset=pstart)
                             if p.start >= dateline_end)
-            if _BOILERPLATE.match(para_texts[pi].strip()):
+            if _FURNITURE.match(para_texts[pi].strip()):
                 continue
             self._sentencizer(pdoc)
             carry: int | None = None
