@@ -1,9 +1,11 @@
-"""Which place a claim is about, from the parse: the helpers the extractor's location rules use.
+"""Places in the parse: the tests :mod:`.claim_places` and the event checks ask of a token or a place.
 
-The order of preference (see docs/extraction.md) is: a place attached to the trigger in the
-parse, an unknown proper name the trigger acts on, the place of the story's previous claim
-for 'the area' / 'the village' / 'it', the first place in the sentence that is not its actor
-or speaker, and the story's most-mentioned place.
+A story's main place (:func:`dominant_place`); whether a capitalised word looks like a
+place name and the whole name it belongs to (:func:`name_like`, :func:`name_span`); words
+that point back to a place ('the area', 'it'); a landmark ('X, north-east of Y'); the
+place that is a sentence's actor; an unknown name the trigger is about
+(:func:`argument_place`); and how close a place hangs on the trigger in the parse
+(:func:`attached_to`).  Their word lists are in ``data/lexicon/places.yaml``.
 """
 
 from __future__ import annotations
