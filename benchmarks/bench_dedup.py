@@ -29,9 +29,9 @@ from datetime import UTC, datetime, timedelta
 from wirewatch.models import FeedRecord, RawStory
 from wirewatch.poller.parse import parse_feed
 from wirewatch.poller.urls import canonical_url
-from wirewatch.processor.boilerplate import content_paragraphs
 from wirewatch.processor.dedup import DEFAULT_NEAR_THRESHOLD, Deduplicator
-from wirewatch.processor.shingles import words
+from wirewatch.processor.dedup.boilerplate import content_paragraphs
+from wirewatch.processor.dedup.shingles import words
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 

@@ -107,7 +107,7 @@ def measure(label: str, base: list[UniqueStory], args: argparse.Namespace, nlp: 
             extractor.extract_many(corpus[i:i + args.batch])
         t_ext = min(t_ext, time.perf_counter() - t0)
         c_ext = min(c_ext, time.process_time() - c0)
-    prepared = [extractor._prepare(s) for s in base]
+    prepared = [extractor.prepare(s) for s in base]
     n_sent = sum(len(p.sentences) for p in prepared)
     n_parsed = sum(len(p.candidates) for p in prepared)
     frac = f"{n_parsed / max(n_sent, 1):.0%}"

@@ -82,7 +82,7 @@ def service_env(bootstrap: str, prefix: str, partitions: int = 4, **extra: str) 
         # Tansu completes a join only when the rebalance timeout runs out.
         "WIREWATCH_CONSUMER_REBALANCE_TIMEOUT_SECONDS": "3",
         "WIREWATCH_CONSUMER_SESSION_TIMEOUT_SECONDS": "10",
-        # A wedged consumer restarts itself after this (processor/watchdog.py); short
+        # A wedged consumer restarts itself after this (processor/stream/watchdog.py); short
         # enough to matter within a test's waits, long above a recovery of test data.
         "WIREWATCH_PROCESSOR_STALL_SECONDS": "30",
     }

@@ -15,7 +15,7 @@ from wirewatch.errors import ConfigError, DedupStateError
 from wirewatch.models import RawStory
 from wirewatch.poller.urls import canonical_url
 from wirewatch.processor.dedup import Deduplicator
-from wirewatch.processor.shingles import TokenStream, event_terms
+from wirewatch.processor.dedup.shingles import TokenStream, event_terms
 
 T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
 
@@ -453,8 +453,8 @@ def test_fast_path_gives_the_verdicts_and_the_store_of_the_full_path() -> None:
 
 
 def test_paragraph_memo_gives_the_features_of_the_whole_body() -> None:
-    from wirewatch.processor.boilerplate import content_paragraphs
-    from wirewatch.processor.shingles import digest, sentences, tokens
+    from wirewatch.processor.dedup.boilerplate import content_paragraphs
+    from wirewatch.processor.dedup.shingles import digest, sentences, tokens
 
     dateline = "KARSTAD (Reuters) - Forces said they held the Ostrel crossing after two days of fighting."
     bodies = [

@@ -12,15 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from wirewatch import lexicon
 from wirewatch.errors import ConfigError
 from wirewatch.models import DedupVerdict, RawStory
 from wirewatch.poller.urls import canonical_url
 from wirewatch.processor.dedup import Deduplicator
-from wirewatch.processor.shingles import (
+from wirewatch.processor.dedup.shingles import (
     TokenStream,
     event_terms,
     lead_words,
-    load_cluster_words,
     tokens,
     word_hash,
 )
@@ -218,8 +218,10 @@ def test_lead_words_keep_what_happened_and_drop_function_words() -> None:
 
 def test_a_broken_cluster_word_list_is_a_config_error(tmp_path: Path) -> None:
     bad = tmp_path / "clusters.yaml"
-    bad.write_text("link_words: http\nfragments: [s]\n", encoding="utf-8")
+    bad.write_text("link_words: http\napostrophe_fragments: [s]\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="link_words"):
-        load_cluster_words(bad)
+        lexicon.load(tmp_path)
+    bad.unlink()
+    (tmp_path / "clusters.yaml").mkdir()  # a path that cannot be read as a file
     with pytest.raises(ConfigError, match="cannot read"):
-        load_cluster_words(tmp_path / "missing.yaml")
+        lexicon.load(tmp_path)

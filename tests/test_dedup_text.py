@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from wirewatch.poller.urls import canonical_url
-from wirewatch.processor.boilerplate import content_paragraphs, is_boilerplate
-from wirewatch.processor.shingles import SentenceSketch, TokenStream, sentences, tokens, uncovered
+from wirewatch.processor.dedup.boilerplate import content_paragraphs, is_boilerplate
+from wirewatch.processor.dedup.shingles import SentenceSketch, TokenStream, sentences, tokens, uncovered
 
 
 @pytest.mark.parametrize("variant", [

@@ -14,8 +14,8 @@ import pytest
 from wirewatch.errors import ExtractFailed
 from wirewatch.models import Claim, UniqueStory
 from wirewatch.processor.extract import Extractor
-from wirewatch.processor.nlp_pool import ExtractorPool
 from wirewatch.processor.pipeline import ExtractBatch, extract_batch
+from wirewatch.processor.stream.nlp_pool import ExtractorPool
 from wirewatch.replay import load_feed_files
 
 from .conftest import shared_path

@@ -1,4 +1,4 @@
-"""What wirewatch changes inside faust (processor/faust_patches.py), one test per
+"""What wirewatch changes inside faust (processor/stream/faust_patches.py), one test per
 replacement, on faust's own objects.
 
 Each test shows faust-streaming's own method failing (so that an upgrade that fixes one
@@ -25,9 +25,9 @@ from intervaltree import IntervalTree
 from tests.test_offsets import _batched
 from wirewatch import offsets
 from wirewatch.offsets import offsets_held
-from wirewatch.processor import faust_patches
-from wirewatch.processor.app import LedgerTable
-from wirewatch.processor.faust_patches import REPLACEMENTS, keep_queued_events
+from wirewatch.processor.stream import faust_patches
+from wirewatch.processor.stream.app import LedgerTable
+from wirewatch.processor.stream.faust_patches import REPLACEMENTS, keep_queued_events
 from wirewatch.settings import Settings
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from wirewatch.models import Claim
 from wirewatch.processor.ledger import ClaimLedger
-from wirewatch.processor.stages import replay_stories
+from wirewatch.processor.stream.stages import replay_stories
 from wirewatch.replay import load_feed_files
 from wirewatch.settings import Settings
 

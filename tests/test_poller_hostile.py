@@ -352,7 +352,7 @@ def test_11_replay_reads_every_item_and_reports_what_it_could_not(tmp_path: Path
 
 
 def test_11_replay_shows_its_progress_on_a_long_archive() -> None:
-    from wirewatch.processor.stages import replay_stories
+    from wirewatch.processor.stream.stages import replay_stories
     from wirewatch.settings import Settings
 
     stories = parse_feed(rss_items(*(item(f"S {i}", link=f"https://p.example/{i}", guid=f"p{i}")

@@ -1,4 +1,4 @@
-"""The faust shell's own behaviour (processor/app.py), without a broker: the publisher's
+"""The faust shell's own behaviour (processor/stream/app.py), without a broker: the publisher's
 wait for faust's producer buffer, and the lag timer's warning about the embedded broker."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import pytest
 
-from wirewatch.processor.app import WirewatchApp
+from wirewatch.processor.stream.app import WirewatchApp
 from wirewatch.settings import Settings
 
 

@@ -53,10 +53,10 @@ from wirewatch.models import (
 )
 from wirewatch.processor.ledger import MAX_ARTICLES_COUNTED
 from wirewatch.processor.pipeline import ExtractBatch, Pipeline, extract_batch
-from wirewatch.processor.runner import StageRunner
-from wirewatch.processor.staged import StagedStore
-from wirewatch.processor.stages import DeadLetterTopic, DedupStage, ExtractStage, LedgerStage
-from wirewatch.processor.types import Record
+from wirewatch.processor.stream.runner import StageRunner
+from wirewatch.processor.stream.staged import StagedStore
+from wirewatch.processor.stream.stages import DeadLetterTopic, DedupStage, ExtractStage, LedgerStage
+from wirewatch.processor.stream.types import Record
 from wirewatch.replay import replay
 from wirewatch.settings import Settings
 

@@ -23,10 +23,10 @@ from wirewatch.errors import ExtractFailed
 from wirewatch.models import Claim, RawStory, UniqueStory
 from wirewatch.processor.ledger import ClaimLedger
 from wirewatch.processor.pipeline import LEDGER_EVICT_EVERY, ExtractBatch, Pipeline
-from wirewatch.processor.runner import StageRunner
-from wirewatch.processor.staged import StagedStore
-from wirewatch.processor.stages import DEDUP_EVICT_CHUNK, DedupStage, ExtractStage, LedgerStage
-from wirewatch.processor.types import Outbound, Record
+from wirewatch.processor.stream.runner import StageRunner
+from wirewatch.processor.stream.staged import StagedStore
+from wirewatch.processor.stream.stages import DEDUP_EVICT_CHUNK, DedupStage, ExtractStage, LedgerStage
+from wirewatch.processor.stream.types import Outbound, Record
 from wirewatch.settings import Settings
 
 

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import pytest
 
-from wirewatch.processor.watchdog import Continuity, Skip, Watchdog
+from wirewatch.processor.stream.watchdog import Continuity, Skip, Watchdog
 
 
 class TP(NamedTuple):

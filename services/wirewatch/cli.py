@@ -267,7 +267,7 @@ def processor(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False)
     if not settings.kafka_bootstrap:
         raise ConfigError(f"`wirewatch processor` needs WIREWATCH_KAFKA_BOOTSTRAP {_USE_RUN}")
     from . import metrics
-    from .processor.app import WirewatchApp
+    from .processor.stream.app import WirewatchApp
 
     _serve_metrics(settings, metrics.ALL_INTERFACES)
     wapp = WirewatchApp(settings, settings.kafka_bootstrap)

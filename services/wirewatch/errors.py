@@ -187,6 +187,13 @@ def error_code(exc: BaseException) -> str:
     return "internal"
 
 
+# -- word lists -----------------------------------------------------------------
+class LexiconInvalid(ConfigError):
+    """A word list under ``data/lexicon/`` is unreadable or malformed."""
+
+    code = "lexicon_invalid"
+
+
 # -- extraction -------------------------------------------------------------------
 class ExtractDataInvalid(ConfigError):
     """The event patterns file or the places file is unreadable or malformed."""

@@ -26,7 +26,7 @@ a cluster with default settings takes every message; nothing needs raising on th
 from __future__ import annotations
 
 # The largest message any wirewatch producer sends and the processor decodes: aiokafka's
-# default max_request_size (faust's default, 1,000,000, is raised to it in processor/app.py),
+# default max_request_size (faust's default, 1,000,000, is raised to it in processor/stream/app.py),
 # just under a default Kafka broker's message.max.bytes (1,048,588 per record batch).
 MAX_MESSAGE_BYTES = 1_048_576
 

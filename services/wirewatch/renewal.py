@@ -50,7 +50,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from .admin import create_topics, delete_topics, kafka_client_kwargs
 from .offsets import stop_quietly
 from .poller.kafka import PollerRunner, read_feeds, seed_feeds
-from .processor.app import WirewatchApp
+from .processor.stream.app import WirewatchApp
 from .settings import Settings
 from .topics import Topics
 

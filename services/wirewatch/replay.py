@@ -2,7 +2,7 @@
 
 Items of all feeds are taken together in publication order, as the stream
 would have seen them, and go through the service's stage runner with in-memory
-ports (:func:`wirewatch.processor.stages.replay_stories`).  The results are written
+ports (:func:`wirewatch.processor.stream.stages.replay_stories`).  The results are written
 as JSON lines (see the evaluation FORMAT: stories.jsonl, claims.jsonl, alerts.jsonl,
 plus claim_updates.jsonl).
 
@@ -26,7 +26,7 @@ import orjson
 from .errors import ConfigError, FeedError
 from .models import MAX_ID_CHARS, ContradictionAlert, FeedRecord, RawStory, utcnow
 from .poller.parse import parse_feed
-from .processor.stages import ReplayResult, replay_stories
+from .processor.stream.stages import ReplayResult, replay_stories
 from .settings import Settings
 
 log = logging.getLogger(__name__)

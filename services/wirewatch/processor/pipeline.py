@@ -2,7 +2,7 @@
 
 Each method is one stage's work on one input (dedup, extraction, the ledger) plus what
 the service does to state between inputs (window sweeps, rebuilding caches).
-:mod:`wirewatch.processor.stages` adapts them to the stage runner, which both the faust
+:mod:`wirewatch.processor.stream.stages` adapts them to the stage runner, which both the faust
 service and `wirewatch replay` drive, so what replay scores is what the service does.
 """
 
@@ -23,7 +23,7 @@ from ..settings import Settings
 from .dedup import Deduplicator
 from .extract import Extractor
 from .ledger import ClaimLedger, LedgerResult, ledger_key
-from .types import Record, Staged
+from .stream.types import Record, Staged
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,11 @@ from ... import lexicon
 
 SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass", "csubj"})
 _DROP_CHILDREN = frozenset({"appos", "relcl", "punct", "advcl", "parataxis", "cc", "conj"})
-_PRONOUNS = frozenset({"he", "she", "they", "it", "we", "i"})
-_ONGOING = frozenset({"over", "finished", "ended", "done", "through"})
+_PRONOUNS = lexicon.words("speaker_pronouns")
+_ONGOING = lexicon.words("ongoing_words")  # 'the battle was not over'
+_HEARSAY = lexicon.words("hearsay_adverbs")  # 'reportedly'
+_ESTIMATE_VERBS = lexicon.words("estimate_verbs")  # 'put the number of dead at 12'
+_ESTIMATE_NOUNS = lexicon.words("estimate_nouns")
 _CAUSE_PREPS = lexicon.words("cause_preps")
 _NEG_DETERMINERS = lexicon.words("negative_determiners")
 _NEG_PRONOUNS = lexicon.words("negative_pronouns")
@@ -121,8 +124,8 @@ def _according_to(doc: Doc | Span) -> tuple[str, tuple[int, int]] | None:
 
 def _puts_a_figure(verb: Token) -> bool:
     """'Local doctors put the number of dead at 12': an estimate, so its subject is the source."""
-    return verb.lemma_ in ("put", "place") and any(
-        c.dep_ == "dobj" and c.lemma_ in ("number", "toll", "figure", "count") for c in verb.children)
+    return verb.lemma_ in _ESTIMATE_VERBS and any(
+        c.dep_ == "dobj" and c.lemma_ in _ESTIMATE_NOUNS for c in verb.children)
 
 
 def negative_quantifier(t: Token) -> bool:
@@ -204,7 +207,7 @@ def attribute(trigger: Token, reporting: frozenset[str], denial: frozenset[str])
     acc = _according_to(doc)
     if acc is not None:
         return Attribution(acc[0], False, None, denied, True, acc[1])
-    if any(t.lower_ in ("reportedly", "purportedly") for t in doc):
+    if any(t.lower_ in _HEARSAY for t in doc):
         reported = True
     return Attribution(None, False, None, denied, reported, None)
 

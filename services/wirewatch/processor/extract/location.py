@@ -1,9 +1,11 @@
-"""Which place a claim is about, from the parse: the helpers the extractor's location rules use.
+"""Places in the parse: the tests :mod:`.claim_places` and the event checks ask of a token or a place.
 
-The order of preference (see docs/extraction.md) is: a place attached to the trigger in the
-parse, an unknown proper name the trigger acts on, the place of the story's previous claim
-for 'the area' / 'the village' / 'it', the first place in the sentence that is not its actor
-or speaker, and the story's most-mentioned place.
+A story's main place (:func:`dominant_place`); whether a capitalised word looks like a
+place name and the whole name it belongs to (:func:`name_like`, :func:`name_span`); words
+that point back to a place ('the area', 'it'); a landmark ('X, north-east of Y'); the
+place that is a sentence's actor; an unknown name the trigger is about
+(:func:`argument_place`); and how close a place hangs on the trigger in the parse
+(:func:`attached_to`).  Their word lists are in ``data/lexicon/places.yaml``.
 """
 
 from __future__ import annotations
@@ -12,30 +14,23 @@ from collections import Counter
 
 from spacy.tokens import Doc, Span, Token
 
+from ... import lexicon
 from .places import DIRECTIONS, RANK_LOCAL, Place, place_key
 
-ANAPHOR_NOUNS = frozenset({"area", "district", "village", "town", "city", "neighbourhood", "neighborhood",
-                            "region", "enclave", "place", "site", "camp", "dead", "victim", "wounded", "toll"})
-PLACE_HEADS = frozenset({"airport", "airbase", "base", "camp", "market", "hospital", "bridge", "district",
-                         "area", "village", "town", "city", "road", "highway", "crossing", "port", "border",
-                         "square", "headquarters", "barracks", "hill", "valley", "region", "state", "province",
-                         "station", "office", "garrison", "depot", "outpost"})
+ANAPHOR_NOUNS = lexicon.words("anaphor_nouns")  # 'the area', 'the village', 'the dead'
+PLACE_HEADS = lexicon.words("place_heads")  # 'the X police station'
 # 'arrived in X', 'streamed into X': the place reached is the destination
-ARRIVAL_LEMMAS = frozenset({"arrive", "reach", "stream", "pour", "flock", "converge", "flood", "head", "shelter"})
-DEST_PREPS = frozenset({"to", "towards", "toward", "into", "for"})
+ARRIVAL_LEMMAS = lexicon.words("arrival_verbs")
+DEST_PREPS = lexicon.words("destination_preps")
 ATTACHED_STOP = frozenset({"VERB", "AUX"})
 # entity labels that are never places (the small model's PERSON is handled apart: it calls towns people)
 # (WORK_OF_ART, EVENT, PRODUCT and LAW are left out: the small model gives them to unknown towns)
 NOT_PLACE_ENTS = frozenset({"PERSON", "DATE", "TIME", "MONEY", "PERCENT", "CARDINAL", "ORDINAL", "QUANTITY",
                              "LANGUAGE"})
 # a title before a name makes it a person ('General X', 'spokesman X'), not a place
-TITLES = frozenset({"president", "general", "gen", "gen.", "colonel", "col", "col.", "commander", "spokesman",
-                    "spokeswoman", "leader", "chief", "minister", "mr", "mr.", "mrs", "ms", "dr", "dr.",
-                    "brigadier", "lieutenant", "major", "captain", "sheikh", "emir", "governor", "said", "told"})
+TITLES = lexicon.words("person_titles")
 # words for where a landmark lies: 'X, north-east of Y' is about X
-BEARINGS = frozenset({"north", "south", "east", "west", "northeast", "northwest", "southeast", "southwest",
-                      "north-east", "north-west", "south-east", "south-west", "km", "kilometres", "kilometers",
-                      "miles", "mi", "outside"})
+BEARINGS = lexicon.words("bearing_words")
 
 
 def dominant_place(mentions: list[Place]) -> Place | None:

@@ -150,7 +150,7 @@ def load_patterns(path: Path | None = None) -> PatternSet:
                 "cause_heads", "hypothetical_modals", "hedge_modals", "hedge_words", "reporting_verbs",
                 "denial_verbs", "armed_actors", "arms", "law_enforcement_verbs", "disposal_verbs", "weapon_nouns",
                 "unreal_modifiers", "vehicle_nouns", "weapon_use_verbs", "light_verbs",
-                "perception_verbs", "civilian_nouns", "discussion_verbs", "riot_control",
+                "civilian_nouns", "discussion_verbs", "riot_control",
                 "police_action_nouns")
     lexicon = {k: _str_list(path, k, raw.get(k)) for k in lex_keys}
     rules: list[Rule] = []

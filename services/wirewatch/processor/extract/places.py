@@ -10,7 +10,8 @@ Three sources, most specific first:
   small English model calls a PERSON.
 
 The model's GPE/LOC/FAC entities are added by the extractor on parsed sentences.  Words of
-``data/nationalities.yaml`` ('Ukrainian', 'Kurdish') are never places, whatever their source.
+the ``nationalities`` word list (``data/lexicon/nationalities.yaml``: 'Ukrainian', 'Kurdish') are
+never places, whatever their source.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import yaml
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.tokens import Doc
 
+from ... import lexicon
 from ...errors import ExtractDataInvalid
 
 # Specificity: a district beats a city beats a country when a sentence names several.
@@ -39,14 +41,7 @@ DIRECTIONS = frozenset({"eastern", "western", "northern", "southern", "central",
                         "south-eastern", "south-western", "east", "west", "north", "south"})
 
 # City names in geonames that are also everyday capitalised English words or first names.
-_COMMON = frozenset("""
-police split nice mobile reading bath sale most of along opportunity hope marks victoria florence
-austin jackson hamilton mercedes lincoln washington franklin clinton charlotte orange corona
-independence liberty enterprise union providence concord paradise aurora temple chester march may
-june tampa bristol university college union progress dover deal worth surprise federal normal plain
-plains pleasant pride sandy gay bay hull wells bury wigan nelson stanford richmond columbia asia
-africa europe america central north south east west new early
-""".split())  # noqa: SIM905
+_COMMON = lexicon.words("common_word_names")
 
 _DIRECTION_KEYS = {"eastern": "east", "western": "west", "northern": "north", "southern": "south",
                    "central": "centre", "northeastern": "northeast", "northwestern": "northwest",
@@ -87,21 +82,6 @@ def place_key(name: str) -> str:
 
 def default_places_path() -> Path:
     return Path(str(resources.files("wirewatch") / "data" / "places.yaml"))
-
-
-def default_nationalities_path() -> Path:
-    return Path(str(resources.files("wirewatch") / "data" / "nationalities.yaml"))
-
-
-@lru_cache(maxsize=4)
-def load_nationalities(path: Path | None = None) -> frozenset[str]:
-    """Nationality and group adjectives ('Ukrainian', 'Kurdish'), lower case: never places."""
-    path = path or default_nationalities_path()
-    raw = _read_yaml(path, "nationalities")
-    words = raw.get("nationalities") if isinstance(raw, dict) else None
-    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-        raise ExtractDataInvalid(f"{path}: must be a mapping with a list of strings 'nationalities'")
-    return frozenset(w.strip().lower() for w in words)
 
 
 def _read_yaml(path: Path, what: str) -> Any:
@@ -156,12 +136,11 @@ def _geonames() -> dict[str, PlaceInfo]:
 
 
 # ------------------------------------------------------------------ places the story introduces
-_PARTICLE = r"(?:al|el|ad|an|ar|as|ash|at|az|bin|ibn|abu|bab|deir|tal|ras|ain|jabal|jisr|kafr|tell)"
+_PARTICLE = f"(?:{lexicon.alternation('name_particles')})"  # 'al-Bab', 'Deir ez-Zor'
 _WORD = rf"(?:(?:{_PARTICLE}-)?[A-Z0-9][\w'’]*(?:-[A-Za-z0-9][\w'’]*)*|{_PARTICLE}-[A-Za-z][\w'’]*)"
 _NAME = rf"{_WORD}(?:[ ]{_WORD}){{0,3}}"
 _LIST = rf"{_NAME}(?:,[ ]{_NAME})*(?:,?[ ]and[ ]{_NAME})?"
-_NOUNS = (r"(?:district|area|neighbou?rhood|village|town|quarter|suburb|camp|refugee camp|region|province|"
-          r"governorate|valley|municipality|enclave|county|locality|settlement|hamlet)")
+_NOUNS = f"(?:{lexicon.alternation('story_place_nouns')})"  # 'the X district', 'the village of X'
 _BEFORE = re.compile(rf"(?<![\w-])(?P<names>{_LIST})[ ]{_NOUNS}s?\b")
 _AFTER = re.compile(rf"\b{_NOUNS}s?[ ]of[ ](?P<names>{_LIST})")
 # Leading words of a captured name that are not part of it.
@@ -169,10 +148,7 @@ _LEADING = re.compile(
     r"^(?:(?:The|A|An|Both|Nearby|Its|Their|His|Her|Key|Strategic|Besieged|Remaining|"
     r"[A-Z][a-z]+-(?:held|controlled|run|allied|backed|led|dominated|occupied))[ ])+"
 )
-_NOT_NAMES = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-                        "january", "february", "march", "april", "may", "june", "july", "august",
-                        "september", "october", "november", "december", "this", "that", "these",
-                        "those", "every", "each", "which", "one", "whole"})
+_NOT_NAMES = lexicon.words("not_place_names")  # 'the Monday market', 'this area'
 
 
 def story_places(text: str, not_places: frozenset[str] = frozenset()) -> dict[str, PlaceInfo]:
@@ -199,7 +175,7 @@ class Gazetteer:
     def __init__(self, places_file: Path | None = None, *, use_geonames: bool = True) -> None:
         self.names: dict[str, PlaceInfo] = dict(_geonames()) if use_geonames else {}
         self.names.update(_load_user_places(places_file or default_places_path()))
-        self.nationalities = load_nationalities()
+        self.nationalities = lexicon.words("nationalities")
         self.names = {k: v for k, v in self.names.items() if k.lower() not in self.nationalities}
         self.max_tokens = 5
         # first word of every name -> the most words a name starting with it has (a cheap gate)

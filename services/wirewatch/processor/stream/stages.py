@@ -1,9 +1,9 @@
 """The processor's three stages as the stage runner drives them, and their in-memory run.
 
 Each stage adapts one :class:`~wirewatch.processor.pipeline.Pipeline` method to
-:class:`~wirewatch.processor.types.Stage`: it decodes its input model, calls the
+:class:`~wirewatch.processor.stream.types.Stage`: it decodes its input model, calls the
 pipeline and names what to send where.  The faust shell runs them on topics and tables
-(:mod:`wirewatch.processor.app`); :func:`replay_stories` runs them over in-memory ports,
+(:mod:`wirewatch.processor.stream.app`); :func:`replay_stories` runs them over in-memory ports,
 stage after stage, for `wirewatch replay`: the same runner, the same steps, the same
 window sweeps.  Nothing here knows about faust.
 """
@@ -19,9 +19,9 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from .. import limits, metrics
-from ..errors import ExtractFailed, MessageTooLarge, NotJSON, SchemaInvalid, error_code
-from ..models import (
+from ... import limits, metrics
+from ...errors import ExtractFailed, MessageTooLarge, NotJSON, SchemaInvalid, error_code
+from ...models import (
     MAX_DEADLETTER_KEY_CHARS,
     MAX_DEADLETTER_PAYLOAD_CHARS,
     MAX_ERROR_CHARS,
@@ -35,9 +35,9 @@ from ..models import (
     UniqueStory,
     utcnow,
 )
-from ..settings import Settings
-from .extract import Extractor
-from .pipeline import ExtractBatch, LedgerClock, Overspent, Pipeline, extract_batch
+from ...settings import Settings
+from ..extract import Extractor
+from ..pipeline import ExtractBatch, LedgerClock, Overspent, Pipeline, extract_batch
 from .runner import MemoryPublisher, StageRunner, StopOnFailure, records_of
 from .staged import StagedStore
 from .types import Outbound, Publisher, Record, Stage, Staged

@@ -1,9 +1,9 @@
 """The stage runner's vocabulary: what goes in and out of a stage, and the ports it runs against.
 
-:class:`~wirewatch.processor.runner.StageRunner` knows only these types.  The faust
-shell (:mod:`wirewatch.processor.app`) implements the ports with topics and tables;
+:class:`~wirewatch.processor.stream.runner.StageRunner` knows only these types.  The faust
+shell (:mod:`wirewatch.processor.stream.app`) implements the ports with topics and tables;
 `wirewatch replay` and the tests implement them in memory
-(:mod:`wirewatch.processor.runner`, :class:`~wirewatch.processor.staged.StagedStore`).
+(:mod:`wirewatch.processor.stream.runner`, :class:`~wirewatch.processor.stream.staged.StagedStore`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from ..errors import MessageTooLarge
-from ..limits import MAX_MESSAGE_BYTES, RECORD_OVERHEAD_BYTES
-from ..models import _Model
+from ...errors import MessageTooLarge
+from ...limits import MAX_MESSAGE_BYTES, RECORD_OVERHEAD_BYTES
+from ...models import _Model
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,14 @@ The caller acks the batch's input offsets after :meth:`StageRunner.run` returns.
   may be sent twice; output ids are deterministic.
 - Cancelled, or the dead-letter sink raised: nothing of the batch stays staged and the
   exception propagates; the batch is not acked, and is read again after a restart.  (The
-  service's sink, :class:`~wirewatch.processor.stages.DeadLetterTopic`, does not raise when
+  service's sink, :class:`~wirewatch.processor.stream.stages.DeadLetterTopic`, does not raise when
   a dead letter cannot be sent: it counts and logs it, and processing goes on.)
 
 A sweep (:meth:`StageRunner.sweep`) shares the runner's lock, so it never commits a
 decision whose messages are not yet acknowledged.
 
 The faust shell and `wirewatch replay` both drive this class; the ports it runs against
-are in :mod:`wirewatch.processor.types`, and in-memory ones are below.
+are in :mod:`wirewatch.processor.stream.types`, and in-memory ones are below.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from .. import metrics
+from ... import metrics
 from .types import DeadLetters, Outbound, Publisher, Record, Stage, Staged, StateStore
 
 OnCommit = Callable[[Record, Staged], None]

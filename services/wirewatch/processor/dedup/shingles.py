@@ -15,54 +15,29 @@ import unicodedata
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
-import yaml
 
-from ..errors import ConfigError
+from ... import lexicon
 from .boilerplate import Span
 
 # House-style noise that differs between copies of one wire story and carries no news:
 # short parenthetical asides ("Tuesday (Nov 8)"), dots in abbreviations ("U.S."),
-# honorifics ("Mr Assad").
+# honorifics ("Mr Assad").  Word lists: data/lexicon/dedup.yaml and clusters.yaml.
 _PAREN_RE = re.compile(r"\s*\([^()]{0,40}\)")
-_HONORIFICS = frozenset({"Mr", "Mrs", "Ms", "Dr", "Messrs", "Mme", "Mlle", "MR", "MRS", "MS", "DR"})
+_HONORIFICS = lexicon.exact("honorifics")
 _WORD_RE = re.compile(r"\w+")
 
-def _wordset(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
 # Words whose change turns one statement into another: numbers, negations.
-_NUMBER_WORDS = _wordset(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
-    "hundred hundreds thousand thousands million millions billion dozen dozens half third quarter"
-)
-_NEGATIONS = _wordset("not no never nor none nobody nothing neither without t deny denies denied denial")
-_SIGNIFICANT_WORDS = _NUMBER_WORDS | _NEGATIONS
+_SIGNIFICANT_WORDS = lexicon.words("number_words") | lexicon.words("negation_words")
 
 # Function words, for the topic features that group coverage of one event into a cluster.
-STOPWORDS = _wordset(
-    """a about above after again against all also am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each few for from further had has
-    have having he her here hers herself him himself his how i if in into is it its itself just me more
-    most my myself no nor not now of off on once only or other our ours out over own said same says she
-    should so some such than that the their theirs them themselves then there these they this those
-    through to too under until up very was we were what when where which while who whom why will with
-    would you your yours new according told tuesday monday wednesday thursday friday saturday sunday
-    week year years day days month months last first since earlier later people"""
-)
+STOPWORDS = lexicon.words("function_words")
 
 # Where one sentence ends: ., ! or ? (optionally closed by a quote or bracket), a space,
 # then something that can open a sentence.
 _SENT_BOUNDARY = re.compile(r"(?<=[.!?])([\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-Z0-9])")
-_NO_BREAK_AFTER = _wordset(
-    "mr mrs ms dr st gen lt col maj sgt capt cmdr adm gov sen rep rev prof jr sr no vs etc "
-    "jan feb mar apr jun jul aug sep sept oct nov dec inc corp ltd co u.s u.n u.k e.g i.e"
-)
+_NO_BREAK_AFTER = lexicon.words("abbreviations")
 
 
 def fold(text: str) -> str:
@@ -283,25 +258,10 @@ def uncovered(new: Sequence[SentenceSketch], seen: Sequence[SentenceSketch], min
 
 
 # --------------------------------------------------------------------- cluster features
-def load_cluster_words(path: Path | None = None) -> tuple[frozenset[str], frozenset[str]]:
-    """The link words and apostrophe fragments of ``data/clusters.yaml`` (lower-cased)."""
-    path = path or Path(str(resources.files("wirewatch") / "data" / "clusters.yaml"))
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the cluster word lists ({exc.strerror})") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
-    lists = []
-    for key in ("link_words", "fragments"):
-        v = raw.get(key) if isinstance(raw, dict) else None
-        if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
-            raise ConfigError(f"{path}: '{key}' must be a list of words")
-        lists.append(frozenset(x.lower() for x in v))
-    return lists[0], lists[1]
-
-
-LINK_WORDS, FRAGMENTS = load_cluster_words()
+# a sentence holding one of these is a web address, not reporting; and what an apostrophe
+# leaves of a word ("Iran's" -> iran + s) says nothing, like a function word
+LINK_WORDS = lexicon.words("link_words")
+FRAGMENTS = lexicon.words("apostrophe_fragments")
 
 
 def word_hash(word: str) -> int:

@@ -10,7 +10,7 @@ replacements are still needed.
 :func:`install` applies the six class-level replacements once per process (the settings
 of its latest call are the ones used); :func:`keep_queued_events` changes one app's flow
 control.  Beyond these, the faust shell only reads faust's private offsets (the stall
-check and consumer lag, in :mod:`wirewatch.processor.app`).
+check and consumer lag, in :mod:`wirewatch.processor.stream.app`).
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from faust.transport import consumer as faust_consumer
 from faust.transport import producer as faust_producer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from .. import offsets
-from ..admin import kafka_client_kwargs
-from ..settings import Settings
+from ... import offsets
+from ...admin import kafka_client_kwargs
+from ...settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -27,11 +27,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.connection import Connection
 
-from ..errors import ExtractFailed, error_code
-from ..models import UniqueStory
-from .extract import Extractor
-from .extract.nlp import find_model
-from .pipeline import ExtractBatch, extract_batch
+from ...errors import ExtractFailed, error_code
+from ...models import UniqueStory
+from ..extract import Extractor
+from ..extract.nlp import find_model
+from ..pipeline import ExtractBatch, extract_batch
 
 log = logging.getLogger(__name__)
 

@@ -38,9 +38,9 @@ from typing import Any, Literal
 import numpy as np
 from rensa import RMinHash, RMinHashLSH
 
-from .. import metrics
-from ..errors import ConfigError, DedupStateError
-from ..models import DedupVerdict, DuplicateKind, RawStory
+from ... import metrics
+from ...errors import ConfigError, DedupStateError
+from ...models import DedupVerdict, DuplicateKind, RawStory
 from .boilerplate import Span, is_boilerplate, paragraphs, strip_dateline
 from .clusters import ClusterIndex
 from .shingles import (

@@ -1,6 +1,6 @@
 """A table seen through a write buffer: the state store of a stage runner.
 
-It implements :class:`~wirewatch.processor.types.StateStore` over any mapping: a faust
+It implements :class:`~wirewatch.processor.stream.types.StateStore` over any mapping: a faust
 Table in the service, a dict in replay and in the tests.
 """
 

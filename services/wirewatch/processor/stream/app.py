@@ -1,14 +1,14 @@
 """The faust shell around the processor: topics, tables, agents, timers.
 
 Each agent hands its stream's events, a batch at a time, to a
-:class:`~wirewatch.processor.runner.StageRunner` over one stage of
-:mod:`wirewatch.processor.stages`; the ports it runs against are faust's here: a table
-seen through a :class:`~wirewatch.processor.staged.StagedStore`, the topics
+:class:`~wirewatch.processor.stream.runner.StageRunner` over one stage of
+:mod:`wirewatch.processor.stream.stages`; the ports it runs against are faust's here: a table
+seen through a :class:`~wirewatch.processor.stream.staged.StagedStore`, the topics
 (:class:`_TopicPublisher`) and the dead-letter topic.  faust's events are acked once the
 runner returns, so a worker killed mid-batch reads the batch again after a restart.  The
 rest is the shell's own watch on faust: the stall watchdog, the offset continuity check,
 consumer lag and progress lines.  What wirewatch changes inside faust is in
-:mod:`wirewatch.processor.faust_patches`.
+:mod:`wirewatch.processor.stream.faust_patches`.
 """
 
 from __future__ import annotations
@@ -24,16 +24,16 @@ from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 from faust.serializers import codecs
 
-from .. import diagnostics, limits, metrics
-from ..admin import faust_credentials, kafka_client_kwargs
-from ..models import ContradictionAlert, NewClaimAlert, utcnow
-from ..offsets import log_end_offsets, offsets_held
-from ..settings import Settings
-from ..topics import Topics, TopicSpec
+from ... import diagnostics, limits, metrics
+from ...admin import faust_credentials, kafka_client_kwargs
+from ...models import ContradictionAlert, NewClaimAlert, utcnow
+from ...offsets import log_end_offsets, offsets_held
+from ...settings import Settings
+from ...topics import Topics, TopicSpec
+from ..ledger import store_route
+from ..pipeline import Pipeline
 from . import faust_patches
-from .ledger import store_route
 from .nlp_pool import ExtractorPool
-from .pipeline import Pipeline
 from .runner import StageRunner
 from .staged import StagedStore
 from .stages import DEDUP_EVICT_CHUNK, DeadLetterTopic, DedupStage, ExtractStage, LedgerStage, trace_decision
