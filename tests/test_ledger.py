@@ -18,15 +18,9 @@ from prometheus_client import REGISTRY
 
 from wirewatch.errors import LedgerStateError
 from wirewatch.models import Claim, ContradictionAlert, NewClaimAlert, Quantity
-from wirewatch.processor.contradict import facts_of
-from wirewatch.processor.ledger import (
-    ClaimLedger,
-    LedgerResult,
-    claim_places,
-    ledger_key,
-    normalise_place,
-    store_route,
-)
+from wirewatch.processor.ledger import ClaimLedger, LedgerResult, store_route
+from wirewatch.processor.ledger.facts import facts_of
+from wirewatch.processor.ledger.keys import claim_places, ledger_key, normalise_place
 from wirewatch.processor.render import format_alert
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)  # a Monday

@@ -51,7 +51,7 @@ from wirewatch.models import (
     max_json_bytes,
     text_cap,
 )
-from wirewatch.processor.ledger import MAX_ARTICLES_COUNTED
+from wirewatch.processor.ledger.disputes import MAX_ARTICLES_COUNTED
 from wirewatch.processor.pipeline import ExtractBatch, Pipeline, extract_batch
 from wirewatch.processor.runner import StageRunner
 from wirewatch.processor.staged import StagedStore
