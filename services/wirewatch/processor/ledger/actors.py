@@ -11,46 +11,35 @@ from __future__ import annotations
 
 import re
 
-# A camp: "insurgent", "state", or "state:<nation>" when the text names whose state
-# forces ('Russian troops' -> "state:russian"), so that two states at war are two camps.
+from ... import lexicon
+
+# A camp: "insurgent", "state", or "state:<nation>".
 Side = str
 
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
+def _capitalised(name: str) -> str:
+    """A list's words as alternatives that match them capitalised ('national liberation' ->
+    'National\\s+Liberation'), for a rule on proper names."""
+    return "|".join(r"\s+".join(re.escape(w[:1].upper() + w[1:]) for w in entry.split())
+                    for entry in sorted(lexicon.words(name), key=lambda e: (-len(e), e)))
 
 
 # --------------------------------------------------------------------------- sides
-# Two generic camps of an armed conflict, from the words wire copy uses for them.
-# Named groups are not listed on purpose: which camp a named group is in is knowledge
-# about one conflict, and guessing it wrong would raise false control alerts.
-_STATE = re.compile(
-    r"\b(?:army|armies|armed forces|military|government|regime|troops?|soldiers?|loyalists?|"
-    r"pro-government|government-backed|state forces|security forces|police|national guard|"
-    r"presidential guard|marines?|navy)\b",
-    re.I,
-)
-_INSURGENT = re.compile(
-    r"\b(?:rebels?|insurgents?|insurgency|militants?|opposition|terrorists?|jihadists?|guerrillas?|"
-    r"separatists?|armed groups?|gunmen|mujahideen|extremists?|islamists?|anti-government|"
-    r"rebel-held)\b",
-    re.I,
-)
-_ANTI_STATE = re.compile(r"\banti-(?:government|regime)\b", re.I)
-
-
+_STATE = re.compile(rf"\b{lexicon.pattern('state_forces')}\b", re.I)
+_INSURGENT = re.compile(rf"\b{lexicon.pattern('insurgent_forces')}\b", re.I)
+_ANTI_STATE = re.compile(rf"\b{lexicon.pattern('anti_state_words')}\b", re.I)
+# 'Free Syrian Army', or any '<Name> Army' in a sentence about rebels: a named group.
 _NAMED_ARMY = re.compile(
-    r"\b(?:Free|Liberation|Revolutionary|People'?s|Resistance|Salvation|Islamic|National\s+Liberation)"
-    r"(?:\s+[A-Z][\w'-]*)*\s+Army\b|\b[A-Z][a-z]+\s+Army\b(?=.*\brebels?\b)"
+    rf"\b(?:{_capitalised('armed_group_name_words')})(?:\s+[A-Z][\w'-]*)*\s+Army\b"
+    r"|\b[A-Z][a-z]+\s+Army\b(?=.*\brebels?\b)"
 )
 # A nationality adjective ('Russian', 'Iraqi', 'Sudanese', 'Turkish', 'French'), not a
 # country's possessive ("Sudan's").
-_NATION = re.compile(r"\b([A-Z][a-z]+(?:ian|ean|an|ese|i|ish|ch))\b(?!['\u2019]s)")
+_NATION = re.compile(rf"\b([A-Z][a-z]+{lexicon.pattern('nationality_suffixes')})\b(?!['\u2019]s)")
 # 'Rapid Support Forces', 'Syrian Democratic Forces': a proper name ending in Forces that is
 # more than a nation's armed forces ('Ukrainian Armed Forces').
 _FORCES_NAME = re.compile(r"((?:\b[A-Z][\w-]*\s+){1,4})Forces\b")
-_STATE_FORCES_WORDS = frozenset({"armed", "defence", "defense", "security", "special", "air", "naval", "land",
-                                 "ground", "government", "national", "the"})
+_STATE_FORCES_WORDS = lexicon.words("state_forces_name_words")
 
 
 def _named_forces(text: str) -> bool:
@@ -101,12 +90,15 @@ def same_camp(a: Side, b: Side) -> bool:
     base_b, _, nation_b = b.partition(":")
     return base_a == base_b and (not nation_a or not nation_b or nation_a == nation_b)
 
-# --------------------------------------------------------------------------- speakers
-_STOP = _words(
-    "the a an of for and in on at to by from with its his her their group office head "
-    "spokesman spokeswoman spokesperson official officials says said"
-)
-_SPEAKER_CUT = re.compile(r",|\bvia\b|\bciting\b|\bquoted\b|\bquoting\b|\bthrough\b", re.I)
+
+# --------------------------------------------------------------------------- names
+_STOP = lexicon.words("name_stop_words")
+_SPEAKER_CUT = re.compile(rf",|\b{lexicon.pattern('attribution_chain_words')}\b", re.I)
+
+
+def name_words(phrase: str | None) -> tuple[str, ...]:
+    """The content words of a name, in order ('the Syrian Observatory' -> syrian, observatory)."""
+    return tuple(t for t in re.findall(r"[a-z0-9]+", (phrase or "").lower()) if t not in _STOP)
 
 
 def speaker_tokens(attributed_to: str | None) -> tuple[str, ...]:
@@ -117,10 +109,3 @@ def speaker_tokens(attributed_to: str | None) -> tuple[str, ...]:
     words = re.findall(r"[a-z0-9]+", head.lower())
     # 'the spokesman' is all stop words, but still someone other than the outlet
     return tuple(t for t in words if t not in _STOP) or tuple(words)
-
-
-_PRONOUNS = frozenset({"they", "it", "he", "she", "we", "its", "their", "our"})
-# 'forces', 'fighters' name no one: 'the armed forces' and 'RSF forces' differ
-_FORCE_NOUNS = _words("forces force fighters fighter troops units unit men soldiers militia militiamen group "
-                      "groups armed army military")
-

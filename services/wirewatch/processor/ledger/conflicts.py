@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from ... import lexicon
 from ...models import Claim, ContradictionKind
 from . import numbers
-from .actors import _FORCE_NOUNS, Side, same_camp
+from .actors import Side, same_camp
 from .facts import Facts
 from .territory import advance
 
@@ -129,6 +130,9 @@ def _denial(d: Facts, a: Facts) -> bool:
         and _same_actor(d, a)
     )
 
+
+
+_FORCE_NOUNS = lexicon.words("force_nouns")
 
 
 def _control(a: Facts, b: Facts) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ... import lexicon
 from ...models import Claim
-from .actors import _FORCE_NOUNS, _PRONOUNS, _STOP, Side, side_of, speaker_tokens
+from .actors import Side, name_words, side_of, speaker_tokens
 from .territory import territory_facts
 from .tolls import casualty_facts, means_of
 
@@ -150,10 +150,10 @@ _DENIAL_REACH_DAYS = 3
 # 'killed in the fighting at X': a definite reference to an event already reported, which
 # may be days older than the story (like a denial, which answers earlier reports).
 _REFERS_BACK = re.compile(
-    r"\b(?:in|during|after)\s+the\s+(?:\w+\s+)?(?:fighting|attacks?|strikes?|clashes|assault|battle|"
-    r"shelling|bombing|raids?|ambush|offensive)\b",
-    re.I,
-)
+    rf"\b(?:in|during|after)\s+the\s+(?:\w+\s+)?{lexicon.pattern('referring_event_nouns')}\b", re.I)
+_PRONOUNS = lexicon.words("pronouns")
+_POSSESSIVE = re.compile(rf"\s*{lexicon.pattern('possessive_pronouns')}\b", re.I)
+_FORCE_NOUNS = lexicon.words("force_nouns")
 
 
 def facts_of(claim: Claim, place: str, speaker: str | None = None) -> Facts:
@@ -165,8 +165,8 @@ def facts_of(claim: Claim, place: str, speaker: str | None = None) -> Facts:
     verbs = " ".join(x for x in (claim.trigger, claim.event_type) if x).replace("_", " ") or claim.sentence
     main_verb = claim.trigger or claim.event_type or claim.sentence
     actor_side = side_of(claim.actor)
-    actor = tuple(t for t in re.findall(r"[a-z0-9]+", (claim.actor or "").lower()) if t not in _STOP)
-    possessive = bool(re.match(r"\s*(?:its|their|our|his|her)\b", claim.actor or "", re.I))
+    actor = name_words(claim.actor)
+    possessive = bool(_POSSESSIVE.match(claim.actor or ""))
     if actor and (set(actor) <= _PRONOUNS or (possessive and set(actor) <= _FORCE_NOUNS)):
         # '<speaker> said they had taken X', '<speaker> said its fighters took X': the speaker
         actor = speaker_tokens(said_by)
@@ -207,20 +207,14 @@ def facts_of(claim: Claim, place: str, speaker: str | None = None) -> Facts:
     return f
 
 
-def _alternation(name: str) -> str:
-    return "|".join(re.escape(w) for w in sorted(lexicon.words(name), key=len, reverse=True))
-
-
 _OTHER_INCIDENT = re.compile(
-    rf"\b(?:{_alternation('incident_modifiers')})\s+(?:[\w-]+\s+){{0,2}}?"
-    rf"(?:{_alternation('incident_nouns')}|{_alternation('site_nouns')})\b"
-    rf"|\b(?:a|an|one|two|three|four|five|six|several|few|\d+)\s+(?:{_alternation('interval_units')})\s+"
-    rf"(?:{_alternation('interval_relations')})\b",
+    rf"\b{lexicon.pattern('incident_modifiers')}\s+(?:[\w-]+\s+){{0,2}}?"
+    rf"(?:{lexicon.pattern('incident_nouns')}|{lexicon.pattern('site_nouns')})\b"
+    rf"|\b(?:{lexicon.pattern('interval_counts')}|\d+)\s+{lexicon.pattern('interval_units')}\s+"
+    rf"{lexicon.pattern('interval_relations')}\b",
     re.I,
 )
-
-
-_CORRECTION = re.compile(r"\b(?:" + _alternation("correction_cues").replace(r"\ ", r"\s+") + r")\b", re.I)
+_CORRECTION = re.compile(rf"\b{lexicon.pattern('correction_cues')}\b", re.I)
 
 
 def other_incident(sentence: str) -> bool:
@@ -230,12 +224,9 @@ def other_incident(sentence: str) -> bool:
 
 
 # Words that make the event verb after them a plan, a threat or a possibility, not a report.
-_IRREALIS = re.compile(
-    r"\b(?:intention|intentions|intend\w*|plan|plans|planned|planning|aim|aims|aiming|threat\w*|"
-    r"vow\w*|pledg\w*|promis\w*|would|could|if|unless|ready|prepar\w*|attempt\w*|"
-    r"bid|seek\w*|sought|want\w*|hop\w*)\b",
-    re.I,
-)
+_IRREALIS = re.compile(rf"\b{lexicon.pattern('irrealis_cues')}\b", re.I)
+# 'may' only in lower case: 'the May truce' is a month
+_IRREALIS_MODAL = re.compile(rf"\b{lexicon.pattern('irrealis_modals')}\b")
 _IRREALIS_REACH = 4  # words before the trigger
 
 
@@ -247,11 +238,10 @@ def _irrealis(claim: Claim) -> bool:
         return False
     before = re.findall(r"[\w'-]+", claim.sentence[:i])[-_IRREALIS_REACH:]
     text = " ".join(before)
-    # 'may' only in lower case: 'the May truce' is a month
-    return bool(_IRREALIS.search(text) or re.search(r"\b(?:may|might)\b", text))
+    return bool(_IRREALIS.search(text) or _IRREALIS_MODAL.search(text))
 
 
-_DEFINITE = re.compile(r"\b(?:the|these|those)\s+(?:\w+\s+)?$", re.I)
+_DEFINITE = re.compile(rf"\b{lexicon.pattern('definite_determiners')}\s+(?:\w+\s+)?$", re.I)
 
 
 def _definite(claim: Claim) -> bool:

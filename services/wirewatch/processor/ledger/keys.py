@@ -17,30 +17,17 @@ import unicodedata
 from ... import lexicon
 from ...models import MAX_LEDGER_KEY_CHARS, Claim
 
-_ARTICLE = re.compile(r"(?:^|(?<=[\s-]))(?:the\s+|a[lrsdtzn]-|ash-|ath-|adh-|e[lrsdtzn]-)", re.I)
+# 'the', or the Arabic article joined by a hyphen ('al-Sakhour', 'ash-Shaddadi')
+_ARTICLE = re.compile(rf"(?:^|(?<=[\s-]))(?:the\s+|{lexicon.pattern('arabic_articles')}-)", re.I)
 # The Arabic article written as a word of its own ('El Fasher', 'Al Bab'): without it, every
 # such place met under one ledger key ('place:el') and spellings with and without it apart.
-_ARTICLE_WORDS = frozenset({"al", "el", "ad", "an", "ar", "as", "at", "az", "ash", "ath", "adh", "ed", "en",
-                            "er", "es", "et", "ez"})
-_OF = re.compile(r"^(?:city|town|village|district|province|region|governorate|neighbou?rhood)\s+of\s+", re.I)
-_GENERIC = re.compile(
-    r"\s+(?:district|districts|neighbou?rhoods?|area|areas|quarter|village|town|city|suburb|"
-    r"municipality|sector|enclave|camp|displacement camp|refugee camp)$",
-    re.I,
-)
+_ARTICLE_WORDS = lexicon.words("arabic_articles")
+_OF = re.compile(rf"^{lexicon.pattern('place_kind_nouns')}\s+of\s+", re.I)
+_GENERIC = re.compile(rf"\s+{lexicon.pattern('place_head_nouns')}$", re.I)
 _LIST_SPLIT = re.compile(r",|;|/|\||\+|\s+and\s+|\s+&\s+", re.I)
-# 'eastern Aleppo' is written 'aleppo east', as the extractor's place keys write it ('aleppo:east').
-_DIRECTION = {
-    "eastern": "east", "western": "west", "northern": "north", "southern": "south", "central": "centre",
-    "northeastern": "northeast", "northwestern": "northwest", "southeastern": "southeast",
-    "southwestern": "southwest", "north-eastern": "northeast", "north-western": "northwest",
-    "south-eastern": "southeast", "south-western": "southwest",
-}
-
-
-# Bare directions too: 'South Kivu' is written 'kivu south', like 'southern Kivu'.
-_DIRECTION.update({d: d for d in ("east", "west", "north", "south", "northeast", "northwest", "southeast",
-                                  "southwest")})
+# 'eastern Aleppo' is written 'aleppo east', as the extractor's place keys write it ('aleppo:east'),
+# and a bare direction too: 'South Kivu' is written 'kivu south', like 'southern Kivu'.
+_DIRECTION = lexicon.mapping("directions")
 _DIRECTION_KEYS = frozenset(_DIRECTION.values())
 # A name that extends another by one of these is a different, smaller place ('Goma airport' is
 # not 'Goma'); by anything else it is the same place written in full ('Abu' for 'Abu Shouk').
@@ -131,11 +118,9 @@ def places_meet(a: list[str], b: list[str]) -> bool:
     return any(same_place(x, y) for x in a for y in b)
 
 
+# 'it', 'there', 'the town': a reference back to a place named earlier
 _BACK_REFERENCE = re.compile(
-    r"\b(?:it|there|the\s+(?:town|city|village|area|district|neighbou?rhood|camp|base|region|province|"
-    r"capital|stronghold|enclave))\b",
-    re.I,
-)
+    rf"\b(?:{lexicon.pattern('place_pronouns')}|the\s+{lexicon.pattern('place_anaphor_nouns')})\b", re.I)
 
 
 def named_in(sentence: str, places: list[str]) -> bool:

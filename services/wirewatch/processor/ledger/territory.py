@@ -11,53 +11,45 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from ... import lexicon
 from ...models import Claim
-from .actors import _PRONOUNS, _STOP, Side, _words, other, side_of
+from .actors import Side, name_words, other, side_of
 
 if TYPE_CHECKING:
     from .facts import Facts
 
-_LOSS = re.compile(
-    r"\b(?:los[et]|losing|loses|withdr[ae]w\w*|pull(?:ed|ing|s)?\s+(?:back|out)|retreat\w*|abandon\w*|"
-    r"evacuat\w*|ced(?:e|ed|es|ing)|surrender\w*|driven\s+out|expelled|ousted|pushed\s+(?:out|back)|"
-    r"fled|flee\w*|gave\s+up|give\s+up|f[ae]ll(?:s|en|ing)?\s+back)\b",
-    re.I,
-)
-# 'X fell to the army', 'the fall of X to the rebels'
+
+_LOSS = re.compile(rf"\b{lexicon.pattern('loss_verbs')}\b", re.I)
+# 'X fell to the army', 'the fall of X to the rebels' (not 'is falling to': not yet fallen)
 _FALL_TO = re.compile(
-    r"\bf[ae]ll(?:en|s)?\s+(?:of\s+[\w' -]{1,40}?\s+)?(?:in)?to\s+"
-    r"(?:the\s+)?([a-z][\w-]*(?:\s+[a-z][\w-]*)?)",
+    rf"\b(?:{'|'.join(sorted(lexicon.words('fall_verbs') - {'falling'}, key=len, reverse=True))})\s+"
+    r"(?:of\s+[\w' -]{1,40}?\s+)?(?:in)?to\s+(?:the\s+)?([a-z][\w-]*(?:\s+[a-z][\w-]*)?)",
     re.I,
 )
-_FALL = re.compile(r"\b(?:f[ae]ll|fallen|falling|falls)\b", re.I)
-_RETAKE = re.compile(
-    r"\b(?:re-?tak\w*|re-?took|recaptur\w*|regain\w*|recover\w*|won\s+back|win\w*\s+back|"
-    r"t(?:ook|ake|aken|aking)\s+back|re-?enter\w*|re-?seiz\w*|reclaim\w*)\b",
-    re.I,
-)
-_CAPTURE = re.compile(
-    r"\b(?:t[ao]ok|tak(?:e|en|es|ing)|captur\w*|seiz\w*|advanc\w*|enter\w*|storm\w*|overr[ua]n\w*|"
-    r"push\w*\s+into|br[oe]k\w*\s+into|gain\w*|restor\w*|liberat\w*|swept|sweep\w*|occup\w*|"
-    r"moved\s+into|rolled\s+into|march\w*\s+into)\b",
-    re.I,
-)
+_FALL = re.compile(rf"\b{lexicon.pattern('fall_verbs')}\b", re.I)
+_RETAKE = re.compile(rf"\b{lexicon.pattern('retake_verbs')}\b", re.I)
+_CAPTURE = re.compile(rf"\b{lexicon.pattern('capture_verbs')}\b", re.I)
 # A statement of who holds a place now ('it's still with the rebels', 'remains in
 # rebel hands') outranks any capture verb elsewhere in the sentence ('the regime is
 # trying to take it, but ...').
 _HOLD = (
     re.compile(
-        r"\b(?:still|remains?|remained|stays?|stayed)\s+(?:firmly\s+)?(?:with|in\s+the\s+hands\s+of|held\s+by|"
-        r"controlled\s+by|under\s+the\s+control\s+of)\s+(?:the\s+)?([a-z][\w-]*(?:\s+[a-z][\w-]*)?)",
+        rf"\b(?:still|{lexicon.pattern('continuity_verbs')})\s+(?:firmly\s+)?{lexicon.pattern('holding_relations')}\s+"
+        r"(?:the\s+)?([a-z][\w-]*(?:\s+[a-z][\w-]*)?)",
         re.I,
     ),
     re.compile(
-        r"\b(?:still|remains?|remained|is|are|was|were|stays?|stayed)\s+"
-        r"(?:(?:still|now|firmly|largely|fully|completely|entirely|back)\s+)*(?:in|under)\s+"
+        rf"\b(?:still|{lexicon.pattern('continuity_verbs')}|{lexicon.pattern('copulas')})\s+"
+        rf"(?:{lexicon.pattern('control_degree_adverbs')}\s+)*(?:in|under)\s+"
         r"(?:the\s+)?(?:firm\s+)?([a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s+(?:hands|control)\b",
         re.I,
     ),
     re.compile(r"\bin\s+(?:the\s+)?([a-z][\w-]*)\s+hands\b", re.I),
 )
+_PASSIVE_AUX = lexicon.words("passive_auxiliaries")
+_PRONOUNS = lexicon.words("pronouns")
+# 'the city had fallen': the actor is the place itself, no one the text names
+_PLACE_NOUNS = lexicon.words("place_anaphor_nouns")
 
 
 def _actor_before(sentence: str, verb: re.Pattern[str]) -> Side | None:
@@ -87,7 +79,6 @@ def _actor_before(sentence: str, verb: re.Pattern[str]) -> Side | None:
     return None
 
 
-
 def _antecedent(text: str) -> Side | None:
     words = re.findall(r"[\w'-]+", text)[-_ANTECEDENT_REACH:]
     for k in range(1, len(words) + 1):
@@ -100,9 +91,7 @@ def _antecedent(text: str) -> Side | None:
 _ANTECEDENT_REACH = 14
 
 
-_PASSIVE_AUX = frozenset({"was", "were", "been", "be", "is", "are", "being"})
 _DENIED_REACH = 30  # characters after a denied trigger that still belong to what is denied
-_PLACE_NOUNS = _words("city town village area district camp base region province capital")
 
 
 def _holder_phrase(sentence: str) -> Side | None:
@@ -116,14 +105,13 @@ def _holder_phrase(sentence: str) -> Side | None:
 
 # '<who> remains in full control of X', '<who> still holds X': the holder is the subject.
 _SUBJECT_HOLD = re.compile(
-    r"\b(?:(?:remains?|remained|stays?|stayed|is|are|was|were)\s+(?:still\s+)?(?:in\s+)?"
-    r"(?:full|firm|complete|total|effective|overall)?\s*control\s+of|"
-    r"still\s+(?:holds?|held|holding|controls?|controlled|controlling|in\s+control\s+of))\b",
+    rf"\b(?:(?:{lexicon.pattern('continuity_verbs')}|{lexicon.pattern('copulas')})\s+(?:still\s+)?(?:in\s+)?"
+    rf"{lexicon.pattern('control_degree_adjectives')}?\s*control\s+of|still\s+{lexicon.pattern('holding_verbs')})\b",
     re.I,
 )
-_CONTINUING = re.compile(r"\b(?:still|remains?|remained|stays?|stayed|continues?\s+to\s+(?:hold|control))\b",
-                         re.I)
-_FIRST_PERSON = re.compile(r"\b(?:we|our|us)\b", re.I)
+_CONTINUING = re.compile(
+    rf"\b(?:still|{lexicon.pattern('continuity_verbs')}|{lexicon.pattern('continuation_phrases')})\b", re.I)
+_FIRST_PERSON = re.compile(rf"\b{lexicon.pattern('first_person_pronouns')}\b", re.I)
 
 
 def _subject_holder(
@@ -141,7 +129,7 @@ def _subject_holder(
         side, names = speaker_side, list(speaker)
     else:
         side = _antecedent(subject) or side_of(claim.actor)
-        names = [w for w in re.findall(r"[a-z0-9]+", subject.lower()) if w not in _STOP and w not in _PRONOUNS]
+        names = [w for w in name_words(subject) if w not in _PRONOUNS]
     return side, names, bool(_CONTINUING.search(m.group()))
 
 
@@ -150,11 +138,10 @@ _FROM = re.compile(r"\bfrom\s+(?:the\s+)?((?:[\w'-]+\s*){1,3})", re.I)
 
 
 # Moving towards or around a place is not holding it ('advanced on X', 'besieged X').
-_APPROACH = re.compile(r"\b(?:toward|towards|on|near|around|outskirts|edge|closer|close\s+in)\b", re.I)
-_INSIDE = re.compile(r"\b(?:into|inside|entered|enter|entering|through)\b", re.I)
-_SIEGE = re.compile(r"\b(?:besieg\w*|encircl\w*|surround\w*|blockad\w*|siege|cut\s+off)\b", re.I)
-_ADVANCE = re.compile(r"\b(?:advanc\w*|push\w*|pushing|march\w*|mov\w*|sweep\w*|swept|clos\w*|reach\w*|"
-                      r"head\w*|progress\w*)\b", re.I)
+_APPROACH = re.compile(rf"\b{lexicon.pattern('approach_words')}\b", re.I)
+_INSIDE = re.compile(rf"\b{lexicon.pattern('inside_words')}\b", re.I)
+_SIEGE = re.compile(rf"\b{lexicon.pattern('siege_words')}\b", re.I)
+_ADVANCE = re.compile(rf"\b{lexicon.pattern('advance_verbs')}\b", re.I)
 
 
 def advance(claim: Claim) -> bool:
@@ -201,7 +188,7 @@ def territory_facts(f: Facts, claim: Claim, verbs: str, main_verb: str) -> None:
         i = claim.sentence.find(claim.trigger)
         taken = _FROM.search(claim.sentence[i:]) if i >= 0 else None
         if taken:
-            f.taken_from = [w for w in re.findall(r"[a-z0-9]+", taken.group(1).lower()) if w not in _STOP]
+            f.taken_from = list(name_words(taken.group(1)))
     fell_to = _FALL_TO.search(claim.sentence)
     if fell_to and side_of(fell_to.group(1)) and not f.loss:
         f.capture, f.actor_side = True, side_of(fell_to.group(1))  # 'X fell to the army'

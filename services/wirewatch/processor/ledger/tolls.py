@@ -11,49 +11,29 @@ import math
 import re
 from typing import TYPE_CHECKING
 
+from ... import lexicon
 from ...models import Claim
 from . import numbers
-from .actors import _words
 
 if TYPE_CHECKING:
     from .facts import Facts
 
-_KILLED = re.compile(r"\b(?:kill\w*|dead|died|dies|death\w*|toll|lives|slain|massacre\w*|bodies)\b", re.I)
-_WOUNDED = re.compile(r"\b(?:wound\w*|injur\w*|hurt|maimed)\b", re.I)
-_SUBGROUP_AFTER = re.compile(r"^\s*(?:of\s+(?:the|them|those|whom)|were\s+(?:children|women))\b", re.I)
-_SUBGROUPS = _words(
-    "children child kids babies infants women girls boys students doctors nurses medics "
-    "journalists teachers workers"
-)
-_COMBATANTS = _words(
-    "fighters soldiers troops militants rebels insurgents terrorists combatants gunmen "
-    "policemen officers members militiamen jihadists"
-)
-_CIVILIANS = _words("civilians people persons residents dead bodies victims")
-_MEANS = {
-    "air": re.compile(r"\b(?:air\s*strikes?|airstrikes?|air\s+raids?|warplanes?|jets?|aircraft|helicopters?|"
-                      r"barrel\s+bombs?|drones?|bomb(?:er|ers)\b|from\s+the\s+air)", re.I),
-    "artillery": re.compile(r"\b(?:shell\w*|artillery|mortars?|rockets?|missiles?|cannon)\b", re.I),
-    "ground": re.compile(r"\b(?:clash\w*|gunfire|snipers?|ambush\w*|firefights?|gun\s*battles?|shot)\b",
-                         re.I),
-    "bombing": re.compile(
-        r"\b(?:car\s+bombs?|suicide|explosions?|blasts?|ieds?|roadside\s+bombs?|explosives?)\b", re.I
-    ),
-}
+_KILLED = re.compile(rf"\b{lexicon.pattern('killed_words')}\b", re.I)
+_WOUNDED = re.compile(rf"\b{lexicon.pattern('wounded_words')}\b", re.I)
+_SUBGROUP_AFTER = re.compile(rf"^\s*{lexicon.pattern('part_of_toll_cues')}\b", re.I)
+_SUBGROUPS = lexicon.words("toll_subgroup_nouns")
+_COMBATANTS = lexicon.words("combatant_nouns")
+_CIVILIANS = lexicon.words("toll_nouns")
+_MEANS = {kind: re.compile(rf"\b{lexicon.pattern(kind + '_means')}\b", re.I)
+          for kind in ("air", "artillery", "ground", "bombing")}
 # A toll over a period ('since September', 'so far this year') is not the toll of one event.
 _CUMULATIVE = re.compile(
-    r"\b(?:since|so\s+far|to\s+date|in\s+recent\s+(?:days|weeks|months)|over\s+the\s+(?:past|last)|"
-    r"in\s+the\s+(?:past|last)\s+(?:\w+\s+)?(?:days|weeks|months|years?)|this\s+(?:week|month|year)|"
-    r"last\s+(?:week|month|year)|total|overall|altogether|cumulative|throughout|prior\s+to|before\s+that|"
-    r"during\s+the\s+(?:past|last|war|conflict|offensive|siege|campaign))\b",
+    rf"\b(?:{lexicon.pattern('cumulative_cues')}|in\s+the\s+(?:past|last)\s+(?:\w+\s+)?"
+    rf"{lexicon.pattern('period_nouns')})\b",
     re.I,
 )
 # Words that mark a figure as the newer value of a count that grows ('the toll rose to 40').
-_RISE = re.compile(
-    r"\b(?:rose|risen|rising|rises|climbed|climbing|increased|mounted|jumped|grew|grown|reached|"
-    r"now\s+stands|later\s+update|updated|revised)\b",
-    re.I,
-)
+_RISE = re.compile(rf"\b{lexicon.pattern('rise_words')}\b", re.I)
 
 
 def _unit_after(sentence: str, qtext: str) -> tuple[str | None, bool]:
@@ -84,11 +64,8 @@ def _unit_group(unit: str | None) -> str:
     return "any"
 
 
-# --------------------------------------------------------------------------- facts
-_VICTIM_WORDS = {"civilians": _words("civilians civilian residents children women villagers displaced "
-                                     "patients worshippers shoppers passengers families"),
-                 "combatants": _COMBATANTS | _words("soldier fighter militant rebel insurgent terrorist "
-                                                    "combatant officer policeman")}
+_VICTIM_WORDS = {"civilians": lexicon.words("civilian_victims"),
+                 "combatants": _COMBATANTS | lexicon.words("combatant_nouns_singular")}
 
 
 def _victims(claim: Claim, unit_group: str) -> str:
