@@ -39,6 +39,7 @@ from ...errors import StoryTooLarge
 from ...limits import MAX_SENTENCE_CHARS
 from ...models import Claim, Quantity, UniqueStory, utcnow
 from ...settings import get_settings
+from ..ledger.facts import story_facts
 from .attribution import Attribution, attribute, is_negated, is_pronoun
 from .factuality import uncommitted
 from .fastnlp import fast_pipeline, preset_sentence_starts, run_pipeline, sentence_docs
@@ -328,7 +329,8 @@ class Extractor:
         st.dominant = dominant_place(sorted(merged, key=lambda p: p.start))
         for sent, doc, places in parsed:
             out.extend(self._sentence_claims(st, sent, doc, places))
-        return out
+        # what the ledger compares, read once here, where the story's other claims are known
+        return story_facts(out)
 
     def _sentence_claims(self, st: _Story, sent: _Sentence, doc: Doc, places: list[Place]) -> list[Claim]:
         triggers, meta = self.finder.find(doc)

@@ -37,11 +37,11 @@ def copy_dispute(d: dict[str, Any]) -> dict[str, Any]:
     return {**d, "sides": [{k: list(v) for k, v in side.items()} for side in d["sides"]]}
 
 
-def join_side(side: dict[str, list[str]], claim_id: str, f: Facts, claim: dict[str, Any]) -> None:
+def join_side(side: dict[str, list[str]], claim_id: str, f: Facts, article: str) -> None:
     """Count a claim on one side of a dispute: itself, its source (if new) and its article."""
     if claim_id not in side["claims"] and len(side["claims"]) < MAX_SIDE_CLAIMS:
         side["claims"].append(claim_id)
-    count_in(side, f, claim.get("cluster_id") or claim["story_id"])
+    count_in(side, f, article)
 
 
 def count_in(counts: dict[str, list[str]], f: Facts, article: str) -> None:

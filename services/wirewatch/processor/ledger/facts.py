@@ -1,10 +1,17 @@
 """The facts of a claim: the few things the conflict rules compare, read from it once.
 
-`facts_of` reduces a claim to its `Facts`: who says it, who acted, when it happened, which
-side holds the place according to it (territory.py), what a toll counts (tolls.py), and
-whether its event is real and the story's own (not a plan, not another incident, not a
-correction).  `Facts` is plain JSON, kept in the ledger's store next to the claim, so that
-a restarted worker reads back exactly what the first one computed.
+`read_facts` reads them from a claim's sentence, trigger, actor, speaker, date and figure:
+who says it, who acted, on which days it may have happened, which side holds the place
+according to it (territory.py), what a toll counts (tolls.py), which places it is about
+(keys.py), and whether its event is real and the story's own (not a plan, not another
+incident, not a correction).  The extractor calls it once per claim through `story_facts`,
+which also gives an unattributed quotation the speaker named just before it in the story,
+and the claim carries the result (`Claim.facts`, a `ClaimFacts`).
+
+`Facts` is the ledger's view of one claim: its `ClaimFacts` with the claim's identity
+(id, story, category, polarity, outlet, time).  It is plain JSON, kept in the ledger's
+store next to the claim, so that a restarted worker reads back exactly what the first
+one compared.
 """
 
 from __future__ import annotations
@@ -14,11 +21,12 @@ import math
 import re
 from dataclasses import dataclass, field, fields
 from datetime import date
-from typing import Any
+from typing import Any, get_origin
 
 from ... import lexicon
-from ...models import Claim
+from ...models import Claim, ClaimFacts
 from .actors import Side, name_words, side_of, speaker_tokens
+from .keys import claim_places, ledger_key, named_in
 from .territory import territory_facts
 from .tolls import casualty_facts, means_of
 
@@ -70,11 +78,11 @@ class Facts:
     # attack: a denial whose event is a definite reference ('killed in the strikes'):
     # the strikes are presupposed, not denied
     presupposed: bool = False
-    # normalised names of the places the claim is about (set by the ledger)
+    # normalised names of the places the claim is about, the one it is filed under first
     places: list[str] = field(default_factory=list)
     # the sentence names the place itself (not 'X airport', not only an earlier sentence)
     named: bool = True
-    # the sentence's words (set by the ledger), and whether it copies one already filed
+    # the sentence's words, and whether it copies one already filed (set by the ledger)
     words: list[str] = field(default_factory=list)
     copy: bool = False
     # the sentence sets its event apart from the one the story is about ('an earlier strike on
@@ -102,6 +110,46 @@ class Facts:
         d["actor"] = tuple(d["actor"])
         return cls(**d)
 
+    @classmethod
+    def of(cls, claim: Claim) -> Facts:
+        """The ledger's view of a claim, from the facts it carries.  A claim without them (from
+        a producer that does not read them, or built by hand) has them read here from the claim
+        alone, as the extractor would without the story's other claims."""
+        cf = claim.facts
+        if cf is None:
+            return facts_of(claim)
+        read = {name: cf.__dict__[name] for name in _READ}
+        for name in _READ_LISTS:
+            read[name] = list(read[name])  # never a list the claim's facts share
+        return cls(
+            claim_id=claim.claim_id,
+            story_id=claim.story_id,
+            sentence_key=f"{claim.story_id}:{claim.sentence_start}",
+            category=claim.category,
+            polarity=claim.polarity,
+            hedged=cf.hedged,
+            outlet=claim.source,
+            speaker=tuple(cf.speaker),
+            speaker_name=cf.speaker_name,
+            speaker_side=cf.speaker_side,
+            actor=tuple(cf.actor),
+            actor_side=cf.actor_side,
+            published=claim.published.timestamp(),
+            day_lo=cf.first_day.toordinal(),
+            day_hi=cf.last_day.toordinal(),
+            explicit_day=cf.explicit_day,
+            place=claim.location or claim.location_key or "",
+            **read,
+        )
+
+    def claim_facts(self) -> ClaimFacts:
+        """What of these facts a claim carries (the rest is the claim's own fields)."""
+        return ClaimFacts.capped(
+            speaker=list(self.speaker), speaker_name=self.speaker_name, speaker_side=self.speaker_side,
+            actor=list(self.actor), actor_side=self.actor_side, first_day=date.fromordinal(self.day_lo),
+            last_day=date.fromordinal(self.day_hi), explicit_day=self.explicit_day, hedged=self.hedged,
+            **{name: getattr(self, name) for name in _READ})
+
     @property
     def qty(self) -> tuple[float, float] | None:
         if self.qty_lo is None:
@@ -110,6 +158,50 @@ class Facts:
 
 
 _FIELDS = tuple(f.name for f in fields(Facts))
+# The facts read from the sentence that Facts and ClaimFacts hold alike (not the speaker, actor
+# and days, which they write differently).
+_READ = tuple(name for name in ClaimFacts.model_fields if name in _FIELDS and name not in (
+    "speaker", "speaker_name", "speaker_side", "actor", "actor_side", "explicit_day", "hedged"))
+_READ_LISTS = tuple(name for name in _READ if get_origin(ClaimFacts.model_fields[name].annotation) is list)
+
+
+_QUOTE_MARKS = ('"', "\u201c", "\u2018", "'")
+_QUOTE_REACH = 400  # characters between a named quote and an unattributed follow-on
+
+
+def story_facts(claims: list[Claim]) -> list[Claim]:
+    """The claims of one story, in body order, each with the facts read from it."""
+    out: list[Claim] = []
+    for claim in claims:
+        facts = read_facts(claim, speaker=_quoted_speaker(claim, out))
+        out.append(claim.model_copy(update={"facts": facts}))
+    return out
+
+
+def _quoted_speaker(claim: Claim, earlier: list[Claim]) -> str | None:
+    """Who speaks an unattributed quotation: the last speaker named just before it in the story.
+
+    Wire copy quotes one person over several sentences and names them once
+    ('"X is still with us," he said. "They are trying to take it."').  Without this,
+    the second sentence would belong to the outlet and could "contradict" its own
+    speaker.  Only the story's claims under the same ledger key count: a speaker named about
+    another place is not taken to go on speaking about this one.
+    """
+    if claim.attributed_to or not claim.sentence.lstrip().startswith(_QUOTE_MARKS):
+        return None
+    key = ledger_key(claim)
+    best: tuple[int, str] | None = None
+    for c in earlier:
+        if (c.attributed_to and c.sentence_start < claim.sentence_start
+                and claim.sentence_start - c.sentence_end <= _QUOTE_REACH
+                and (best is None or c.sentence_start > best[0]) and ledger_key(c) == key):
+            best = (c.sentence_start, c.attributed_to)
+    return best[1] if best else None
+
+
+def read_facts(claim: Claim, speaker: str | None = None) -> ClaimFacts:
+    """The facts of one claim; ``speaker`` stands in for a missing ``attributed_to``."""
+    return facts_of(claim, speaker).claim_facts()
 
 
 def _day_span(claim: Claim) -> tuple[date, date, bool]:
@@ -156,8 +248,8 @@ _POSSESSIVE = re.compile(rf"\s*{lexicon.pattern('possessive_pronouns')}\b", re.I
 _FORCE_NOUNS = lexicon.words("force_nouns")
 
 
-def facts_of(claim: Claim, place: str, speaker: str | None = None) -> Facts:
-    """The facts of one claim; ``speaker`` stands in for a missing ``attributed_to``."""
+def facts_of(claim: Claim, speaker: str | None = None) -> Facts:
+    """The facts of one claim read from it, as the ledger's Facts (see `read_facts`)."""
     lo, hi, explicit = _day_span(claim)
     said_by = claim.attributed_to or speaker
     # The trigger says which verb the claim is about; the event type adds 'retreat' when the
@@ -187,8 +279,11 @@ def facts_of(claim: Claim, place: str, speaker: str | None = None) -> Facts:
         day_lo=lo.toordinal(),
         day_hi=hi.toordinal(),
         explicit_day=explicit,
-        place=claim.location or place,
+        place=claim.location or claim.location_key or "",
     )
+    f.places = claim_places(claim)
+    f.named = named_in(claim.sentence, f.places)
+    f.words = sorted({w for w in re.findall(r"[a-z0-9]+", claim.sentence.lower()) if len(w) > 2})
     f.other_incident = other_incident(claim.sentence)
     f.correction = _CORRECTION.search(claim.sentence) is not None
     if claim.category == "territory_control":

@@ -40,7 +40,6 @@ one-value-per-key layout (``VERSION``) found in a store is rewritten in this lay
 
 from __future__ import annotations
 
-import re
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -58,16 +57,14 @@ from ...models import (
 )
 from .conflicts import Verdict, conflict, copies, corroborates, explain
 from .disputes import copy_dispute, count_in, is_dispute, join_side, new_side, side_model
-from .facts import Facts, facts_of
-from .keys import claim_places, ledger_key, named_in, places_meet
+from .facts import Facts
+from .keys import ledger_key, places_meet
 
 VERSION = 1  # the layout of one whole entry per key, still read (and rewritten) on load
-_QUOTE_MARKS = ('"', "\u201c", "\u2018", "'")
 _CLOCK_SKEW = timedelta(days=1)
 # A new entry's horizon: the first day a datetime can hold (0.0 would refuse claims dated
 # before 1970, e.g. a replay of an archive).  Finite, as it is stored as JSON.
 _BEGINNING = datetime.min.replace(tzinfo=UTC).timestamp()
-_QUOTE_REACH = 400  # characters between a named quote and an unattributed follow-on
 _FACTS_CACHE_MAX = 200_000
 
 
@@ -278,13 +275,10 @@ class ClaimLedger:
                 self._drop(key, entry)
             return result
         self._entries[key] = entry
-        place = claim.location or claim.location_key or ""
-        facts = facts_of(claim, place, speaker=self._quoted_speaker(claim, entry))
-        facts.places = claim_places(claim)
-        facts.named = named_in(claim.sentence, facts.places)
-        facts.words = sorted({w for w in re.findall(r"[a-z0-9]+", claim.sentence.lower()) if len(w) > 2})
-        record: dict[str, Any] = {"claim": claim.model_dump(mode="json"), "facts": facts.to_json(), "t": t,
-                                  "n": entry.next_n}
+        facts = Facts.of(claim)
+        # (the claim's facts are the record's "facts", kept once)
+        record: dict[str, Any] = {"claim": claim.model_dump(mode="json", exclude={"facts"}),
+                                  "facts": facts.to_json(), "t": t, "n": entry.next_n}
 
         if facts.hedged:
             # A hedge ('may have', 'reportedly preparing') is neither news nor a conflict;
@@ -388,17 +382,20 @@ class ClaimLedger:
             did = ContradictionAlert.make_id(claim.claim_id, cid, verdict.kind)
             dispute = {"kind": verdict.kind, "t": min(t, float(rec["t"])), "sides": [new_side(), new_side()]}
             side = 1
-        join_side(dispute["sides"][side], claim.claim_id, facts, claim.model_dump(mode="json"))
+        join_side(dispute["sides"][side], claim.claim_id, facts, claim.cluster_id or claim.story_id)
         for ocid, orec, oold, _v in conflicts:
             if ocid not in entry.members or entry.members[ocid][0] != did:
-                join_side(dispute["sides"][1 - side], ocid, oold, orec["claim"])
+                join_side(dispute["sides"][1 - side], ocid, oold, orec["claim"].get("cluster_id")
+                          or orec["claim"]["story_id"])
         entry.disputes[did] = self.store[f"{key}/d/{did}"] = dispute
         entry.index_members()
         alerts: list[ContradictionAlert] = []
         for cid, rec, old, verdict in conflicts[:room]:
             alert_id = ContradictionAlert.make_id(claim.claim_id, cid, verdict.kind)
             update = alert_id != did
+            # the stored claim without its facts (kept as the record's): given back to it here
             old_claim = Claim.model_validate(rec["claim"])
+            old_claim.facts = old.claim_facts()
             alerts.append(ContradictionAlert(
                 alert_id=alert_id,
                 kind=verdict.kind,
@@ -413,27 +410,6 @@ class ClaimLedger:
                 raised_at=now,
             ))
         return alerts
-
-    @staticmethod
-    def _quoted_speaker(claim: Claim, entry: _Entry) -> str | None:
-        """Who speaks an unattributed quotation: the last speaker named just before it in the story.
-
-        Wire copy quotes one person over several sentences and names them once
-        ('"X is still with us," he said. "They are trying to take it."').  Without this,
-        the second sentence would belong to the outlet and could "contradict" its own
-        speaker.  Only claims already filed under this key are looked at.
-        """
-        if claim.attributed_to or not claim.sentence.lstrip().startswith(_QUOTE_MARKS):
-            return None
-        best: tuple[int, str] | None = None
-        for rec in entry.claims.values():
-            c = rec["claim"]
-            start = c["sentence_start"]
-            if (c["story_id"] == claim.story_id and c["attributed_to"] and start < claim.sentence_start
-                    and claim.sentence_start - c["sentence_end"] <= _QUOTE_REACH
-                    and (best is None or start > best[0])):
-                best = (start, c["attributed_to"])
-        return best[1] if best else None
 
     def _facts_of(self, claim_id: str, rec: dict[str, Any]) -> Facts:
         f = self._facts.get(claim_id)
