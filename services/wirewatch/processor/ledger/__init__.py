@@ -1,7 +1,8 @@
 """The claim ledger: claims per place over a sliding window, and the alerts they raise.
 
     keys.py       ledger keys and place names: which claims meet, which are about one place
-    facts.py      the Facts of a claim: what the conflict rules compare, read from it once
+    facts.py      the facts of a claim, read once by the extractor (`story_facts`) and carried
+                  with it, and the ledger's view of them (`Facts`); reading them uses
       actors.py     the camp a phrase names, and a source's name words
       territory.py  who holds a place according to a claim
       tolls.py      what a casualty claim counts
@@ -10,6 +11,8 @@
                   repeats another, and the one-line explanation of a contradiction
     disputes.py   the sources, articles and claims a fact or a side of a dispute counts
     ledger.py     ClaimLedger: the store layout, filing a claim, disputes, eviction
+
+The words these modules match are data, one list per concept, in ``data/lexicon/*.yaml``.
 """
 
 from .keys import ledger_key

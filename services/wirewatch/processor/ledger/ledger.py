@@ -1,18 +1,18 @@
 """The claim ledger: which claims are new, which corroborate, which contradict.
 
-`ClaimLedger.add` files one claim under its ledger key (keys.py) and compares it with the
-claims already filed there about the same place: a claim that repeats an earlier fact
-corroborates it (a `ClaimUpdate`), one that repeats nothing is new (a `NewClaimAlert`), and
-one that cannot be true with an earlier claim (conflicts.py) opens or joins a dispute (a
-`ContradictionAlert`).  `evict` sweeps claims older than the window.
+`ClaimLedger.add` files one claim under its ledger key (keys.py) and compares its facts
+(facts.py) with those of the claims already filed there about the same place: a claim that
+repeats an earlier fact corroborates it (a `ClaimUpdate`), one that repeats nothing is new
+(a `NewClaimAlert`), and one that cannot be true with an earlier claim (conflicts.py) opens
+or joins a dispute (a `ContradictionAlert`).  `evict` sweeps claims older than the window.
 
 All durable state lives in ``store`` (a faust Table with a changelog in the service,
 a dict in replay), one small JSON value per claim, fact, raised pair and horizon, each
 store key prefixed with its ledger key (``store_route`` recovers it, so the table's
 changelog partition is the claims partition)::
 
-    "<ledger key>/c/<claim id>"  -> {"claim": <Claim JSON>, "facts": <Facts JSON>, "fact": fact_id,
-                                     "t": ts, "n": arrival number within the ledger key,
+    "<ledger key>/c/<claim id>"  -> {"claim": <Claim JSON without its facts>, "facts": <Facts JSON>,
+                                     "fact": fact_id, "t": ts, "n": arrival number within the ledger key,
                                      "a": alerts it raised (absent: none)}
     "<ledger key>/f/<fact id>"   -> {"sources": [name...], "source_keys": [key...], "articles": [id...]}
     "<ledger key>/p/<sentence key>|<sentence key>" -> ts   # a contradiction already raised
