@@ -10,8 +10,8 @@ from datetime import timedelta
 
 import pytest
 
-from wirewatch.processor.contradict import _agree
 from wirewatch.processor.ledger import ClaimLedger
+from wirewatch.processor.ledger.conflicts import _agree
 
 from .test_ledger import T0, contradictions, feed, mk, q
 

@@ -10,6 +10,7 @@ import pytest
 from wirewatch.limits import MAX_SENTENCE_CHARS
 from wirewatch.models import Claim, RawStory, UniqueStory
 from wirewatch.processor.extract import Extractor
+from wirewatch.processor.ledger.facts import read_facts
 
 pytestmark = pytest.mark.model
 
@@ -226,6 +227,20 @@ def test_quote_continuing_after_its_attribution(ex: Extractor) -> None:
     assert lost and lost[0].attributed_to == "Captain Ali Hassan"
     q = lost[0].quantity
     assert q is not None and (q.low, q.unit) == (24, "soldiers")
+
+
+def test_claims_carry_their_facts_and_a_quotation_the_speaker_named_before_it(ex: Extractor) -> None:
+    # a speaker named in one paragraph goes on in the quotation that opens the next
+    claims = ex.extract(story("Rebels shelled the town of Orvan on Monday, said Idris Malo, the commander "
+                              "of its garrison.\n\n"
+                              '"Their mortars hit the market in Orvan all night."'))
+    assert [c.category for c in claims] == ["attack", "attack"]
+    first, quote = claims
+    assert first.facts == read_facts(first)  # read once, as the ledger would read it
+    assert quote.attributed_to is None and quote.facts is not None
+    assert (quote.facts.speaker_name, quote.facts.speaker) == ("Idris Malo", ["idris", "malo"])
+    assert quote.facts.means == ["artillery"] and "orvan" in quote.facts.places
+    assert read_facts(quote).speaker == []  # read alone, it would be the outlet's own voice
 
 
 # ------------------------------------------------------------------ not claims

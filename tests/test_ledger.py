@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -18,15 +18,9 @@ from prometheus_client import REGISTRY
 
 from wirewatch.errors import LedgerStateError
 from wirewatch.models import Claim, ContradictionAlert, NewClaimAlert, Quantity
-from wirewatch.processor.contradict import facts_of
-from wirewatch.processor.ledger import (
-    ClaimLedger,
-    LedgerResult,
-    claim_places,
-    ledger_key,
-    normalise_place,
-    store_route,
-)
+from wirewatch.processor.ledger import ClaimLedger, LedgerResult, store_route
+from wirewatch.processor.ledger.facts import read_facts, story_facts
+from wirewatch.processor.ledger.keys import claim_places, ledger_key, normalise_place
 from wirewatch.processor.render import format_alert
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)  # a Monday
@@ -185,9 +179,8 @@ def test_the_days_of_a_claim_stay_within_the_date_range(at: datetime, time: str 
                                                          days: tuple[str, str, bool]) -> None:
     # a feed may date its items 0001-01-01 or 9999-12-31; the poller keeps any date it can parse
     deny = REBELS_DENY.model_copy(update={"published": at, "extracted_at": at, "time": time})
-    f = facts_of(deny, "Karsa")
-    assert (date.fromordinal(f.day_lo).isoformat(), date.fromordinal(f.day_hi).isoformat(),
-            f.explicit_day) == days
+    f = read_facts(deny)
+    assert (f.first_day.isoformat(), f.last_day.isoformat(), f.explicit_day) == days
 
 
 def test_denied_capture_agrees_with_a_report_that_the_defenders_still_hold() -> None:
@@ -644,7 +637,10 @@ def test_unattributed_quote_belongs_to_the_speaker_named_just_before() -> None:
               start=20, said_by="Karimi", trigger="clashes", polarity="denied")
     advanced = mk("State media said the army had advanced into Belin.", "territory_control", "Belin",
                   story="t1", start=0, said_by="State media", actor="the army", trigger="advanced")
-    r = feed(ClaimLedger(), [advanced, deny, named, follow_on])
+    # the extractor reads the story's claims in body order, so the quote sees who spoke before it
+    story = story_facts([advanced, deny, named, follow_on])
+    assert story[3].facts is not None and story[3].facts.speaker_name == "Karimi"
+    r = feed(ClaimLedger(), story)
     kinds = sorted((a.kind, a.claim.claim_id) for a in contradictions(r))
     # the follow-on quote is Karimi's too: it does not dispute Karimi's own denial
     assert kinds == sorted([("denial", deny.claim_id), ("control", named.claim_id)])
@@ -682,6 +678,28 @@ def test_moving_towards_or_besieging_a_place_is_not_holding_it() -> None:
                      outlet="Third Wire", said_by="Rebels", trigger="fighting", polarity="denied",
                      at=T0 + timedelta(hours=3))
     assert contradictions(feed(ClaimLedger(), [towards, besieged, held, no_fighting])) == []
+
+
+def test_the_ledger_compares_the_facts_a_claim_carries_not_its_sentence() -> None:
+    took = mk("Troops took Ostra.", "territory_control", "Ostra", story="y1", actor="Troops", trigger="took")
+    held = mk("Ostra is still in rebel hands, a commander said.", "territory_control", "Ostra", story="y2",
+              outlet="Other Wire", said_by="a rebel commander", at=T0 + timedelta(hours=2))
+    read = story_facts([took]) + story_facts([held])
+    # the sentences gone: the ledger decides from what the extractor read from them
+    blank = [c.model_copy(update={"sentence": "..."}) for c in read]
+    store: dict[str, Any] = {}
+    (alert,) = contradictions(feed(ClaimLedger(store), blank))
+    assert alert.kind == "control" and alert.claim.facts == read[1].facts
+    # a claim is stored without its facts (they are the record's own "facts", kept once), and
+    # the alert's earlier claim gets them back, also from a store a restarted worker reads
+    assert all("facts" not in rec["claim"] for k, rec in store.items() if "/c/" in k)
+    assert alert.contradicts.facts == read[0].facts
+    again = ClaimLedger(json.loads(json.dumps(store)))
+    late = mk("Ostra remains in rebel hands, residents said.", "territory_control", "Ostra", story="y3",
+              outlet="Third Wire", said_by="residents", at=T0 + timedelta(hours=3))
+    assert [a.contradicts.facts for a in contradictions(again.add(story_facts([late])[0]))] == [read[0].facts]
+    # a claim that comes without facts has them read at the ledger, to the same verdict
+    assert [a.kind for a in contradictions(feed(ClaimLedger(), [took, held]))] == ["control"]
 
 
 def test_undated_reports_two_days_apart_are_not_the_same_event() -> None:

@@ -14,8 +14,8 @@ from datetime import timedelta
 import pytest
 
 from wirewatch.models import Quantity
-from wirewatch.processor.ledger import (
-    ClaimLedger,
+from wirewatch.processor.ledger import ClaimLedger
+from wirewatch.processor.ledger.keys import (
     claim_places,
     ledger_key,
     named_in,

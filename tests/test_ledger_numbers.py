@@ -7,7 +7,7 @@ import math
 import pytest
 
 from wirewatch.models import Quantity
-from wirewatch.processor.numbers import compatible, interval, words_to_number
+from wirewatch.processor.ledger.numbers import compatible, interval, words_to_number
 
 
 @pytest.mark.parametrize(

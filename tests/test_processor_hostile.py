@@ -36,10 +36,18 @@ from wirewatch import metrics as m
 from wirewatch.errors import NotJSON
 from wirewatch.limits import MAX_MESSAGE_BYTES, MAX_SENTENCE_CHARS, RECORD_OVERHEAD_BYTES
 from wirewatch.models import (
+    MAX_CAMP_CHARS,
+    MAX_LABEL_CHARS,
+    MAX_NAME_WORDS,
     MAX_PHRASE_CHARS,
+    MAX_PLACE_NAME_CHARS,
+    MAX_PLACES,
+    MAX_SENTENCE_WORDS,
     MAX_SOURCES_LISTED,
+    MAX_WORD_CHARS,
     MODELS,
     Claim,
+    ClaimFacts,
     ClaimUpdate,
     ContradictionAlert,
     DeadLetter,
@@ -51,7 +59,7 @@ from wirewatch.models import (
     max_json_bytes,
     text_cap,
 )
-from wirewatch.processor.ledger import MAX_ARTICLES_COUNTED
+from wirewatch.processor.ledger.disputes import MAX_ARTICLES_COUNTED
 from wirewatch.processor.pipeline import ExtractBatch, Pipeline, extract_batch
 from wirewatch.processor.stream.runner import StageRunner
 from wirewatch.processor.stream.staged import StagedStore
@@ -120,13 +128,39 @@ def test_1_every_field_of_every_processor_message_is_capped_and_the_longest_mess
         max_json_bytes(Loose)
 
 
+def _facts_past_every_cap() -> ClaimFacts:
+    """A claim's facts with every string and list past its cap (as the extractor would read from
+    a story no reporter writes), of the character that costs the most bytes in JSON."""
+    word, camp, phrase = "\x07" * (MAX_WORD_CHARS + 9), "\x07" * (MAX_CAMP_CHARS + 9), "\x07" * (MAX_PHRASE_CHARS + 9)
+    name = [word] * (MAX_NAME_WORDS + 9)
+    return ClaimFacts.capped(
+        speaker=name, speaker_name=phrase, speaker_side=camp, actor=name, actor_side=camp,
+        first_day="2025-01-01", last_day="2025-01-02", explicit_day=False, hedged=False, holder=camp,
+        capture=False, loss=False, state=False, retake=False, continuing=False, taken_from=name,
+        holder_name=name, qty_lo=-1.2345678901234567e-300, qty_hi=-1.2345678901234567e-300, qty_text=phrase,
+        measure="wounded", unit_group="\x07" * (MAX_LABEL_CHARS + 9), part=False, means=["artillery"] * 9,
+        rise=False, cumulative=False, victims="combatants", presupposed=False,
+        places=["\x07" * (MAX_PLACE_NAME_CHARS + 9)] * (MAX_PLACES + 9), named=False,
+        words=[word] * (MAX_SENTENCE_WORDS + 9), other_incident=False, correction=False)
+
+
 def test_1_the_bound_is_what_a_claim_at_every_cap_really_serialises_to() -> None:
+    # the facts a claim carries are cut to their caps where they are built, and the bound is tight
+    facts = _facts_past_every_cap()
+    assert (len(facts.words), len(facts.places), len(facts.speaker), len(facts.means)) == (
+        MAX_SENTENCE_WORDS, MAX_PLACES, MAX_NAME_WORDS, 4)
+    assert {len(w) for w in facts.words} == {MAX_WORD_CHARS} and len(facts.speaker_name) == MAX_PHRASE_CHARS
+    assert len(facts.to_json_bytes()) <= max_json_bytes(ClaimFacts)
+    assert len(facts.to_json_bytes()) > 0.9 * max_json_bytes(ClaimFacts)
+    with pytest.raises(ValueError):  # one word more is refused, whoever builds the facts
+        ClaimFacts.model_validate({**facts.model_dump(), "words": ["w"] * (MAX_SENTENCE_WORDS + 1)})
     # every text field at its cap, of the character that costs the most bytes in JSON
     caps = {name: text_cap(Claim, name) for name in Claim.model_fields}
     fields: dict[str, Any] = {name: "\x07" * cap for name, cap in caps.items() if cap}
     assert {"sentence", "story_url", "location", "attributed_to", "trigger"} <= set(fields)
     full = Claim.capped(**{**fields, "sentence_start": 0, "sentence_end": 1, "category": "territory_control",
-                           "published": "2025-01-01T00:00:00Z", "extracted_at": "2025-01-01T00:00:00Z"},
+                           "published": "2025-01-01T00:00:00Z", "extracted_at": "2025-01-01T00:00:00Z",
+                           "facts": facts},
                         quantity=Quantity(text="\x07" * MAX_PHRASE_CHARS, unit="\x07" * MAX_PHRASE_CHARS))
     assert len(full.to_json_bytes()) <= max_json_bytes(Claim)
     assert len(full.to_json_bytes()) > 0.9 * max_json_bytes(Claim)  # and it is not a loose bound

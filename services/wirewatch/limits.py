@@ -12,7 +12,7 @@ nothing the poller sends is refused further down:
                   (too_large); a sentence over MAX_SENTENCE_CHARS is not parsed (counted as
                   too_long in wirewatch_extract_sentences_total)
       claims, updates, alerts, dead letters: every field and list capped (models.py), so
-                  the longest each can be (models.max_json_bytes, ~460 KB for a contradiction)
+                  the longest each can be (models.max_json_bytes, ~650 KB for a contradiction)
                   is below the cap by construction; every message the processor sends is
                   measured before the send all the same (a unique copy can be over: dead-
                   lettered by dedup as message_too_large)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -85,6 +85,16 @@ MAX_SOURCES_LISTED = 50  # sources named in an update or a dispute side; the set
 MAX_DEADLETTER_KEY_CHARS = 1024  # of a dead letter's origin key (decoded bytes)
 MAX_DEADLETTER_PAYLOAD_CHARS = 64 * 1024  # of its payload: the first 64 KiB of the message
 MAX_ERROR_CHARS = 2000
+# A claim's facts (ClaimFacts): words of a name or a sentence are [a-z0-9] runs, the sets'
+# longest 21 characters; a sentence's distinct words of three letters or more, the sets' most
+# 44; names of the places a claim is about, the sets' most 4 of 37 characters; a camp
+# ('state:<nation>'), the sets' longest 27.
+MAX_WORD_CHARS = 30
+MAX_NAME_WORDS = 50
+MAX_SENTENCE_WORDS = 200
+MAX_PLACES = 20
+MAX_PLACE_NAME_CHARS = 100
+MAX_CAMP_CHARS = 64
 # The most bytes one character of a string takes in a JSON message: a control character
 # is written as a six-byte \u escape (anything else takes at most four bytes of UTF-8).
 JSON_BYTES_PER_CHAR = 6
@@ -92,6 +102,9 @@ JSON_BYTES_PER_CHAR = 6
 Id = Annotated[str, Field(max_length=MAX_ID_CHARS)]
 Phrase = Annotated[str, Field(max_length=MAX_PHRASE_CHARS)]
 Label = Annotated[str, Field(max_length=MAX_LABEL_CHARS)]
+Word = Annotated[str, Field(max_length=MAX_WORD_CHARS)]
+Camp = Annotated[str, Field(max_length=MAX_CAMP_CHARS,
+                            description='"state", "insurgent" or "state:<nation>" (\'Russian troops\')')]
 
 
 # --------------------------------------------------------------------- feeds
@@ -175,6 +188,71 @@ class Quantity(_Model):
     at_least: bool = False
 
 
+class ClaimFacts(_Model):
+    """What the ledger compares about a claim, read from its sentence once, by the extractor.
+
+    The conflict rules (docs/ledger.md) compare these and never the sentence: who says it,
+    who acted, on which days it may have happened, who holds the place according to it,
+    what a toll counts.  Word lists are content words in lower case.
+    """
+
+    speaker: list[Word] = Field(max_length=MAX_NAME_WORDS, description=(
+        "name words of who says it: attributed_to, or for an unattributed quotation the speaker "
+        "named just before it in the story; empty: the outlet's own voice"))
+    speaker_name: Phrase = Field(description="who says it, as an alert names them (else the outlet)")
+    speaker_side: Camp | None = Field(description="the speaker's camp, if its name says it")
+    actor: list[Word] = Field(max_length=MAX_NAME_WORDS, description="name words of who acted")
+    actor_side: Camp | None = Field(description="the actor's camp")
+    first_day: date = Field(description="the first day the event may have happened on")
+    last_day: date = Field(description="the last day the event may have happened on")
+    explicit_day: bool = Field(description="the days are a date the story gave, not its publication")
+    hedged: bool = Field(description="neither news nor a conflict: a hedge, or a plan, a threat or a "
+                                     "possibility ('vowed to take X')")
+    holder: Camp | None = Field(description="territory: the camp that holds the place according to it")
+    capture: bool = Field(description="territory: someone took or entered the place")
+    loss: bool = Field(description="territory: someone gave the place up")
+    state: bool = Field(description="territory: a statement of who holds the place ('remains in rebel hands')")
+    retake: bool = Field(description="territory: the place changed hands back")
+    continuing: bool = Field(description="territory: the holding is said to go on ('still holds')")
+    taken_from: list[Word] = Field(max_length=MAX_NAME_WORDS,
+                                   description="territory: name words of whom the place was taken from")
+    holder_name: list[Word] = Field(max_length=MAX_NAME_WORDS,
+                                    description="territory: name words of a holder in no known camp")
+    qty_lo: float | None = Field(description="casualties: the lowest count the figure allows")
+    qty_hi: float | None = Field(description="casualties: the highest (null with qty_lo: open-ended)")
+    qty_text: Phrase = Field(description="casualties: the figure as reported")
+    measure: Literal["killed", "wounded"] | None = Field(description="casualties: what the figure counts")
+    unit_group: Label = Field(description='casualties: "any", "part" (of a toll) or "combatants:<noun>"')
+    part: bool = Field(description="casualties: the figure is a part of a toll ('eight of them')")
+    means: list[Literal["air", "artillery", "ground", "bombing"]] = Field(
+        max_length=4, description="attack or casualties: the means named")
+    rise: bool = Field(description="casualties: the figure is worded as a rise ('the toll rose to')")
+    cumulative: bool = Field(description="casualties: a toll over a period ('since September')")
+    victims: Literal["civilians", "combatants", "any"] = Field(description="casualties: whose deaths")
+    presupposed: bool = Field(description="attack: a denial whose event is taken as given ('in the strikes')")
+    places: list[Annotated[str, Field(max_length=MAX_PLACE_NAME_CHARS)]] = Field(
+        max_length=MAX_PLACES, description="normalised names of the places it is about, its own first")
+    named: bool = Field(description="the sentence names the place itself (not 'X airport', not only an "
+                                    "earlier sentence)")
+    words: list[Word] = Field(max_length=MAX_SENTENCE_WORDS,
+                              description="the sentence's distinct words of three letters or more, sorted")
+    other_incident: bool = Field(description="the sentence sets its event apart ('an earlier strike')")
+    correction: bool = Field(description="the sentence corrects an earlier report ('later said')")
+
+    @classmethod
+    def capped(cls, **fields: Any) -> ClaimFacts:
+        """Facts whose strings and lists are cut to their caps: what the extractor builds (a
+        name or a sentence no reporter writes keeps its first words)."""
+        for name, value in fields.items():
+            if isinstance(value, str):
+                cap = text_cap(cls, name)
+                fields[name] = value[:cap] if cap is not None else value
+            elif isinstance(value, list | tuple):
+                n, item = _list_caps(cls, name)
+                fields[name] = [v[:item] if item is not None and isinstance(v, str) else v for v in value[:n]]
+        return cls(**fields)
+
+
 class Claim(_Model):
     """One claim: a (sentence, event) with its evidence (topic ``claims``)."""
 
@@ -205,6 +283,8 @@ class Claim(_Model):
     modality: Modality = "certain"
     attributed_to: Phrase | None = Field(None, description="speaker; null = the outlet's own voice")
     extracted_at: UTCDateTime
+    facts: ClaimFacts | None = Field(None, description="what the ledger compares, read by the extractor; "
+                                                       "null from a producer that does not read them")
 
     @staticmethod
     def make_id(story_id: str, start: int, end: int, category: str, trigger: str | None) -> str:
@@ -364,9 +444,19 @@ def text_cap(model: type[BaseModel], name: str) -> int | None:
     return cap
 
 
+def _list_caps(model: type[BaseModel], name: str) -> tuple[int | None, int | None]:
+    """The caps on a list field of ``model``: on its length, and on the text of each item."""
+    field = model.model_fields[name]
+    item_cap = None
+    for arg in get_args(field.annotation):
+        if get_origin(arg) is Annotated:
+            item_cap = _max_len(get_args(arg)[1:])
+    return _max_len(field.metadata), item_cap
+
+
 # The longest JSON text of a value without a length: an int of 20 digits, a float's
 # shortest round-trip form, an RFC 3339 datetime with microseconds and an offset.
-_SCALAR_JSON_BYTES: dict[type, int] = {bool: 5, int: 20, float: 24, datetime: 34, type(None): 4}
+_SCALAR_JSON_BYTES: dict[type, int] = {bool: 5, int: 20, float: 24, datetime: 34, date: 12, type(None): 4}
 
 
 def max_json_bytes(tp: Any, metadata: Sequence[Any] = (), where: str = "") -> int:

@@ -35,6 +35,7 @@ from ... import metrics
 from ...errors import StoryTooLarge
 from ...models import Claim, UniqueStory, utcnow
 from ...settings import get_settings
+from ..ledger.facts import story_facts
 from .arguments import actor, event_time, target
 from .attribution import Attribution, attribute, is_negated
 from .checks import EventChecks
@@ -164,7 +165,8 @@ class Extractor:
         st.dominant = dominant_place(sorted(merged, key=lambda p: p.start))
         for sent, doc, places in parsed:
             out.extend(self._sentence_claims(st, sent, doc, places))
-        return out
+        # what the ledger compares, read once here, where the story's other claims are known
+        return story_facts(out)
 
     def _sentence_claims(self, st: Story, sent: Sentence, doc: Doc, places: list[Place]) -> list[Claim]:
         triggers, meta = self.finder.find(doc)

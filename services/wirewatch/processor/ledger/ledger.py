@@ -1,20 +1,18 @@
 """The claim ledger: which claims are new, which corroborate, which contradict.
 
-Every claim about one place meets every other claim about that place under one
-ledger key (`ledger_key`), which is also the Kafka key of the claims topic, so one
-worker sees them all and keeps them in one store entry.  The key is the first word of
-the place's name, not category + place: a denial of fighting in a village conflicts
-with a report of the army advancing into it (two categories), and 'South Kivu', 'North
-and South Kivu' or a name cut short ('Abu' for 'Abu Shouk') must meet too; within an
-entry `places_meet` keeps claims about different places apart.
+`ClaimLedger.add` files one claim under its ledger key (keys.py) and compares its facts
+(facts.py) with those of the claims already filed there about the same place: a claim that
+repeats an earlier fact corroborates it (a `ClaimUpdate`), one that repeats nothing is new
+(a `NewClaimAlert`), and one that cannot be true with an earlier claim (conflicts.py) opens
+or joins a dispute (a `ContradictionAlert`).  `evict` sweeps claims older than the window.
 
 All durable state lives in ``store`` (a faust Table with a changelog in the service,
 a dict in replay), one small JSON value per claim, fact, raised pair and horizon, each
 store key prefixed with its ledger key (``store_route`` recovers it, so the table's
 changelog partition is the claims partition)::
 
-    "<ledger key>/c/<claim id>"  -> {"claim": <Claim JSON>, "facts": <Facts JSON>, "fact": fact_id,
-                                     "t": ts, "n": arrival number within the ledger key,
+    "<ledger key>/c/<claim id>"  -> {"claim": <Claim JSON without its facts>, "facts": <Facts JSON>,
+                                     "fact": fact_id, "t": ts, "n": arrival number within the ledger key,
                                      "a": alerts it raised (absent: none)}
     "<ledger key>/f/<fact id>"   -> {"sources": [name...], "source_keys": [key...], "articles": [id...]}
     "<ledger key>/p/<sentence key>|<sentence key>" -> ts   # a contradiction already raised
@@ -24,7 +22,8 @@ changelog partition is the claims partition)::
 
 A dispute is two positions on one event: its first contradicting pair opens it (one
 contradiction alert), and every later claim that contradicts one of its members joins the
-other side as an update (``ContradictionAlert.update``), counted by source and article.
+other side as an update (``ContradictionAlert.update``), counted by source and article
+(disputes.py).
 
 Bounded whatever the input: the lists in facts and sides are capped (MAX_SOURCES_LISTED,
 MAX_ARTICLES_COUNTED, MAX_SIDE_CLAIMS), and with ``max_story_alerts`` the claims of one story
@@ -32,243 +31,41 @@ raise at most that many alerts under one ledger key (the "a" of their records sa
 each raised); the alerts past it are counted in ``LedgerResult.over_budget``, not raised.
 
 A claim is written once, so a change costs a few hundred bytes on the changelog however
-many claims its place holds (version 1 wrote a whole place's entry on every claim: its
-changelog grew with the square of the claims, and a busy place passed the message limit).
-The per-key view (`_Entry`) is rebuilt from the store on first use and after `reload`,
-so a new `ClaimLedger` over the same store carries on exactly where the old one
-stopped: a claim it has already seen is a no-op, and alert ids are derived from the
-claims (`NewClaimAlert.make_id`, `ContradictionAlert.make_id`).  Version-1 entries
-found in a store are rewritten in this layout on load.
+many claims its place holds.  The per-key view (`_Entry`) is rebuilt from the store on first
+use and after `reload`, so a new `ClaimLedger` over the same store carries on exactly where
+the old one stopped: a claim it has already seen is a no-op, and alert ids are derived from
+the claims (`NewClaimAlert.make_id`, `ContradictionAlert.make_id`).  An entry of the earlier
+one-value-per-key layout (``VERSION``) found in a store is rewritten in this layout on load.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .. import lexicon, metrics
-from ..errors import LedgerStateError
-from ..models import (
+from ... import metrics
+from ...errors import LedgerStateError
+from ...models import (
     MAX_EXPLANATION_CHARS,
-    MAX_LEDGER_KEY_CHARS,
-    MAX_SOURCES_LISTED,
     Claim,
     ClaimUpdate,
     ContradictionAlert,
-    DisputeSide,
     NewClaimAlert,
     utcnow,
 )
-from .contradict import Facts, Verdict, conflict, explain, facts_of, same_camp, same_speaker, same_time
+from .conflicts import Verdict, conflict, copies, corroborates, explain
+from .disputes import copy_dispute, count_in, is_dispute, join_side, new_side, side_model
+from .facts import Facts
+from .keys import ledger_key, places_meet
 
 VERSION = 1  # the layout of one whole entry per key, still read (and rewritten) on load
-_QUOTE_MARKS = ('"', "\u201c", "\u2018", "'")
 _CLOCK_SKEW = timedelta(days=1)
 # A new entry's horizon: the first day a datetime can hold (0.0 would refuse claims dated
 # before 1970, e.g. a replay of an archive).  Finite, as it is stored as JSON.
 _BEGINNING = datetime.min.replace(tzinfo=UTC).timestamp()
-_QUOTE_REACH = 400  # characters between a named quote and an unattributed follow-on
 _FACTS_CACHE_MAX = 200_000
-# Every list a store value holds is capped, so that a fact corroborated by thousands of
-# articles or a dispute joined by thousands of claims stays a small changelog message and
-# its update or alert stays far below the message cap: the first MAX_SOURCES_LISTED sources
-# (models.py) and these many articles and claims are listed, and the counts stop there.
-# The evaluation sets' largest: 6 sources, 4 articles, 3 claims on one side.
-MAX_ARTICLES_COUNTED = 100
-MAX_SIDE_CLAIMS = 500  # a claim past it still counts its source and article, but is not a member
-
-# --------------------------------------------------------------------------- keys
-_ARTICLE = re.compile(r"(?:^|(?<=[\s-]))(?:the\s+|a[lrsdtzn]-|ash-|ath-|adh-|e[lrsdtzn]-)", re.I)
-# The Arabic article written as a word of its own ('El Fasher', 'Al Bab'): without it, every
-# such place met under one ledger key ('place:el') and spellings with and without it apart.
-_ARTICLE_WORDS = frozenset({"al", "el", "ad", "an", "ar", "as", "at", "az", "ash", "ath", "adh", "ed", "en",
-                            "er", "es", "et", "ez"})
-_OF = re.compile(r"^(?:city|town|village|district|province|region|governorate|neighbou?rhood)\s+of\s+", re.I)
-_GENERIC = re.compile(
-    r"\s+(?:district|districts|neighbou?rhoods?|area|areas|quarter|village|town|city|suburb|"
-    r"municipality|sector|enclave|camp|displacement camp|refugee camp)$",
-    re.I,
-)
-_LIST_SPLIT = re.compile(r",|;|/|\||\+|\s+and\s+|\s+&\s+", re.I)
-# 'eastern Aleppo' is written 'aleppo east', as the extractor's place keys write it ('aleppo:east').
-_DIRECTION = {
-    "eastern": "east", "western": "west", "northern": "north", "southern": "south", "central": "centre",
-    "northeastern": "northeast", "northwestern": "northwest", "southeastern": "southeast",
-    "southwestern": "southwest", "north-eastern": "northeast", "north-western": "northwest",
-    "south-eastern": "southeast", "south-western": "southwest",
-}
-
-
-# Bare directions too: 'South Kivu' is written 'kivu south', like 'southern Kivu'.
-_DIRECTION.update({d: d for d in ("east", "west", "north", "south", "northeast", "northwest", "southeast",
-                                  "southwest")})
-_DIRECTION_KEYS = frozenset(_DIRECTION.values())
-# A name that extends another by one of these is a different, smaller place ('Goma airport' is
-# not 'Goma'); by anything else it is the same place written in full ('Abu' for 'Abu Shouk').
-_SUBPLACE = lexicon.words("subplace_nouns")
-# 'Aleppo province' is not the city of Aleppo (the extractor keeps the area's noun only where a
-# city shares its name): like a part, a name extended by one is a place of its own.
-_OTHER_PLACE = _SUBPLACE | (lexicon.words("admin_area_nouns") - {"district"})
-
-
-def _clean(text: str) -> str:
-    s = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in s if not unicodedata.combining(ch)).replace("\u2019", "'").casefold()
-
-
-def _one_place(part: str) -> str:
-    prev = None
-    while prev != part:
-        prev = part
-        part = _ARTICLE.sub("", part)
-        part = _OF.sub("", part)
-        part = _GENERIC.sub("", part).strip()
-    words = [w.replace("'", "") for w in re.findall(r"[\w']+", part.replace(":", " ").replace("-", " "))]
-    words = [w for w in words if w]
-    if len(words) > 1 and words[0] in _DIRECTION:
-        words = [*words[1:], _DIRECTION[words[0]]]
-    while len(words) > 1 and words[0] in _ARTICLE_WORDS:
-        words = words[1:]
-    if len(words) > 2 and words[0] in _SUBPLACE and words[1] == "of":
-        words = [*words[2:], words[0]]  # 'the airport of Hodeidah' is 'Hodeidah airport'
-    return " ".join(words)
-
-
-def place_names(text: str) -> list[str]:
-    """Every place a location names, normalised: 'North and South Kivu' -> ['kivu north', 'kivu south'].
-
-    A list member that is only a direction shares the name of the member after it.
-    """
-    parts = [p.strip() for p in _LIST_SPLIT.split(_clean(text)) if p.strip()]
-    names: list[str] = []
-    for i, part in enumerate(parts):
-        if part in _DIRECTION and i + 1 < len(parts):
-            tail = _one_place(parts[i + 1]).split()
-            core = [w for w in tail if w not in _DIRECTION_KEYS]
-            part = " ".join([part, *core]) if core else part
-        name = _one_place(part)
-        if name and name not in names:
-            names.append(name)
-    return names
-
-
-def normalise_place(text: str) -> str:
-    """'al-Sakhour neighbourhood' -> 'sakhour'; the first of several places ('A, B and C' -> 'a').
-
-    Spelling variants that differ only by the Arabic article, a generic head noun,
-    accents or hyphens meet; directions are kept ('eastern Aleppo' -> 'aleppo east'),
-    since eastern and western Aleppo are different places for a toll.
-    """
-    names = place_names(text)
-    return names[0] if names else ""
-
-
-def _split(name: str) -> tuple[list[str], frozenset[str]]:
-    words = name.split()
-    return [w for w in words if w not in _DIRECTION_KEYS], frozenset(w for w in words if w in _DIRECTION_KEYS)
-
-
-def head(name: str) -> str:
-    """The first word of a place's name without directions: the ledger key ('kivu south' -> 'kivu')."""
-    core, _dirs = _split(name)
-    return core[0] if core else name.split()[0] if name else ""
-
-
-def same_place(a: str, b: str) -> bool:
-    """'abu shouk' ~ 'abu' (a name cut short), 'kivu south' !~ 'kivu north', 'goma' !~ 'goma airport'."""
-    if a == b:
-        return True
-    (ca, da), (cb, db) = _split(a), _split(b)
-    if da != db or not ca or not cb:
-        return False
-    short, long_ = (ca, cb) if len(ca) <= len(cb) else (cb, ca)
-    return long_[: len(short)] == short and not (set(long_[len(short):]) & _OTHER_PLACE)
-
-
-def places_meet(a: list[str], b: list[str]) -> bool:
-    """Two claims are about one place when any of their places is the same (unknown: assume so)."""
-    if not a or not b:
-        return True
-    return any(same_place(x, y) for x in a for y in b)
-
-
-_BACK_REFERENCE = re.compile(
-    r"\b(?:it|there|the\s+(?:town|city|village|area|district|neighbou?rhood|camp|base|region|province|"
-    r"capital|stronghold|enclave))\b",
-    re.I,
-)
-
-
-def named_in(sentence: str, places: list[str]) -> bool:
-    """The sentence is about the place itself: names it, or refers back to it ('it', 'the town').
-
-    Not when it names the place only as a part ('held out at X airport'), nor when it names
-    neither the place nor anything that refers back (a place carried over from another
-    sentence, while this one is about some other place).
-    """
-    words = [w.replace("'", "") for w in re.findall(r"[\w']+", _ARTICLE.sub(" ", _clean(sentence)).replace("-", " "))]
-    words = [w[:-1] if w.endswith("s") and w[:-1] in _SUBPLACE else w for w in words]
-    seen = False
-    for name in places:
-        core, _dirs = _split(name)
-        n = len(core)
-        for i in range(len(words) - n + 1):
-            if words[i:i + n] == core:
-                if i + n == len(words) or words[i + n] not in _SUBPLACE:
-                    return True
-                seen = True
-        if n > 1 and core[-1] in _SUBPLACE:
-            # a part named as such: 'the airport of Hodeidah', or 'the airport' of the story's city
-            part = [core[-1], "of", *core[:-1]]
-            if any(words[i:i + n + 1] == part for i in range(len(words) - n)) or core[-1] in words:
-                return True
-    return not seen and bool(_BACK_REFERENCE.search(sentence))
-
-
-def claim_places(claim: Claim) -> list[str]:
-    """The places a claim is about, the one it is filed under first."""
-    names: list[str] = []
-    first = place_of(claim)
-    key = (claim.location_key or "").replace("-", " ").replace("+", ",")
-    for n in [first, *place_names(claim.location or ""), *place_names(key)]:
-        if n and n not in names:
-            names.append(n)
-    return names
-
-
-def place_of(claim: Claim) -> str:
-    """The one place a claim is filed under.
-
-    The extractor's key (aliases resolved) when it names one place; for a list of
-    places the first one *named*, since its key lists them sorted.
-    """
-    # the extractor's keys join words with '-' and list members with '+'
-    key = (claim.location_key or "").replace("-", " ").replace("+", ",")
-    if key and not _LIST_SPLIT.search(key):
-        return normalise_place(key)
-    if claim.location:
-        return normalise_place(claim.location)
-    return normalise_place(key) if key else ""
-
-
-def ledger_key(claim: Claim) -> str:
-    """The Kafka key of the claims topic and the store key: 'place:<head word of the place>'.
-
-    Deliberately coarser than the place: 'North Kivu', 'South Kivu' and 'North and South
-    Kivu' all file under 'place:kivu', 'Abu' (a name cut short) and 'Abu Shouk' under
-    'place:abu', so that claims which may contradict always meet on one partition; within
-    the key, `places_meet` decides which claims are really about the same place.
-
-    A claim that names no place cannot conflict with anything in a place, so it gets a
-    key of its own category ('noplace:attack') and only meets its own kind.
-    """
-    place = head(place_of(claim))
-    # (cut: a place's name is a phrase of the story, and folding can lengthen it)
-    return f"place:{place}"[:MAX_LEDGER_KEY_CHARS] if place else f"noplace:{claim.category}"
 
 
 # --------------------------------------------------------------------------- results
@@ -277,11 +74,6 @@ class LedgerResult:
     alerts: list[NewClaimAlert | ContradictionAlert] = field(default_factory=list)
     updates: list[ClaimUpdate] = field(default_factory=list)
     over_budget: int = 0  # alerts not raised: the story's budget for this place was spent
-
-
-def _source_key(f: Facts) -> str:
-    """One independent source: the speaker if the claim is attributed, else the outlet."""
-    return "speaker:" + " ".join(f.speaker) if f.speaker else "outlet:" + f.outlet.casefold()
 
 
 def store_route(store_key: str) -> str:
@@ -365,7 +157,7 @@ class ClaimLedger:
                 entry.facts[ident] = value
             elif kind == "p" and isinstance(value, float | int):
                 entry.pairs[ident] = float(value)
-            elif kind == "d" and _is_dispute(value):
+            elif kind == "d" and is_dispute(value):
                 entry.disputes[ident] = value
             elif kind == "h" and not ident and isinstance(value, float | int):
                 entry.horizon = float(value)
@@ -483,13 +275,10 @@ class ClaimLedger:
                 self._drop(key, entry)
             return result
         self._entries[key] = entry
-        place = claim.location or claim.location_key or ""
-        facts = facts_of(claim, place, speaker=self._quoted_speaker(claim, entry))
-        facts.places = claim_places(claim)
-        facts.named = named_in(claim.sentence, facts.places)
-        facts.words = sorted({w for w in re.findall(r"[a-z0-9]+", claim.sentence.lower()) if len(w) > 2})
-        record: dict[str, Any] = {"claim": claim.model_dump(mode="json"), "facts": facts.to_json(), "t": t,
-                                  "n": entry.next_n}
+        facts = Facts.of(claim)
+        # (the claim's facts are the record's "facts", kept once)
+        record: dict[str, Any] = {"claim": claim.model_dump(mode="json", exclude={"facts"}),
+                                  "facts": facts.to_json(), "t": t, "n": entry.next_n}
 
         if facts.hedged:
             # A hedge ('may have', 'reportedly preparing') is neither news nor a conflict;
@@ -516,7 +305,7 @@ class ClaimLedger:
         # a new value, never the stored one changed in place: staged writes may be rolled back
         old_fact = entry.facts.get(fact_id) or {"sources": [], "source_keys": [], "articles": []}
         fact = {k: list(v) for k, v in old_fact.items()}
-        _count_in(fact, facts, claim.cluster_id or claim.story_id)
+        count_in(fact, facts, claim.cluster_id or claim.story_id)
         if fact != old_fact:
             self._put_fact(key, entry, fact_id, fact)
         if fact_id != claim.claim_id:
@@ -532,7 +321,7 @@ class ClaimLedger:
         # Two claims that name no place are not known to be about the same place.
         # A syndicated copy of a sentence already filed (its own dateline, house style) is the
         # same statement: the original raises the contradictions, once, and the copy none.
-        facts.copy = any(_copies(facts, old) for _cid, _rec, old in earlier)
+        facts.copy = any(copies(facts, old) for _cid, _rec, old in earlier)
         rivals = [r for r in earlier if not r[2].copy] if key.startswith("place:") and not facts.copy else []
         conflicts: list[_Conflict] = []
         for cid, rec, old in rivals:
@@ -586,24 +375,27 @@ class ClaimLedger:
         joined = [(entry.members[c[0]], c) for c in conflicts if c[0] in entry.members]
         if joined:
             (did, their_side), _first = min(joined, key=lambda j: (entry.disputes[j[0][0]]["t"], j[0][0]))
-            dispute = _copy_dispute(entry.disputes[did])
+            dispute = copy_dispute(entry.disputes[did])
             side = 1 - their_side
         else:
             cid, rec, _old, verdict = conflicts[0]
             did = ContradictionAlert.make_id(claim.claim_id, cid, verdict.kind)
-            dispute = {"kind": verdict.kind, "t": min(t, float(rec["t"])), "sides": [_side(), _side()]}
+            dispute = {"kind": verdict.kind, "t": min(t, float(rec["t"])), "sides": [new_side(), new_side()]}
             side = 1
-        _join(dispute["sides"][side], claim.claim_id, facts, claim.model_dump(mode="json"))
+        join_side(dispute["sides"][side], claim.claim_id, facts, claim.cluster_id or claim.story_id)
         for ocid, orec, oold, _v in conflicts:
             if ocid not in entry.members or entry.members[ocid][0] != did:
-                _join(dispute["sides"][1 - side], ocid, oold, orec["claim"])
+                join_side(dispute["sides"][1 - side], ocid, oold, orec["claim"].get("cluster_id")
+                          or orec["claim"]["story_id"])
         entry.disputes[did] = self.store[f"{key}/d/{did}"] = dispute
         entry.index_members()
         alerts: list[ContradictionAlert] = []
         for cid, rec, old, verdict in conflicts[:room]:
             alert_id = ContradictionAlert.make_id(claim.claim_id, cid, verdict.kind)
             update = alert_id != did
+            # the stored claim without its facts (kept as the record's): given back to it here
             old_claim = Claim.model_validate(rec["claim"])
+            old_claim.facts = old.claim_facts()
             alerts.append(ContradictionAlert(
                 alert_id=alert_id,
                 kind=verdict.kind,
@@ -612,33 +404,12 @@ class ClaimLedger:
                 ledger_key=key,
                 claim=claim,
                 contradicts=old_claim,
-                claim_side=_side_model(dispute["sides"][side]),
-                contradicts_side=_side_model(dispute["sides"][1 - side]),
+                claim_side=side_model(dispute["sides"][side]),
+                contradicts_side=side_model(dispute["sides"][1 - side]),
                 explanation=explain(verdict, facts, claim, old, old_claim)[:MAX_EXPLANATION_CHARS],
                 raised_at=now,
             ))
         return alerts
-
-    @staticmethod
-    def _quoted_speaker(claim: Claim, entry: _Entry) -> str | None:
-        """Who speaks an unattributed quotation: the last speaker named just before it in the story.
-
-        Wire copy quotes one person over several sentences and names them once
-        ('"X is still with us," he said. "They are trying to take it."').  Without this,
-        the second sentence would belong to the outlet and could "contradict" its own
-        speaker.  Only claims already filed under this key are looked at.
-        """
-        if claim.attributed_to or not claim.sentence.lstrip().startswith(_QUOTE_MARKS):
-            return None
-        best: tuple[int, str] | None = None
-        for rec in entry.claims.values():
-            c = rec["claim"]
-            start = c["sentence_start"]
-            if (c["story_id"] == claim.story_id and c["attributed_to"] and start < claim.sentence_start
-                    and claim.sentence_start - c["sentence_end"] <= _QUOTE_REACH
-                    and (best is None or start > best[0])):
-                best = (start, c["attributed_to"])
-        return best[1] if best else None
 
     def _facts_of(self, claim_id: str, rec: dict[str, Any]) -> Facts:
         f = self._facts.get(claim_id)
@@ -666,27 +437,10 @@ class ClaimLedger:
 
     @staticmethod
     def _match_fact(f: Facts, earlier: list[tuple[str, dict[str, Any], Facts]]) -> str | None:
-        """The fact an earlier, non-hedged claim established that this claim repeats, if any.
-
-        Same category, polarity and time window; for territory the same holder, else the
-        same actor (unknown matches anything); for casualties the same measure.
-        """
+        """The fact an earlier claim established that this claim repeats, if any."""
         for _cid, rec, e in earlier:
-            if e.hedged or e.category != f.category or e.polarity != f.polarity or not same_time(e, f):
-                continue
-            if f.category == "territory_control":
-                if e.holder and f.holder and not same_camp(e.holder, f.holder):
-                    continue
-                if e.retake != f.retake:
-                    continue
-            elif e.actor and f.actor and not (
-                (e.actor_side and f.actor_side and same_camp(e.actor_side, f.actor_side))
-                or set(e.actor) & set(f.actor)
-            ):
-                continue
-            if f.category == "casualties" and e.measure and f.measure and e.measure != f.measure:
-                continue
-            return str(rec["fact"])
+            if corroborates(f, e):
+                return str(rec["fact"])
         return None
 
     # -- bounded state ------------------------------------------------------------
@@ -714,34 +468,6 @@ class ClaimLedger:
 _Conflict = tuple[str, dict[str, Any], Facts, Verdict]
 
 
-def _side() -> dict[str, list[str]]:
-    return {"claims": [], "sources": [], "source_keys": [], "articles": []}
-
-
-def _copy_dispute(d: dict[str, Any]) -> dict[str, Any]:
-    # a new value, never the stored one changed in place: staged writes may be rolled back
-    return {**d, "sides": [{k: list(v) for k, v in side.items()} for side in d["sides"]]}
-
-
-def _join(side: dict[str, list[str]], claim_id: str, f: Facts, claim: dict[str, Any]) -> None:
-    """Count a claim on one side of a dispute: itself, its source (if new) and its article."""
-    if claim_id not in side["claims"] and len(side["claims"]) < MAX_SIDE_CLAIMS:
-        side["claims"].append(claim_id)
-    _count_in(side, f, claim.get("cluster_id") or claim["story_id"])
-
-
-def _count_in(counts: dict[str, list[str]], f: Facts, article: str) -> None:
-    """Count a claim's source (if new) and article (if new) in a fact or a dispute side,
-    each list up to its cap (a source or article past it is not told apart from the others)."""
-    src = _source_key(f)
-    if len(counts["source_keys"]) < MAX_SOURCES_LISTED and not any(
-            _same_source(src, k) for k in counts["source_keys"]):
-        counts["source_keys"].append(src)
-        counts["sources"].append(f.speaker_name)
-    if len(counts["articles"]) < MAX_ARTICLES_COUNTED and article not in counts["articles"]:
-        counts["articles"].append(article)
-
-
 def _count_raised(alerts: list[NewClaimAlert | ContradictionAlert]) -> None:
     for a in alerts:
         if isinstance(a, NewClaimAlert):
@@ -750,40 +476,4 @@ def _count_raised(alerts: list[NewClaimAlert | ContradictionAlert]) -> None:
             (metrics.DISPUTE_UPDATES if a.update else metrics.CONTRADICTIONS).labels(kind=a.kind).inc()
 
 
-def _side_model(side: dict[str, list[str]]) -> DisputeSide:
-    return DisputeSide(sources=list(side["sources"]), num_claims=len(side["claims"]),
-                       num_articles=len(side["articles"]))
-
-
-def _is_dispute(value: Any) -> bool:
-    return (isinstance(value, dict) and isinstance(value.get("t"), float | int)
-            and isinstance(value.get("sides"), list) and len(value["sides"]) == 2
-            and all(isinstance(s, dict) and isinstance(s.get("claims"), list) for s in value["sides"]))
-
-
-_COPY_SIMILARITY = 0.6
-
-
-def _copies(new: Facts, old: Facts) -> bool:
-    """The same sentence in another story, give or take a dateline or a date in brackets."""
-    if new.story_id == old.story_id or new.category != old.category or new.polarity != old.polarity:
-        return False
-    if new.qty != old.qty:
-        return False  # 'killed 12' and 'killed 40' in one template are two reports
-    a, b = set(new.words), set(old.words)
-    return bool(a and b) and len(a & b) / len(a | b) >= _COPY_SIMILARITY
-
-
-def _same_source(a: str, b: str) -> bool:
-    """'speaker:observatory' is the same source as 'speaker:syrian observatory human rights'."""
-    if a == b:
-        return True
-    ka, _, na = a.partition(":")
-    kb, _, nb = b.partition(":")
-    if ka != kb or ka != "speaker":
-        return False
-    sa, sb = set(na.split()), set(nb.split())
-    return bool(sa and sb) and (sa <= sb or sb <= sa)
-
-
-__all__ = ["ClaimLedger", "LedgerResult", "ledger_key", "normalise_place", "same_speaker", "store_route"]
+__all__ = ["ClaimLedger", "LedgerResult", "store_route"]

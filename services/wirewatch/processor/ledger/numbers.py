@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 
-from ..models import Quantity
+from ...models import Quantity
 
 # Vague amounts.  Ranges are deliberately generous: a false alarm costs more than a
 # missed one, so 'dozens' reaches well past a hundred and 'hundreds' past a thousand, and
