@@ -352,7 +352,9 @@ class Poller:
         if sem is None:
             sem = self._hosts[host] = asyncio.Semaphore(self.settings.poll_per_host)
         try:
-            async with self._global, sem:
+            # The host's slot first: a poll queued behind a slow host must not hold one of the
+            # global slots while it waits, or one bad host starves every other host.
+            async with sem, self._global:
                 return await self.poll_once(feed_id)
         finally:
             self._inflight.pop(feed_id, None)
