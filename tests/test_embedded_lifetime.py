@@ -176,7 +176,9 @@ def test_tail_reads_the_rest_of_the_old_alerts_then_follows_a_renewal(fresh_brok
         try:
             topic = Topics(settings.topic_prefix).new_claim.name
             for name in names:
-                await producer.send_and_wait(topic, json.dumps({"type": "new_claim", "n": name}).encode())
+                # One key, so one partition: Kafka orders records within a partition only.
+                await producer.send_and_wait(topic, json.dumps({"type": "new_claim", "n": name}).encode(),
+                                             key=b"one-ledger-key")
         finally:
             await producer.stop()
 
