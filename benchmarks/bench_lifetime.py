@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import gc
 import os
 import random
@@ -39,7 +40,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -49,7 +50,7 @@ from wirewatch import metrics
 from wirewatch.broker import EmbeddedBroker
 from wirewatch.cli import run_worker
 from wirewatch.models import RawStory, utcnow
-from wirewatch.renewal import run_generations
+from wirewatch.renewal import generation_settings, run_generations
 from wirewatch.settings import Settings
 from wirewatch.topics import Topics
 
@@ -84,11 +85,14 @@ class Injector:
         self.injected: list[bytes] = []  # the fresh stories so far (re-sent later)
         self.per_generation: dict[str, dict[str, float]] = {}
         self.r = random.Random(7)
+        self.redo: list[bytes] = []  # records whose send failed: sent again, as a poller re-polls
 
     def done(self) -> bool:
         return self.acked >= self.total
 
     def record(self) -> bytes:
+        if self.redo:
+            return self.redo.pop()
         if self.sent % self.fresh_every == 0 and len(self.injected) < len(self.fresh):
             self.injected.append(self.fresh[len(self.injected)])
             return self.injected[-1]
@@ -103,29 +107,42 @@ class Injector:
                      for _ in range(PRODUCERS)]
         await asyncio.gather(*(p.start() for p in producers))
 
-        def acked(fut: asyncio.Future[Any]) -> None:
+        def settled(payload: bytes, fut: asyncio.Future[Any]) -> None:
             if not fut.cancelled() and fut.exception() is None:
                 self.acked += 1
                 gen["records"] += 1
                 gen["last"] = time.time()
+            else:  # not written: it counts as unsent, and goes again
+                self.sent -= 1
+                self.redo.append(payload)
 
         try:
             t0, sent0 = time.monotonic(), self.sent
             pending: list[asyncio.Future[Any]] = []
-            while self.sent < self.total:
-                ahead = (self.sent - sent0) / self.rate - (time.monotonic() - t0)
-                if ahead > 0 or self.sent - value(metrics.DEDUP_IN) > self.max_lag:
-                    await asyncio.sleep(max(ahead, 0.05))
-                    continue
-                fut = await producers[self.sent % PRODUCERS].send(topic, self.record(), key=b"bench")
-                fut.add_done_callback(acked)
-                pending.append(fut)
-                self.sent += 1
-                if len(pending) >= 500:
-                    await asyncio.gather(*pending)
+            while True:  # all sent: idle, as a poller between polls, unless a send failed
+                await asyncio.sleep(0.5)
+                while self.sent < self.total:
+                    ahead = (self.sent - sent0) / self.rate - (time.monotonic() - t0)
+                    if ahead > 0 or self.sent - value(metrics.DEDUP_IN) > self.max_lag:
+                        await asyncio.sleep(max(ahead, 0.05))
+                        continue
+                    payload = self.record()
+                    try:
+                        fut = await producers[self.sent % PRODUCERS].send(topic, payload, key=b"bench")
+                    except BaseException:
+                        self.redo.append(payload)
+                        raise
+                    fut.add_done_callback(functools.partial(settled, payload))
+                    pending.append(fut)
+                    self.sent += 1
+                    if len(pending) >= 500:
+                        # asyncio.wait, not gather: a renewal's cancellation must not cancel the
+                        # deliveries (gather would, and their records would count as never sent)
+                        await asyncio.wait(pending)
+                        pending = []
+                if pending:
+                    await asyncio.wait(pending)
                     pending = []
-            await asyncio.gather(*pending)
-            await asyncio.Event().wait()  # all sent: idle, as a poller between polls
         finally:  # (a renewal cancels us: what was sent is delivered first)
             await asyncio.gather(*(p.stop() for p in producers), return_exceptions=True)
 
@@ -151,6 +168,22 @@ async def topics_on(bootstrap: str) -> list[str]:
         return sorted(await admin.list_topics())
     finally:
         await admin.close()
+
+
+async def raw_positions(bootstrap: str, settings: Settings) -> dict[str, list[int]]:
+    """Per raw partition of a generation: the broker's end offset and the processor's committed
+    offset (what a stall report needs to say whether a record is unread or unacknowledged)."""
+    topic = Topics(settings.topic_prefix, settings.topic_partitions).raw.name
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=settings.app_id, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        ends = await consumer.end_offsets(tps)
+        committed = [await consumer.committed(tp) for tp in tps]
+        return {f"{tp.topic}[{tp.partition}]": [ends[tp], c if c is not None else -1]
+                for tp, c in zip(tps, committed, strict=True)}
+    finally:
+        await consumer.stop()
 
 
 def sample(broker_pid: int) -> dict[str, float]:
@@ -197,7 +230,7 @@ def watch(inj: Injector, broker_pid: int, out: list[dict[str, float]], stall_sec
     """Sample once a second; stop the run once everything injected was handled and the
     pipeline is quiet, or once nothing moved for ``stall_seconds``."""
     moved = time.monotonic()
-    last = -1.0
+    last: tuple[float, int] = (-1.0, -1)
     quiet = 0
     while not stop.wait(1.0):
         s = sample(broker_pid)
@@ -205,15 +238,16 @@ def watch(inj: Injector, broker_pid: int, out: list[dict[str, float]], stall_sec
         if len(out) % 15 == 0:
             print(f"[{time.strftime('%H:%M:%S')}] injected {inj.acked:,}, dedup {s['dedup']:,.0f}, alerts "
                   f"{s['alerts']:,.0f}, broker {s['broker_mb']:,.0f} MB", file=sys.stderr, flush=True)
-        if s["dedup"] != last:
-            last, moved = s["dedup"], time.monotonic()
+        if (s["dedup"], inj.acked) != last:
+            last, moved = (s["dedup"], inj.acked), time.monotonic()
         done = inj.done() and s["dedup"] >= inj.acked
         quiet = quiet + 1 if done and len(out) > 1 and out[-2]["alerts"] == s["alerts"] else 0
         if quiet >= 10:  # ten seconds with nothing left to dedup and no new alert
             verdict["ended"] = "done"
             break
-        if inj.acked > s["dedup"] and time.monotonic() - moved > stall_seconds:
-            verdict["ended"] = f"stalled: dedup made no progress for {stall_seconds:.0f}s"
+        if not done and time.monotonic() - moved > stall_seconds:
+            verdict["ended"] = (f"stalled: neither injection nor dedup moved for {stall_seconds:.0f}s "
+                                f"(injected {inj.acked:,} of {inj.total:,}, dedup {s['dedup']:,.0f})")
             break
     if not stop.is_set():
         stopper.stop()
@@ -258,6 +292,12 @@ def run(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         gc.collect()
         end = sample(broker.proc.pid)
         left = asyncio.run(topics_on(broker.bootstrap))
+        positions: dict[str, list[int]] = {}
+        if verdict.get("ended", "").startswith("stalled"):
+            last = generation_settings(settings, len(notice.topics) - 1)
+            positions = asyncio.run(raw_positions(broker.bootstrap, last))
+            verdict["ended"] += f" (raw partitions: end offset, committed offset: {positions})"
+
     return {"settings": {"records": a.records, "renew_records": a.renew_records, "fresh_every": a.fresh_every,
                          "rate": a.rate}, "wall": wall, "ended": verdict.get("ended", "interrupted"),
             "load": [load0, os.getloadavg()[0]], "sent": inj.sent, "acked": inj.acked,
