@@ -50,6 +50,7 @@ from wirewatch import metrics
 from wirewatch.broker import EmbeddedBroker
 from wirewatch.cli import run_worker
 from wirewatch.models import RawStory, utcnow
+from wirewatch.offsets import log_end_offsets
 from wirewatch.renewal import generation_settings, run_generations
 from wirewatch.settings import Settings
 from wirewatch.topics import Topics
@@ -178,7 +179,7 @@ async def raw_positions(bootstrap: str, settings: Settings) -> dict[str, list[in
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        ends = await consumer.end_offsets(tps)
+        ends = await log_end_offsets({"bootstrap_servers": bootstrap}, tps)  # (Tansu's ListOffsets runs short)
         committed = [await consumer.committed(tp) for tp in tps]
         return {f"{tp.topic}[{tp.partition}]": [ends[tp], c if c is not None else -1]
                 for tp, c in zip(tps, committed, strict=True)}
