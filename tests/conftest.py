@@ -6,8 +6,12 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from wirewatch.processor.extract import Extractor
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -21,6 +25,15 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.fail(f"{path} is missing: the tests expect the shared/ folder beside the repository")
     return path
+
+
+@pytest.fixture(scope="session")
+def ex() -> Extractor:
+    """One Extractor with the English model for every test that extracts: loading the model is
+    the cost, and an Extractor keeps nothing from one story to the next."""
+    from wirewatch.processor.extract import Extractor
+
+    return Extractor()
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ files them in one ledger, as the pipeline does.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,11 +21,6 @@ pytestmark = pytest.mark.model
 
 T0 = datetime(2025, 6, 11, 9, 0, tzinfo=UTC)  # a Wednesday
 WAR = "Fighting between government troops and rebels went on this week, with air strikes and shelling."
-
-
-@pytest.fixture(scope="module")
-def ex() -> Iterator[Extractor]:
-    yield Extractor()
 
 
 def alerts(ex: Extractor, *stories: tuple[str, str, timedelta]) -> list[ContradictionAlert]:

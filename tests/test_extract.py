@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -15,11 +14,6 @@ from wirewatch.processor.ledger.facts import read_facts
 pytestmark = pytest.mark.model
 
 PUB = datetime(2024, 3, 6, 12, 0, tzinfo=UTC)  # a Wednesday
-
-
-@pytest.fixture(scope="module")
-def ex() -> Iterator[Extractor]:
-    yield Extractor()
 
 
 def story(body: str, *, title: str = "Headline", spans: list[tuple[int, int]] | None = None,

@@ -7,7 +7,7 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 
@@ -21,11 +21,6 @@ from wirewatch.replay import load_feed_files
 from .conftest import shared_path
 
 pytestmark = pytest.mark.model
-
-
-@pytest.fixture(scope="module")
-def ex() -> Iterator[Extractor]:
-    yield Extractor()
 
 
 @pytest.fixture(scope="module")

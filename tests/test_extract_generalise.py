@@ -7,7 +7,6 @@ event nouns, locations that are not places, and speakers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -17,11 +16,6 @@ from wirewatch.processor.extract import Extractor
 
 PUB = datetime(2024, 5, 8, 12, 0, tzinfo=UTC)  # a Wednesday
 WAR = "Soldiers and militants fought near the border this week. "
-
-
-@pytest.fixture(scope="module")
-def ex() -> Iterator[Extractor]:
-    yield Extractor()
 
 
 def claims(ex: Extractor, body: str) -> list[Claim]:

@@ -10,8 +10,6 @@ amounts carry ACLED's conservative figures.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from wirewatch.processor.extract import Extractor
@@ -23,10 +21,6 @@ from .test_extract_generalise import claims, of
 WAR = "Soldiers and militants fought near the border this week. "
 PEOPLE = frozenset({"people", "civilian", "soldier", "fighter", "family"})
 
-
-@pytest.fixture(scope="module")
-def ex() -> Iterator[Extractor]:
-    yield Extractor()
 
 # ------------------------------------------------------------------ 1. the event's own weapon or armed actor
 @pytest.mark.parametrize("sentence", [

@@ -9,7 +9,6 @@ speaker negating the event's own predicate).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -21,11 +20,6 @@ pytestmark = pytest.mark.model
 
 PUB = datetime(2025, 3, 12, 12, 0, tzinfo=UTC)  # a Wednesday
 WAR = "Troops and insurgents fought near the border this week, and air strikes went on. "
-
-
-@pytest.fixture(scope="module")
-def ex() -> Iterator[Extractor]:
-    yield Extractor()
 
 
 def claims(ex: Extractor, sentence: str) -> list[Claim]:
