@@ -28,7 +28,7 @@ from tests.test_offsets import _batched
 from wirewatch import offsets
 from wirewatch.offsets import offsets_held
 from wirewatch.processor.stream import faust_patches
-from wirewatch.processor.stream.app import LedgerTable
+from wirewatch.processor.stream.app import DedupTable, LedgerTable
 from wirewatch.processor.stream.faust_patches import REPLACEMENTS, keep_queued_events
 from wirewatch.settings import Settings
 
@@ -285,6 +285,18 @@ def test_ledger_records_go_to_the_changelog_partition_of_their_claims() -> None:
         assert table.partition_for_key(key) == DefaultPartitioner()(f'"{key}"'.encode(), parts, parts)
     assert seen == set(parts)
 
+
+
+def test_dedup_writes_go_to_partition_0_of_a_one_partition_changelog_without_hashing_the_key() -> None:
+    app = faust.App("dedup-partition-test", broker="kafka://127.0.0.1:1", topic_partitions=4)
+    one = DedupTable(app, name="dedup", default=None, beacon=app.tables.beacon, partitions=1, use_partitioner=True)
+    hashed: list[Any] = []
+    app.producer.key_partition = lambda *args: hashed.append(args)  # type: ignore[method-assign]
+    assert {one.partition_for_key(f"s:g:{i}") for i in range(50)} == {0}
+    assert hashed == []
+    # with more partitions the choice stays faust's: its partitioner, from the key, when sent
+    four = DedupTable(app, name="dedup4", default=None, beacon=app.tables.beacon, partitions=4, use_partitioner=True)
+    assert four.partition_for_key("s:g:1") is None
 
 # ------------------------------------------------------------------ handing records to the streams
 class _Consumer(Service):
