@@ -21,12 +21,14 @@ from faust.transport import consumer as faust_consumer
 from faust.transport import producer as faust_producer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from intervaltree import IntervalTree
+from mode import Service
+from mode.utils.locks import Event
 
 from tests.test_offsets import _batched
 from wirewatch import offsets
 from wirewatch.offsets import offsets_held
 from wirewatch.processor.stream import faust_patches
-from wirewatch.processor.stream.app import LedgerTable
+from wirewatch.processor.stream.app import DedupTable, LedgerTable
 from wirewatch.processor.stream.faust_patches import REPLACEMENTS, keep_queued_events
 from wirewatch.settings import Settings
 
@@ -282,3 +284,120 @@ def test_ledger_records_go_to_the_changelog_partition_of_their_claims() -> None:
         # a version-1 entry is deleted where faust's partitioner had put it: by its JSON key
         assert table.partition_for_key(key) == DefaultPartitioner()(f'"{key}"'.encode(), parts, parts)
     assert seen == set(parts)
+
+
+
+def test_dedup_writes_go_to_partition_0_of_a_one_partition_changelog_without_hashing_the_key() -> None:
+    app = faust.App("dedup-partition-test", broker="kafka://127.0.0.1:1", topic_partitions=4)
+    one = DedupTable(app, name="dedup", default=None, beacon=app.tables.beacon, partitions=1, use_partitioner=True)
+    hashed: list[Any] = []
+    app.producer.key_partition = lambda *args: hashed.append(args)  # type: ignore[method-assign]
+    assert {one.partition_for_key(f"s:g:{i}") for i in range(50)} == {0}
+    assert hashed == []
+    # with more partitions the choice stays faust's: its partitioner, from the key, when sent
+    four = DedupTable(app, name="dedup4", default=None, beacon=app.tables.beacon, partitions=4, use_partitioner=True)
+    assert four.partition_for_key("s:g:1") is None
+
+# ------------------------------------------------------------------ handing records to the streams
+class _Consumer(Service):
+    """What the consumer's ``wait_first`` reads of a faust Consumer: a mode service with a
+    suspend-flow event."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.suspend_flow = Event()
+
+
+def _deliveries(wait_first: Any, scenario: Any) -> tuple[list[str], int]:
+    """What ``scenario(consumer, wait_first)`` delivered, and how many tasks it made."""
+
+    async def run() -> tuple[list[str], int]:
+        made = 0
+        loop = asyncio.get_running_loop()
+
+        def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+            nonlocal made
+            made += 1
+            return asyncio.Task(coro, loop=loop, **kwargs)
+
+        loop.set_task_factory(factory)
+        delivered: list[str] = []
+        await scenario(_Consumer(), wait_first, delivered)
+        return delivered, made
+
+    return asyncio.run(run())
+
+
+async def _three_that_do_not_block(consumer: Any, wait_first: Any, delivered: list[str]) -> None:
+    async def deliver(value: str) -> None:  # a stream queue with room: no await suspends
+        delivered.append(value)
+
+    for value in ("a", "b", "c"):
+        await wait_first(consumer, deliver(value), consumer.suspend_flow.wait())
+
+
+def test_a_record_that_does_not_block_is_handed_over_without_a_task() -> None:
+    # faust races each delivery against the flow in four tasks a record
+    delivered, made = _deliveries(REPLACEMENTS["delivery"].original, _three_that_do_not_block)
+    assert delivered == ["a", "b", "c"] and made >= 12
+    _install()
+    delivered, made = _deliveries(faust_consumer.Consumer.wait_first, _three_that_do_not_block)
+    assert delivered == ["a", "b", "c"] and made == 0
+
+
+async def _one_blocked_then_suspended(consumer: Any, wait_first: Any, delivered: list[str]) -> None:
+    room = asyncio.Event()  # a full stream queue
+
+    async def deliver(value: str) -> None:
+        delivered.append(f"{value} started")
+        try:
+            await room.wait()
+            delivered.append(value)
+        finally:
+            delivered.append(f"{value} left")
+
+    async def rebalance() -> None:
+        await asyncio.sleep(0.01)
+        consumer.suspend_flow.set()
+
+    suspending = asyncio.create_task(rebalance())
+    await wait_first(consumer, deliver("x"), consumer.suspend_flow.wait())
+    await suspending
+    await asyncio.sleep(0)  # (the abandoned delivery runs its cancellation)
+    consumer.suspend_flow.clear()
+    room.set()  # the queue drains after the rebalance: the abandoned record is not put there
+
+    async def fails_after_blocking() -> None:
+        await asyncio.sleep(0)
+        raise ValueError("undecodable")
+
+    with pytest.raises(ValueError, match="undecodable"):
+        await wait_first(consumer, fails_after_blocking(), consumer.suspend_flow.wait())
+
+    async def resumes(value: str) -> None:
+        await asyncio.sleep(0)
+        await asyncio.sleep(0.001)
+        delivered.append(value)
+
+    await wait_first(consumer, resumes("y"), consumer.suspend_flow.wait())
+
+
+def test_a_record_that_blocks_still_races_the_flow_as_faust_does() -> None:
+    expected = ["x started", "x left", "y"]
+    assert _deliveries(REPLACEMENTS["delivery"].original, _one_blocked_then_suspended)[0] == expected
+    _install()
+    assert _deliveries(faust_consumer.Consumer.wait_first, _one_blocked_then_suspended)[0] == expected
+
+
+def test_a_record_that_fails_at_once_raises_as_in_faust() -> None:
+    async def scenario(consumer: Any, wait_first: Any, delivered: list[str]) -> None:
+        async def undecodable() -> None:
+            raise ValueError("bad record")
+
+        with pytest.raises(ValueError, match="bad record"):
+            await wait_first(consumer, undecodable(), consumer.suspend_flow.wait())
+        delivered.append("raised")
+
+    assert _deliveries(REPLACEMENTS["delivery"].original, scenario)[0] == ["raised"]
+    _install()
+    assert _deliveries(faust_consumer.Consumer.wait_first, scenario)[0] == ["raised"]

@@ -230,3 +230,40 @@ def test_init_outlets_creates_the_outlet_series_at_zero() -> None:
                ((s.name, s.labels, s.value) for fam in metrics.REGISTRY.collect() for s in fam.samples)}
     assert samples[("wirewatch_poller_items_published_total", (("outlet", "Init Outlet A"),))] == 0
     assert ("wirewatch_poller_items_published_total", (("outlet", "Init Outlet B"),)) in samples
+
+
+def test_the_faust_sensor_counts_every_event_and_brings_a_partition_back_after_a_rebalance() -> None:
+    """The monitor keeps each labelled series once found (faust looked it up per event); a
+    rebalance removes the per-partition series, and the next message must make it again."""
+    import faust
+    from faust.types import TP
+    from prometheus_client import REGISTRY
+
+    app = faust.App("sensor-cache", broker="kafka://127.0.0.1:1")
+    metrics.install_faust_sensor(app, topics=["t.cache.raw"])
+    mon = app.monitor
+    tp = TP("t.cache.raw", 1)
+
+    def value(name: str, **labels: str) -> float | None:
+        return REGISTRY.get_sample_value(name, labels)
+
+    before = value("faust_messages_received_per_topic_total", topic="t.cache.raw") or 0.0
+    for offset in (3, 4, 5):
+        mon.on_message_in(tp, offset, SimpleNamespace())  # type: ignore[arg-type]
+    assert value("faust_messages_received_per_topic_total", topic="t.cache.raw") == before + 3
+    assert value("faust_messages_received_per_topics_partition", topic="t.cache.raw", partition="1") == 5
+    mon.on_rebalance_end(app, mon.on_rebalance_start(app) | {"time_end": 0.0})
+    assert value("faust_messages_received_per_topics_partition", topic="t.cache.raw", partition="1") is None
+    mon.on_message_in(tp, 9, SimpleNamespace())  # type: ignore[arg-type]
+    assert value("faust_messages_received_per_topics_partition", topic="t.cache.raw", partition="1") == 9
+    assert value("faust_messages_received_per_topic_total", topic="t.cache.raw") == before + 4
+
+    table = SimpleNamespace(name="cache-dedup")
+    for _ in range(3):
+        mon.on_table_get(table, "k")  # type: ignore[arg-type]
+    mon.on_table_set(table, "k", 1)  # type: ignore[arg-type]
+    mon.on_table_del(table, "k")  # type: ignore[arg-type]
+    ops = {op: value("faust_table_operations_total", table="table.cache-dedup", operation=op)
+           for op in ("keys_retrieved", "keys_updated", "keys_deleted")}
+    assert ops == {"keys_retrieved": 3, "keys_updated": 1, "keys_deleted": 1}
+    assert mon.tables["cache-dedup"].keys_retrieved == 3  # faust's own tally goes on too

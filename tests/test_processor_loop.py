@@ -408,3 +408,56 @@ def test_a_sweep_waits_for_the_publisher_to_drain_between_steps() -> None:
     assert asyncio.run(d.runner.sweep(evict_and_queue, DEDUP_EVICT_CHUNK)) == DEDUP_EVICT_CHUNK + 1
     # the second step started only once the first step's 500 deletions were mostly sent
     assert backlog_at_step == [0, 100]
+
+
+# ------------------------------------------------------------------ the staged store
+class _Writes(dict[str, Any]):
+    """A table that keeps every write it is given (each one a changelog record in the service)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.writes.append(key)
+        super().__setitem__(key, value)
+
+
+def test_a_byte_identical_copy_commits_no_write_and_a_copy_under_a_new_link_only_its_own_keys() -> None:
+    d = Dedup(Broker())
+    d.table = _Writes()
+    d.store.table = d.table
+    moved = story("g:moved", HARBOUR.body.split("\n\n"), guid="moved", url="https://wire.example/moved")
+    asyncio.run(d.runner.run(_raw(HARBOUR)))
+    written = list(d.table.writes)
+    assert "s:g:a" in written
+    d.table.writes.clear()
+    # a burst of re-sends of the same bytes, larger than a batch: nothing to remember again
+    asyncio.run(d.runner.run(_raw(*[HARBOUR] * (DedupStage.batch_size + 3))))
+    assert d.table.writes == []
+    asyncio.run(d.runner.run(_raw(moved)))
+    # the copy's own record and the lookup of its link; the body it shares keeps its first owner
+    assert sorted(d.table.writes) == ["s:g:moved", "u:" + moved.canonical_url]
+
+
+def test_a_savepoint_undoes_only_the_writes_after_it_and_get_reads_through_the_staging() -> None:
+    table = {"kept": 1, "gone": 2}
+    store = StagedStore(table)
+    store["new"] = "a"
+    first = store.savepoint()
+    store["new"] = "b"  # a key staged before the savepoint, staged again after it
+    store["later"] = "c"
+    del store["gone"]
+    second = store.savepoint()
+    store["kept"] = 9
+    assert store.get("gone", "none") == "none" and store.get("kept") == 9 and store.get("nowhere") is None
+    store.rollback_to(second)
+    assert dict(store) == {"kept": 1, "new": "b", "later": "c"}
+    store.rollback_to(first)
+    assert dict(store) == {"kept": 1, "gone": 2, "new": "a"}
+    store.commit()
+    assert table == {"kept": 1, "gone": 2, "new": "a"}
+    after_commit = store.savepoint()
+    store["x"] = 1
+    store.rollback_to(after_commit)
+    assert "x" not in store and table == {"kept": 1, "gone": 2, "new": "a"}

@@ -10,6 +10,7 @@ from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 _DELETED = object()
+_ABSENT = object()  # (in the undo log: the key had nothing staged)
 
 
 class StagedStore(MutableMapping[str, Any]):
@@ -25,6 +26,9 @@ class StagedStore(MutableMapping[str, Any]):
     def __init__(self, table: MutableMapping[str, Any]) -> None:
         self.table = table
         self.pending: dict[str, Any] = {}
+        # per staged write, what the key had staged before it: a savepoint is a position
+        # here, so taking one per input costs nothing however large the batch
+        self._undo: list[tuple[str, Any]] = []
 
     def __getitem__(self, key: str) -> Any:
         if key in self.pending:
@@ -34,12 +38,24 @@ class StagedStore(MutableMapping[str, Any]):
             return value
         return self.table[key]
 
+    def get(self, key: str, default: Any = None) -> Any:
+        # (Mapping.get goes through a KeyError for each key the table lacks, and a dedup
+        # check looks up several that are not there)
+        if key in self.pending:
+            value = self.pending[key]
+            return default if value is _DELETED else value
+        if key not in self.table:
+            return default
+        return self.table[key]
+
     def __setitem__(self, key: str, value: Any) -> None:
+        self._undo.append((key, self.pending.get(key, _ABSENT)))
         self.pending[key] = value
 
     def __delitem__(self, key: str) -> None:
         if key not in self:
             raise KeyError(key)
+        self._undo.append((key, self.pending.get(key, _ABSENT)))
         self.pending[key] = _DELETED
 
     def __contains__(self, key: object) -> bool:
@@ -60,6 +76,7 @@ class StagedStore(MutableMapping[str, Any]):
 
     def commit(self) -> None:
         pending, self.pending = self.pending, {}
+        self._undo = []
         for key, value in pending.items():
             if value is _DELETED:
                 self.table.pop(key, None)
@@ -68,10 +85,18 @@ class StagedStore(MutableMapping[str, Any]):
 
     def rollback(self) -> None:
         self.pending = {}
+        self._undo = []
 
-    def savepoint(self) -> dict[str, Any]:
-        """What is staged now, for :meth:`rollback_to` (a copy: later writes do not change it)."""
-        return dict(self.pending)
+    def savepoint(self) -> int:
+        """Where the staged writes are now, for :meth:`rollback_to`."""
+        return len(self._undo)
 
-    def rollback_to(self, savepoint: dict[str, Any]) -> None:
-        self.pending = dict(savepoint)
+    def rollback_to(self, savepoint: int) -> None:
+        """Undo the writes staged since ``savepoint``, the latest first."""
+        undo, pending = self._undo, self.pending
+        while len(undo) > savepoint:
+            key, before = undo.pop()
+            if before is _ABSENT:
+                del pending[key]
+            else:
+                pending[key] = before

@@ -48,7 +48,9 @@ MAX_MESSAGE_BYTES = limits.MAX_MESSAGE_BYTES  # decode cap = what the producers 
 # Raw stories decided and claims filed at a time: a batch's messages are sent together
 # and acknowledged once, instead of one broker round trip per input in an event loop
 # shared with every other stage (one at a time, a slow broker capped dedup at 1/RTT).
-DEDUP_BATCH = 64
+# Dedup takes more: on a backlog of copies most inputs write a record or two and send
+# nothing, and each batch has its own fixed cost in faust (take_events, acks, commit).
+DEDUP_BATCH = 256
 LEDGER_BATCH = 64
 DEDUP_EVICT_CHUNK = 100  # stories one step of a dedup sweep forgets, between two yields to the event loop
 
