@@ -15,7 +15,12 @@ from wirewatch.errors import ExtractFailed
 from wirewatch.models import Claim, UniqueStory
 from wirewatch.processor.extract import Extractor
 from wirewatch.processor.pipeline import ExtractBatch, extract_batch
-from wirewatch.processor.stream.nlp_pool import ExtractorPool
+from wirewatch.processor.stream.nlp_pool import (
+    CHUNKS_PER_PROCESS,
+    MIN_CHUNK_STORIES,
+    ExtractorPool,
+    chunk_size,
+)
 from wirewatch.replay import load_feed_files
 
 from .conftest import shared_path
@@ -78,6 +83,19 @@ def test_a_body_over_the_models_max_length_is_refused_alone_as_too_large(
     assert _ids(batch.results) == [*_ids([ex.extract(dev[0])]), "too_large", *_ids([ex.extract(dev[1])])]
     assert isinstance(batch.results[1], ExtractFailed)
     assert "max_length" in str(batch.results[1])
+
+
+@pytest.mark.parametrize("processes", [2, 3, 8])
+def test_a_batch_is_cut_into_chunks_that_keep_every_process_busy(processes: int) -> None:
+    for n in range(1, 200):
+        size = chunk_size(n, processes)
+        chunks = -(-n // size)
+        # every process gets a chunk while there are stories for it
+        assert chunks >= min(n, processes), (n, size)
+        # no more chunks than CHUNKS_PER_PROCESS a process, and none smaller than the smallest
+        # worth its decoding steps once the batch fills every process with such chunks
+        assert chunks <= processes * CHUNKS_PER_PROCESS
+        assert size >= MIN_CHUNK_STORIES or n < MIN_CHUNK_STORIES * processes, (n, size)
 
 
 def test_extract_failed_keeps_its_code_across_processes() -> None:

@@ -1,7 +1,8 @@
 """The Extractor's cheaper NLP calls give exactly what the model's own calls give: the
 attribute table against the model's attribute_ruler (on real parses and on labels shuffled at
-random, so rare tag/label/word combinations are covered), the preset sentence starts and the
-per-sentence Docs against ``Token.is_sent_start`` and ``Span.as_doc``."""
+random, so rare tag/label/word combinations are covered), the greedy parse with the GIL held
+against the model's parser and NER, the preset sentence starts and the per-sentence Docs
+against ``Token.is_sent_start`` and ``Span.as_doc``."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ from collections.abc import Iterator
 
 import numpy
 import pytest
-from spacy.attrs import DEP, HEAD, LEMMA, MORPH, POS, SENT_START, TAG
+from spacy.attrs import DEP, ENT_IOB, ENT_KB_ID, ENT_TYPE, HEAD, LEMMA, MORPH, POS, SENT_START, TAG
 from spacy.language import Language
 from spacy.pipeline import AttributeRuler
+from spacy.pipeline.transition_parser import Parser
 from spacy.tokens import Doc
 
 from wirewatch.processor.extract import load_model
 from wirewatch.processor.extract.fastnlp import (
     AttributeTable,
+    GreedyParse,
     fast_pipeline,
     preset_sentence_starts,
     run_pipeline,
@@ -87,10 +90,50 @@ def test_attribute_table_sets_what_the_ruler_sets(nlp: Language) -> None:
     assert [t.lemma_ for t in table(nlp("we're gonna win")) if t.text == "gon"] == ["go"]
 
 
+@pytest.mark.parametrize("name", ["parser", "ner"])
+def test_greedy_parse_gives_the_models_own_parse(nlp: Language, name: str) -> None:
+    """Every dev paragraph, as one Doc each and as trigger-sentence Docs with preset starts (as
+    the Extractor builds them), in batches of several sizes with an empty Doc among them."""
+    model = nlp.get_pipe(name)
+    assert isinstance(model, Parser)
+    before = nlp.pipe_names[:nlp.pipe_names.index(name)]
+    paragraphs = TEXTS + _dev_paragraphs()
+    joined = " ".join(paragraphs[:12])
+    preset = nlp.make_doc(joined)
+    preset_sentence_starts(preset, {joined.index(p) for p in paragraphs[:12]})
+    with nlp.select_pipes(enable=before):
+        docs = [*nlp.pipe(paragraphs), nlp(preset), nlp("")]
+    attrs = [HEAD, DEP, SENT_START, ENT_IOB, ENT_TYPE, ENT_KB_ID]
+    want = list(model.pipe([_copy(d) for d in docs], batch_size=8))
+    assert sum(len(d.ents) for d in want) > 100 or name == "parser"
+    for batch_size in (1, 3, 16):
+        got = list(GreedyParse(model).pipe([_copy(d) for d in docs], batch_size=batch_size))
+        for w, g in zip(want, got, strict=True):
+            assert numpy.array_equal(w.to_array(attrs), g.to_array(attrs)), w.text
+            assert w.to_json() == g.to_json()
+    one = _copy(docs[0])
+    assert GreedyParse(model)(one).to_json() == want[0].to_json()
+
+
+def test_greedy_parse_refuses_a_beam(nlp: Language) -> None:
+    model = nlp.get_pipe("ner")
+    assert isinstance(model, Parser)
+    beam = model.cfg["beam_width"]
+    model.cfg["beam_width"] = 4
+    try:
+        with pytest.raises(ValueError):
+            GreedyParse(model)
+        assert not isinstance(dict(fast_pipeline(nlp))["ner"], GreedyParse)
+    finally:
+        model.cfg["beam_width"] = beam
+
+
 def test_fast_pipeline_leaves_the_model_alone(nlp: Language) -> None:
     pipeline = fast_pipeline(nlp)
     assert [n for n, _ in pipeline] == nlp.pipe_names
     assert isinstance(dict(pipeline)["attribute_ruler"], AttributeTable)
+    assert isinstance(dict(pipeline)["parser"], GreedyParse)
+    assert isinstance(dict(pipeline)["ner"], GreedyParse)
     assert isinstance(nlp.get_pipe("attribute_ruler"), AttributeRuler)
     fast = list(run_pipeline(pipeline, (nlp.make_doc(t) for t in TEXTS), batch_size=2))
     for text, doc in zip(TEXTS, fast, strict=True):

@@ -2,6 +2,8 @@
 
 * :class:`AttributeTable`, a stand-in for the model's ``attribute_ruler``, built from its
   own patterns (below);
+* :class:`GreedyParse`, a stand-in for the ``pipe`` of the model's parser and NER: the same
+  greedy decoding, driven step by step from here with the GIL held (below);
 * :func:`preset_sentence_starts` and :func:`sentence_docs`, the preset sentence boundaries
   and the per-sentence Docs, without the quadratic cost of ``Token.is_sent_start`` (it scans
   the Doc for a parse on every token) and of ``Span.as_doc`` (it copies the whole Doc's
@@ -21,6 +23,18 @@ and attribute, so the Doc comes out exactly as the ruler leaves it.
 The cache keeps a word's lower-case form in its key only when a pattern names that word;
 any other word is keyed by which of the patterns' regexes it matches.  So the cache is
 bounded by the model's label sets, not by the vocabulary.
+
+spaCy 3.8's greedy decoder (``Parser.greedy_parse``) runs its transition loop with the GIL
+released, and the compiled state methods it calls for every action of every step
+(``StateC.B_``, ``Begin.is_valid``, ...) each take and drop the GIL twice (an empty
+``PyGILState_Ensure``/``Release`` pair that Cython 3 put in them).  Released, each pair
+locks and signals the interpreter's GIL mutex: about half of NER's time and a third of the
+parser's went there.  Held, a pair is a counter increment.  :class:`GreedyParse` runs the same
+loop from Python with the GIL held: the model's own step (``ParserStepModel.predict``: the
+same feature sums, maxout, BLAS product and unseen-class floor as the compiled
+``predict_states``) and the model's own ``transition_states`` (the compiled argmax over valid
+actions and transition), then the model's own ``set_annotations``.  Each state's scores do
+not depend on the other states of the batch, so the sub-batches may differ from spaCy's.
 """
 
 from __future__ import annotations
@@ -35,7 +49,9 @@ from spacy.attrs import DEP, IDX, IS_SPACE, LEMMA, LOWER, MORPH, POS, SENT_START
 from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.pipeline import AttributeRuler
+from spacy.pipeline.transition_parser import Parser
 from spacy.tokens import Doc, Span
+from thinc.api import set_dropout_rate
 from thinc.types import Ints2d
 
 # what a cached pattern may read: TAG, DEP and POS take values from the model's fixed label sets
@@ -177,12 +193,73 @@ def _lower_conditions(spec: dict[str, Any], lowers: set[str], regexes: set[str])
         raise ValueError(f"LOWER condition {lower!r}")
 
 
+class GreedyParse:
+    """``parser.pipe`` (a DependencyParser or EntityRecognizer decoding greedily) with the
+    GIL held through the transition loop (see the module docstring); the same annotations."""
+
+    def __init__(self, parser: Parser) -> None:
+        if parser.cfg.get("beam_width", 1) != 1:
+            raise ValueError("a beam search is not greedy decoding")
+        self.parser = parser
+
+    def __call__(self, doc: Doc) -> Doc:
+        self._parse([doc])
+        return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
+        batch: list[Doc] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= batch_size:
+                yield from self._parse(batch)
+                batch = []
+        if batch:
+            yield from self._parse(batch)
+
+    def _parse(self, docs: list[Doc]) -> list[Doc]:
+        parser: Any = self.parser  # the compiled class's methods are untyped
+        parser._ensure_labels_are_added(docs)
+        states = parser.moves.init_batch(docs)
+        if any(len(doc) for doc in docs):
+            set_dropout_rate(parser.model, 0.0)
+            model = parser.model.predict(docs)
+            step = _lean_step(model) or model.predict
+            todo = [s for s in states if not s.is_final()]
+            while todo:
+                todo = parser.transition_states(todo, step(todo))
+            model.clear_memory()
+        parser.set_annotations(docs, states)
+        return docs
+
+
+def _lean_step(model: Any) -> Callable[[list[Any]], Any] | None:
+    """``model.predict`` of a ParserStepModel (spaCy's ``step_forward``) without thinc's
+    per-call layers: the state features' hidden layer, then the upper Linear's product and
+    bias, as ``thinc.layers.linear.forward`` computes them.  None where that step does more
+    (no upper layer, another upper layer, classes the model never saw, whose scores it floors)."""
+    upper = model.vec2scores if model.attrs.get("has_upper") else None
+    if upper is None or upper.name != "linear" or not bool(numpy.all(model._class_mask)):
+        return None
+    hidden, ops = model.state2vec, upper.ops
+    weights, bias = upper.get_param("W"), upper.get_param("b")
+
+    def step(states: list[Any]) -> Any:
+        scores = ops.gemm(hidden.predict(model.get_token_ids(states)), weights, trans2=True)
+        scores += bias
+        return scores
+
+    return step
+
+
 def fast_pipeline(nlp: Language) -> list[tuple[str, Callable[[Doc], Doc]]]:
-    """``nlp.pipeline`` with the attribute_ruler replaced by an AttributeTable (the model's
-    own component is kept if it cannot be reproduced); ``nlp`` itself is left unchanged."""
+    """``nlp.pipeline`` with the attribute_ruler replaced by an AttributeTable and the greedy
+    parser and NER by :class:`GreedyParse` (the model's own component is kept where it cannot
+    be reproduced); ``nlp`` itself is left unchanged."""
     out: list[tuple[str, Callable[[Doc], Doc]]] = []
     for name, proc in nlp.pipeline:
-        if isinstance(proc, AttributeRuler):
+        if isinstance(proc, Parser) and proc.cfg.get("beam_width", 1) == 1:
+            proc = GreedyParse(proc)
+        elif isinstance(proc, AttributeRuler):
             try:
                 proc = AttributeTable(proc)
             except ValueError as exc:  # another model's patterns: slower, still right

@@ -38,7 +38,11 @@ log = logging.getLogger(__name__)
 # The worker process's extractor, loaded once by the pool's initializer.
 _EXTRACTOR: Extractor | None = None
 PARENT_POLL_SECONDS = 1.0
-CHUNKS_PER_PROCESS = 4  # a batch of 16 on 2 processes: 8 chunks of 2 stories
+CHUNKS_PER_PROCESS = 4  # at most; a batch of 16 on 2 processes: 4 chunks of 4 stories
+# The parser's and NER's decoding steps cost the same for one story as for several (the
+# states of a chunk's stories advance together), so a chunk holds up to this many stories
+# as long as every process still gets one.
+MIN_CHUNK_STORIES = 4
 
 
 def _exit_with_parent(parent: int, lifeline: Connection) -> None:
@@ -161,7 +165,7 @@ class ExtractorPool:
         # stories of a batch differ in cost (a battle report parses many sentences, sports
         # news almost none), and with one chunk per process one sat idle while the other
         # finished the batch that every story of it waits for.
-        size = -(-len(stories) // (self.processes * CHUNKS_PER_PROCESS))
+        size = chunk_size(len(stories), self.processes)
         chunks = [stories[i:i + size] for i in range(0, len(stories), size)]
         pool = self._process_pool()
         parts = await asyncio.gather(*(loop.run_in_executor(pool, _work, c, self.max_sentences) for c in chunks))
@@ -196,6 +200,13 @@ class ExtractorPool:
             self._pool = None
         self._close_lifeline()
         self._thread.shutdown(wait=False)
+
+
+def chunk_size(stories: int, processes: int) -> int:
+    """Stories per chunk of a batch: CHUNKS_PER_PROCESS chunks a process, but no fewer than
+    MIN_CHUNK_STORIES stories a chunk unless that would leave a process without one."""
+    finest = -(-stories // (processes * CHUNKS_PER_PROCESS))
+    return max(finest, min(MIN_CHUNK_STORIES, stories // processes), 1)
 
 
 def _merge(parts: Sequence[ExtractBatch]) -> ExtractBatch:
