@@ -41,8 +41,22 @@ def _tansu_pids_on(port: int) -> list[int]:
     return pids
 
 
+async def _wait_for_topics(bootstrap: str, topics: list[str], until: float) -> None:
+    """`wirewatch run` writes the broker file once its broker listens and creates the topics
+    after that; a consumer started in between would know none of them."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        while missing := set(topics) - await consumer.topics():
+            assert time.monotonic() < until, f"topics never created: {sorted(missing)}"
+            await asyncio.sleep(0.5)
+    finally:
+        await consumer.stop()
+
+
 async def _read_all(bootstrap: str, topics: list[str], until: float, want: set[str]) -> dict[str, list[bytes]]:
     """Every message on ``topics`` until ``want`` alert types were all seen (or time is up)."""
+    await _wait_for_topics(bootstrap, topics, until)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                                 auto_offset_reset="earliest", fetch_max_wait_ms=100)
     await consumer.start()
@@ -50,8 +64,8 @@ async def _read_all(bootstrap: str, topics: list[str], until: float, want: set[s
     try:
         tps = []
         for t in topics:
-            for p in consumer.partitions_for_topic(t) or ():
-                tps.append(TopicPartition(t, p))
+            tps.extend(TopicPartition(t, p) for p in consumer.partitions_for_topic(t) or ())
+        assert {tp.topic for tp in tps} == set(topics), "a topic without partitions in the metadata"
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         seen: set[str] = set()
