@@ -40,7 +40,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -50,7 +50,7 @@ from wirewatch import metrics
 from wirewatch.broker import EmbeddedBroker
 from wirewatch.cli import run_worker
 from wirewatch.models import RawStory, utcnow
-from wirewatch.offsets import log_end_offsets
+from wirewatch.offsets import topic_end_offsets
 from wirewatch.renewal import generation_settings, run_generations
 from wirewatch.settings import Settings
 from wirewatch.topics import Topics
@@ -175,14 +175,15 @@ async def raw_positions(bootstrap: str, settings: Settings) -> dict[str, list[in
     """Per raw partition of a generation: the broker's end offset and the processor's committed
     offset (what a stall report needs to say whether a record is unread or unacknowledged)."""
     topic = Topics(settings.topic_prefix, settings.topic_partitions).raw.name
+    ends = await topic_end_offsets({"bootstrap_servers": bootstrap}, topic)  # (Tansu's ListOffsets runs short)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=settings.app_id, enable_auto_commit=False)
     await consumer.start()
     try:
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        ends = await log_end_offsets({"bootstrap_servers": bootstrap}, tps)  # (Tansu's ListOffsets runs short)
-        committed = [await consumer.committed(tp) for tp in tps]
-        return {f"{tp.topic}[{tp.partition}]": [ends[tp], c if c is not None else -1]
-                for tp, c in zip(tps, committed, strict=True)}
+        out: dict[str, list[int]] = {}
+        for tp, end in ends.items():
+            committed = await consumer.committed(tp)
+            out[f"{tp.topic}[{tp.partition}]"] = [end, -1 if committed is None else committed]
+        return out
     finally:
         await consumer.stop()
 

@@ -334,7 +334,7 @@ class WirewatchApp:
                     msg = event.message
                     skip = see(msg.tp, msg.offset)
                     if skip is not None:
-                        await self._confirm_skip(msg.tp, msg.topic, skip)
+                        await self._confirm_skip(msg.tp, skip)
                     key = msg.key if isinstance(msg.key, bytes | bytearray) else None
                     records.append(Record(event.value, msg.topic, msg.partition, msg.offset, key))
                 await runner.run(records)
@@ -422,21 +422,20 @@ class WirewatchApp:
             self.on_stall(stall)
         return stall
 
-    async def _confirm_skip(self, tp: Any, topic: str, skip: Skip) -> Skip | None:
+    async def _confirm_skip(self, tp: Any, skip: Skip) -> None:
         """A gap the continuity check saw (records the consumer moved past without handing
-        them to this agent): a skip if the broker holds records in it."""
+        them to this agent): counted, logged and reported if the broker holds records in it."""
         try:
             held = await offsets_held(self._client_kwargs, tp, skip.expected, skip.got)
         except (KafkaError, TimeoutError) as exc:
             log.warning("%s; cannot ask the broker whether they hold records (%s)", skip.describe(), exc)
-            return None
+            return
         if not held:
-            return None  # transaction markers or compaction: nothing to handle there
-        metrics.PROCESSOR_SKIPS.labels(topic=topic).inc(len(held))
+            return  # transaction markers or compaction: nothing to handle there
+        metrics.PROCESSOR_SKIPS.labels(topic=tp.topic).inc(len(held))
         log.error("%s; they are not committed and are read again after a restart", skip.describe())
         if self.on_skip is not None:
             self.on_skip(skip)
-        return skip
 
     def log_progress(self) -> None:
         """One INFO line when anything moved since the last one, so a log shows a live worker."""
