@@ -26,7 +26,7 @@ from mode.utils.locks import Event
 
 from tests.test_offsets import _batched
 from wirewatch import offsets
-from wirewatch.offsets import offsets_held
+from wirewatch.offsets import offsets_held, records_held
 from wirewatch.processor.stream import faust_patches
 from wirewatch.processor.stream.app import DedupTable, LedgerTable
 from wirewatch.processor.stream.faust_patches import REPLACEMENTS, keep_queued_events
@@ -263,6 +263,9 @@ def test_offsets_held_names_the_offsets_that_hold_records(embedded_broker: str) 
     assert asyncio.run(offsets_held(kwargs, TP(topic, 0), 4, 9)) == [4]
     assert asyncio.run(offsets_held(kwargs, TP(topic, 0), 5, 9)) == []
     assert asyncio.run(offsets_held(kwargs, TP(topic, 0), 3, 3)) == []
+    # the records themselves, for an agent to handle the ones its consumer moved past
+    assert [(r.offset, r.value) for r in asyncio.run(records_held(kwargs, TP(topic, 0), 2, 4))] == [(2, b"r2"),
+                                                                                                (3, b"r3")]
 
 
 def test_ledger_records_go_to_the_changelog_partition_of_their_claims() -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 import pytest
 
+from wirewatch.processor.stream import app as app_module
 from wirewatch.processor.stream.app import WirewatchApp
+from wirewatch.processor.stream.types import Record
 from wirewatch.settings import Settings
 
 
@@ -81,3 +83,98 @@ def test_no_depth_warning_on_a_kafka_cluster(tmp_path: Path, caplog: pytest.LogC
     wa.app.consumer = _Consumer({_TP(wa.topics.raw.name, 0): 10_000_000})  # type: ignore[assignment]
     wa.update_consumer_lag()
     assert "embedded broker" not in caplog.text
+
+
+# ------------------------------------------------------------------ holes in a partition's offsets
+class _Message(NamedTuple):
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+
+    @property
+    def tp(self) -> _TP:
+        return _TP(self.topic, self.partition)
+
+
+class _Event(NamedTuple):
+    message: _Message
+    value: bytes
+
+
+class _Stream:
+    """A faust stream as the agent loop reads it: its events, a batch at a time."""
+
+    def __init__(self, *batches: list[int]) -> None:
+        self.batches = batches
+
+    async def take_events(self, n: int, within: float) -> Any:
+        for offsets in self.batches:
+            yield [_Event(_Message("w.stories.raw", 0, o, b"k"), f"r{o}".encode()) for o in offsets]
+
+
+class _Runner:
+    """A stage runner that keeps the records of each batch it is handed."""
+
+    class stage:  # noqa: N801  (what the loop reads of a stage)
+        name = "dedup"
+        batch_size = 8
+
+    def __init__(self) -> None:
+        self.batches: list[list[tuple[int, bytes]]] = []
+
+    async def run(self, records: list[Record]) -> None:
+        self.batches.append([(r.offset, r.value) for r in records])
+
+
+class _Held(NamedTuple):  # a record as the broker hands it back
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+
+def _holes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, held: Any) -> tuple[WirewatchApp, _Runner, list[Any]]:
+    wa = WirewatchApp(Settings(data_dir=tmp_path), "127.0.0.1:1")  # no broker is reached
+    monkeypatch.setattr(app_module, "records_held", held)
+    skips: list[Any] = []
+    wa.on_skip = skips.append
+    runner = _Runner()
+    asyncio.run(wa._batches(cast(Any, _Stream([5, 6], [9, 10])), cast(Any, runner), 0.01))
+    return wa, runner, skips
+
+
+def test_records_the_consumer_moved_past_are_read_from_the_broker_and_handled_in_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[tuple[int, int]] = []
+
+    async def held(kwargs: Any, tp: Any, start: int, end: int, timeout: float = 10.0) -> list[_Held]:
+        asked.append((start, end))
+        return [_Held(tp.topic, tp.partition, o, b"k", f"r{o}".encode()) for o in range(start, end)]
+
+    wa, runner, skips = _holes(tmp_path, monkeypatch, held)
+    assert asked == [(7, 9)]  # @6 then @9: @7 and @8 never reached the agent
+    assert runner.batches == [[(5, b"r5"), (6, b"r6")], [(o, f"r{o}".encode()) for o in (7, 8, 9, 10)]]
+    # handled, so faust may commit past them (its gaps count as acknowledged offsets)
+    consumer: Any = wa.app.consumer
+    assert sorted((i.begin, i.end) for i in consumer._gap[_TP("w.stories.raw", 0)]) == [(7, 9)]
+    assert skips == []
+
+
+def test_a_hole_without_records_is_passed_over_and_one_the_broker_cannot_be_asked_about_is_reported(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def markers(kwargs: Any, tp: Any, start: int, end: int, timeout: float = 10.0) -> list[_Held]:
+        return []  # transaction markers, compaction
+
+    wa, runner, skips = _holes(tmp_path, monkeypatch, markers)
+    assert [[o for o, _ in b] for b in runner.batches] == [[5, 6], [9, 10]]
+    assert not cast(Any, wa.app.consumer)._gap and skips == []
+
+    async def unreachable(kwargs: Any, tp: Any, start: int, end: int, timeout: float = 10.0) -> list[_Held]:
+        raise TimeoutError("no answer")
+
+    wa, runner, skips = _holes(tmp_path, monkeypatch, unreachable)
+    assert [[o for o, _ in b] for b in runner.batches] == [[5, 6], [9, 10]]
+    assert not cast(Any, wa.app.consumer)._gap  # not committed past: read again after a restart
+    assert [(s.expected, s.got) for s in skips] == [(7, 9)]  # `wirewatch processor` restarts

@@ -108,18 +108,19 @@ async def read_to_end(consumer: AIOKafkaConsumer, tps: Iterable[TopicPartition],
     return False
 
 
-async def offsets_held(client_kwargs: Mapping[str, Any], tp: Any, start: int, end: int,
-                       timeout: float = 10.0) -> list[int]:
-    """The offsets in ``[start, end)`` of ``tp`` that hold records a consumer is handed.
+async def records_held(client_kwargs: Mapping[str, Any], tp: Any, start: int, end: int,
+                       timeout: float = 10.0) -> list[ConsumerRecord[Any, Any]]:
+    """The records in ``[start, end)`` of ``tp`` a consumer is handed, in offset order.
 
     A hole in the offsets a consumer sees is normal on some topics (transaction
-    markers, compaction) and a fault on others (records dropped on the way); this
-    asks the broker which it is.
+    markers, compaction) and a fault on others (records dropped on the way, or made
+    visible late: the embedded broker shows a record written by one producer after a
+    later one written by another); this asks the broker which it is.
     """
     if end <= start:
         return []
     atp = TopicPartition(tp.topic, tp.partition)
-    held: list[int] = []
+    held: list[ConsumerRecord[Any, Any]] = []
     async with _short_lived_consumer(client_kwargs) as consumer:
         consumer.assign([atp])
         consumer.seek(atp, start)
@@ -127,9 +128,15 @@ async def offsets_held(client_kwargs: Mapping[str, Any], tp: Any, start: int, en
         deadline = loop.time() + timeout
         while loop.time() < deadline:
             batch = await consumer.getmany(atp, timeout_ms=FETCH_WAIT_MS * 4, max_records=end - start)
-            held += [r.offset for r in batch.get(atp, []) if start <= r.offset < end]
+            held += [r for r in batch.get(atp, []) if start <= r.offset < end]
             position = await consumer.position(atp)
             highwater = consumer.highwater(atp)
             if position >= end or (highwater is not None and position >= highwater):
                 return held
         raise TimeoutError(f"no answer for {tp.topic}[{tp.partition}]@{start}..{end - 1} in {timeout:g}s")
+
+
+async def offsets_held(client_kwargs: Mapping[str, Any], tp: Any, start: int, end: int,
+                       timeout: float = 10.0) -> list[int]:
+    """The offsets in ``[start, end)`` of ``tp`` that hold records (:func:`records_held`)."""
+    return [r.offset for r in await records_held(client_kwargs, tp, start, end, timeout)]

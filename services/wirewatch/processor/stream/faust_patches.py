@@ -9,8 +9,9 @@ replacements are still needed.
 
 :func:`install` applies the seven class-level replacements once per process (the settings
 of its latest call are the ones used); :func:`keep_queued_events` changes one app's flow
-control.  Beyond these, the faust shell only reads faust's private offsets (the stall
-check and consumer lag, in :mod:`wirewatch.processor.stream.app`).
+control; :func:`handled_beside_the_stream` marks records an agent read from the broker
+itself as handled.  Beyond these, the faust shell only reads faust's private offsets (the
+stall check and consumer lag, in :mod:`wirewatch.processor.stream.app`).
 """
 
 from __future__ import annotations
@@ -274,6 +275,15 @@ def keep_queued_events(flow: Any) -> None:
         resume()
 
     flow.resume = _resume
+
+
+async def handled_beside_the_stream(consumer: Any, tp: Any, first: int, last: int) -> None:
+    """Tell ``consumer`` that offsets ``first..last`` of ``tp`` were handled although no
+    stream was handed them (the agent read them from the broker: a hole the consumer moved
+    past), so that a commit may move past them.  faust's own ``_add_gap`` marks them so;
+    the replacement above, which asks the broker first, would refuse a hole that holds
+    records."""
+    await REPLACEMENTS["holes"].original(consumer, tp, first, last)
 
 
 # ------------------------------------------------------------------ applying them
