@@ -181,7 +181,7 @@ STORY_BUDGET_OVERFLOW = Counter(f"{NS}_story_budget_overflow_total",
 PROCESSOR_STALLS = Counter(f"{NS}_processor_stalls_total",
                            "Times the processor had records waiting but handled none for the stall period.")
 PROCESSOR_SKIPS = Counter(f"{NS}_processor_skipped_records_total",
-                          "Records of a stage topic the consumer moved past without handing them to the agent.",
+                          "Records of a stage topic the consumer moved past, read from the broker and handled by the agent.",
                           ["topic"])
 CONSUMER_LAG = Gauge(f"{NS}_consumer_lag_messages", "Messages not yet consumed, per stage topic.", ["topic"])
 
