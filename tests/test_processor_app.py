@@ -116,7 +116,7 @@ class _Stream:
 class _Runner:
     """A stage runner that keeps the records of each batch it is handed."""
 
-    class stage:  # noqa: N801  (what the loop reads of a stage)
+    class stage:  # (what the loop reads of a stage)
         name = "dedup"
         batch_size = 8
 

@@ -90,6 +90,15 @@ def _handled(proc: Service) -> float:
         return 0.0
 
 
+def _stage_done(proc: Service, bootstrap: str, stage: str, topic: str) -> bool:
+    """Whether ``stage`` has handled as many messages as ``topic`` holds (outputs acknowledged)."""
+    try:
+        handled = proc.metric("wirewatch_processed_messages_total", stage=stage)
+    except OSError:
+        return False
+    return handled >= len(read_values(bootstrap, topic))
+
+
 Uniques = set[tuple[str, str, object]]
 
 
@@ -101,10 +110,13 @@ def _clean_run(bootstrap: str, tmp_path: Path, stories: list[RawStory]) -> tuple
     try:
         wait_until(lambda: _alert_ids(bootstrap, topics)[1] > 0, 120, "the first alert",
                    diagnose=lambda: log_tails(proc))
-        wait_until(lambda: proc.metric("wirewatch_dedup_stories_total") >= len(stories), 60, "dedup",
-                   diagnose=lambda: log_tails(proc))
-        wait_quiet(bootstrap, topics.new_claim.name, quiet=10)
-        wait_quiet(bootstrap, topics.contradiction.name, quiet=3)
+        # Done when each stage has handled its whole input, read stage by stage: once dedup
+        # has handled every raw story the unique topic is complete, and so on.  (A quiet spell
+        # on the alert topics was the test before; a slow NLP batch on a loaded machine could
+        # outlast it and leave the reference short of alerts.)
+        for stage, topic in (("dedup", topics.raw), ("extract", topics.unique), ("ledger", topics.claims)):
+            wait_until(lambda stage=stage, topic=topic: _stage_done(proc, bootstrap, stage, topic.name), 120,
+                       f"the {stage} stage to handle all of {topic.name}", diagnose=lambda: log_tails(proc))
         handled = int(_handled(proc))
     finally:
         assert proc.stop() == 0, proc.log()[-3000:]

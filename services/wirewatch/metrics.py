@@ -168,7 +168,8 @@ FRESHNESS_FETCHED = Histogram(f"{NS}_alert_freshness_fetched_seconds",
                               "From the story's fetch time to its alert.", ["type"],
                               buckets=_FRESH_BUCKETS)
 ALERTS = Counter(f"{NS}_alerts_total", "Alerts published by type.", ["type"])
-STAGE_MESSAGES = Counter(f"{NS}_processed_messages_total", "Messages handled, per pipeline stage.", ["stage"])
+STAGE_MESSAGES = Counter(f"{NS}_processed_messages_total",
+                         "Messages handled (their outputs acknowledged by the broker), per pipeline stage.", ["stage"])
 DEAD_LETTERS = Counter(f"{NS}_deadletter_messages_total",
                        "Messages sent to the dead-letter topic (acknowledged by the broker).",
                        ["stage", "error_class"])
@@ -181,7 +182,8 @@ STORY_BUDGET_OVERFLOW = Counter(f"{NS}_story_budget_overflow_total",
 PROCESSOR_STALLS = Counter(f"{NS}_processor_stalls_total",
                            "Times the processor had records waiting but handled none for the stall period.")
 PROCESSOR_SKIPS = Counter(f"{NS}_processor_skipped_records_total",
-                          "Records of a stage topic the consumer moved past, read from the broker and handled by the agent.",
+                          "Records of a stage topic the consumer moved past, read from the broker and handled "
+                          "by the agent.",
                           ["topic"])
 CONSUMER_LAG = Gauge(f"{NS}_consumer_lag_messages", "Messages not yet consumed, per stage topic.", ["topic"])
 

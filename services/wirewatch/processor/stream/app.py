@@ -336,11 +336,11 @@ class WirewatchApp:
                         recovered.append((msg.tp, skip))
                     key = msg.key if isinstance(msg.key, bytes | bytearray) else None
                     records.append(Record(event.value, msg.topic, msg.partition, msg.offset, key))
-                # Per batch, not per event: in a burst of duplicates this loop's per-event
-                # awaits and metric look-ups cost as much as a tenth of dedup's own check.
+                await runner.run(records)
+                # Counted once done (their messages acknowledged), and per batch: in a burst of
+                # duplicates per-event metric look-ups cost as much as a tenth of dedup's check.
                 handled.inc(len(records))
                 self._handled[stage] += len(records)
-                await runner.run(records)
                 for event in events:
                     self._done[event.message.tp] = event.message.offset + 1
                 for tp, skip in recovered:  # handled: a commit may move past them now
