@@ -9,7 +9,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from wirewatch.offsets import log_end_offsets, read_to_end
+from wirewatch.offsets import log_end_offsets, read_to_end, start_positions
 
 pytestmark = pytest.mark.e2e
 
@@ -59,3 +59,23 @@ def test_log_end_and_read_to_end_count_every_record_of_a_batch(fresh_broker: str
     # 13 records in three batches on partition 0, none on partition 1.
     assert ends == {0: 13, 1: 0}, f"ListOffsets said {listed}"
     assert seen == [b"r%d" % i for i in range(13)]
+
+
+def test_a_group_member_starts_at_the_committed_offset_or_at_the_log_start(fresh_broker: str) -> None:
+    async def scenario() -> tuple[dict[Any, int], dict[Any, int]]:
+        await _batched(fresh_broker, "starts", [3, 2])
+        tp = TopicPartition("starts", 0)
+        kwargs = {"bootstrap_servers": fresh_broker}
+        before = await start_positions(kwargs, "g-starts", [tp])
+        member = AIOKafkaConsumer(bootstrap_servers=fresh_broker, group_id="g-starts", enable_auto_commit=False)
+        await member.start()
+        try:
+            member.assign([tp])
+            await member.commit({tp: 4})
+        finally:
+            await member.stop()
+        return before, await start_positions(kwargs, "g-starts", [tp])
+
+    before, after = asyncio.run(scenario())
+    assert list(before.values()) == [0]  # nothing committed: the log start
+    assert list(after.values()) == [4]

@@ -135,13 +135,21 @@ class _Held(NamedTuple):  # a record as the broker hands it back
     value: bytes
 
 
-def _holes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, held: Any) -> tuple[WirewatchApp, _Runner, list[Any]]:
+def _holes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, held: Any, start: int = 5,
+           batches: tuple[list[int], ...] = ([5, 6], [9, 10])) -> tuple[WirewatchApp, _Runner, list[Any]]:
+    """The agent loop over ``batches`` of raw offsets, its consumer having started at ``start``."""
     wa = WirewatchApp(Settings(data_dir=tmp_path), "127.0.0.1:1")  # no broker is reached
     monkeypatch.setattr(app_module, "records_held", held)
+
+    async def start_positions(kwargs: Any, group: str, tps: Any) -> dict[Any, int]:
+        assert group == wa.app.conf.id  # the processor's consumer group
+        return dict.fromkeys(tps, start)
+
+    monkeypatch.setattr(app_module, "start_positions", start_positions)
     skips: list[Any] = []
     wa.on_skip = skips.append
     runner = _Runner()
-    asyncio.run(wa._batches(cast(Any, _Stream([5, 6], [9, 10])), cast(Any, runner), 0.01))
+    asyncio.run(wa._batches(cast(Any, _Stream(*batches)), cast(Any, runner), 0.01))
     return wa, runner, skips
 
 
@@ -178,3 +186,18 @@ def test_a_hole_without_records_is_passed_over_and_one_the_broker_cannot_be_aske
     assert [[o for o, _ in b] for b in runner.batches] == [[5, 6], [9, 10]]
     assert not cast(Any, wa.app.consumer)._gap  # not committed past: read again after a restart
     assert [(s.expected, s.got) for s in skips] == [(7, 9)]  # `wirewatch processor` restarts
+
+
+def test_a_hole_before_the_first_record_after_a_rebalance_is_seen_from_where_the_consumer_started(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def held(kwargs: Any, tp: Any, start: int, end: int, timeout: float = 10.0) -> list[_Held]:
+        return [_Held(tp.topic, tp.partition, o, b"k", f"r{o}".encode()) for o in range(start, end)]
+
+    # committed at @3: the first record handed over is @5, so @3 and @4 never reached the agent
+    wa, runner, skips = _holes(tmp_path, monkeypatch, held, start=3, batches=([5, 6],))
+    assert runner.batches == [[(o, f"r{o}".encode()) for o in (3, 4, 5, 6)]] and skips == []
+    assert sorted((i.begin, i.end) for i in cast(Any, wa.app.consumer)._gap[_TP("w.stories.raw", 0)]) == [(3, 5)]
+    # re-delivery from before the committed offset (another member committed late) is no hole
+    wa, runner, skips = _holes(tmp_path, monkeypatch, held, start=8, batches=([5, 6],))
+    assert runner.batches == [[(5, b"r5"), (6, b"r6")]] and skips == []
+    assert not cast(Any, wa.app.consumer)._gap

@@ -83,6 +83,29 @@ async def topic_end_offsets(client_kwargs: Mapping[str, Any], topic: str,
         return await _fetched_ends(consumer, tps, timeout) if tps else {}
 
 
+async def start_positions(client_kwargs: Mapping[str, Any], group: str, tps: Iterable[Any]) -> dict[Any, int]:
+    """Where a member of consumer group ``group`` starts reading each of ``tps`` after a
+    rebalance: the group's committed offset, or the log start where it has none (the
+    processor resets to the earliest offset).  Keyed by the pairs given."""
+    asked = list(tps)
+    if not asked:
+        return {}
+    as_aiokafka = {TopicPartition(tp.topic, tp.partition): tp for tp in asked}
+    # (a group id without a subscription: the consumer asks the coordinator, it joins nothing)
+    consumer = AIOKafkaConsumer(**client_kwargs, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        starts = await consumer.beginning_offsets(list(as_aiokafka))
+        positions: dict[Any, int] = {}
+        for atp, tp in as_aiokafka.items():
+            committed = await consumer.committed(atp)
+            # (never before the log start: retention may have removed what was committed)
+            positions[tp] = max(committed if committed is not None else 0, starts[atp])
+        return positions
+    finally:
+        await stop_quietly(consumer)
+
+
 async def read_to_end(consumer: AIOKafkaConsumer, tps: Iterable[TopicPartition],
                       on_record: Callable[[ConsumerRecord[Any, Any]], object], timeout: float = 10.0) -> bool:
     """Hand every record of ``tps`` (assigned, positioned) to ``on_record`` up to the log end.

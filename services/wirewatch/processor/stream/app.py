@@ -27,7 +27,7 @@ from faust.serializers import codecs
 from ... import diagnostics, limits, metrics
 from ...admin import faust_credentials, kafka_client_kwargs
 from ...models import ContradictionAlert, NewClaimAlert, utcnow
-from ...offsets import log_end_offsets, records_held
+from ...offsets import log_end_offsets, records_held, start_positions
 from ...settings import Settings
 from ...topics import Topics, TopicSpec
 from ..ledger import store_route
@@ -328,6 +328,8 @@ class WirewatchApp:
             try:
                 records: list[Record] = []
                 recovered: list[tuple[Any, Skip]] = []
+                if new := {e.message.tp for e in events if not self.continuity.knows(e.message.tp)}:
+                    await self._baselines(new)
                 for event in events:
                     msg = event.message
                     skip = see(msg.tp, msg.offset)
@@ -426,6 +428,19 @@ class WirewatchApp:
         if self.on_stall is not None:
             self.on_stall(stall)
         return stall
+
+    async def _baselines(self, tps: set[Any]) -> None:
+        """Where the consumer started each of ``tps`` after a rebalance, so that a hole
+        before the first record handed over is seen too (best effort: without an answer,
+        the first record is the baseline, as before)."""
+        try:
+            starts = await start_positions(self._client_kwargs, self.app.conf.id, tps)
+        except (KafkaError, TimeoutError) as exc:
+            log.debug("continuity baseline of %s not read: %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in tps),
+                      exc)
+            return
+        for tp, offset in starts.items():
+            self.continuity.expect(tp, offset)
 
     async def _recover(self, tp: Any, skip: Skip) -> list[Record]:
         """The records the broker holds in a hole the continuity check saw, for the batch

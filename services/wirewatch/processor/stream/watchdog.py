@@ -100,7 +100,8 @@ class Continuity:
     dropped between the broker and the agent, or offsets that hold no records (transaction
     markers of another producer, compaction), which the caller tells apart by asking the
     broker.  Re-delivery (an offset at or below one seen) is at-least-once delivery, not a
-    fault.  The baseline is reset on every rebalance.
+    fault.  The baseline is reset on every rebalance; after one it is where the consumer
+    starts (:meth:`expect`: the committed offset), else the first record seen.
     """
 
     def __init__(self) -> None:
@@ -108,6 +109,14 @@ class Continuity:
 
     def reset(self) -> None:
         self._next.clear()
+
+    def knows(self, tp: Any) -> bool:
+        """Whether ``tp`` has a baseline (a record seen, or :meth:`expect`)."""
+        return tp in self._next
+
+    def expect(self, tp: Any, offset: int) -> None:
+        """The baseline of ``tp`` before its first record: where its consumer starts."""
+        self._next.setdefault(tp, offset)
 
     def see(self, tp: Any, offset: int) -> Skip | None:
         expected = self._next.get(tp)
