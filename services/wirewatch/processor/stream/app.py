@@ -456,8 +456,7 @@ class WirewatchApp:
         try:
             held = await records_held(self._client_kwargs, tp, skip.expected, skip.got)
         except (KafkaError, TimeoutError) as exc:
-            log.warning("%s; cannot ask the broker whether they hold records (%s); they are not committed past and "
-                        "are read again after a restart", skip.describe(), exc)
+            log.warning("%s; cannot ask the broker whether they hold records (%s)", skip.describe(), exc)
             if self.on_skip is not None:
                 self.on_skip(skip)
             return []
