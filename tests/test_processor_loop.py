@@ -461,3 +461,20 @@ def test_a_savepoint_undoes_only_the_writes_after_it_and_get_reads_through_the_s
     store["x"] = 1
     store.rollback_to(after_commit)
     assert "x" not in store and table == {"kept": 1, "gone": 2, "new": "a"}
+
+
+def test_setdefault_stages_a_write_only_for_a_key_it_does_not_hold() -> None:
+    table: dict[str, Any] = {"held": "first", "none": None, "gone": 2}
+    store = StagedStore(table)
+    del store["gone"]
+    store["staged"] = "s"
+    mark = store.savepoint()
+    # what the table (or the staging) holds wins, a None included; a deleted key is missing
+    assert [store.setdefault(k, "new") for k in ("held", "none", "staged", "gone", "missing")] == [
+        "first", None, "s", "new", "new"]
+    assert store.pending == {"staged": "s", "gone": "new", "missing": "new"}  # (a deletion, then the default)
+    store.rollback_to(mark)  # the defaults were staged like any write
+    assert "missing" not in store and "gone" not in store
+    store.setdefault("missing", "again")
+    store.commit()
+    assert table == {"held": "first", "none": None, "staged": "s", "missing": "again"}

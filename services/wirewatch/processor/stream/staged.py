@@ -48,6 +48,14 @@ class StagedStore(MutableMapping[str, Any]):
             return default
         return self.table[key]
 
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        # (MutableMapping.setdefault also goes through a KeyError per missing key: dedup
+        # sets its lookup keys this way, most of them new)
+        value = self.get(key, _ABSENT)
+        if value is _ABSENT:
+            self[key] = value = default
+        return value
+
     def __setitem__(self, key: str, value: Any) -> None:
         self._undo.append((key, self.pending.get(key, _ABSENT)))
         self.pending[key] = value
