@@ -33,9 +33,12 @@ async def stop_quietly(consumer: AIOKafkaConsumer) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _short_lived_consumer(client_kwargs: Mapping[str, Any]) -> AsyncIterator[AIOKafkaConsumer]:
-    """A started consumer that commits nothing and waits little for a fetch, stopped after use."""
-    consumer = AIOKafkaConsumer(**client_kwargs, enable_auto_commit=False, fetch_max_wait_ms=FETCH_WAIT_MS)
+async def _short_lived_consumer(client_kwargs: Mapping[str, Any],
+                                group: str | None = None) -> AsyncIterator[AIOKafkaConsumer]:
+    """A started consumer that commits nothing and waits little for a fetch, stopped after use
+    (with ``group``, it can read the group's committed offsets; it joins nothing)."""
+    consumer = AIOKafkaConsumer(**client_kwargs, group_id=group, enable_auto_commit=False,
+                                fetch_max_wait_ms=FETCH_WAIT_MS)
     await consumer.start()
     try:
         yield consumer
@@ -91,10 +94,7 @@ async def start_positions(client_kwargs: Mapping[str, Any], group: str, tps: Ite
     if not asked:
         return {}
     as_aiokafka = {TopicPartition(tp.topic, tp.partition): tp for tp in asked}
-    # (a group id without a subscription: the consumer asks the coordinator, it joins nothing)
-    consumer = AIOKafkaConsumer(**client_kwargs, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
+    async with _short_lived_consumer(client_kwargs, group) as consumer:
         starts = await consumer.beginning_offsets(list(as_aiokafka))
         positions: dict[Any, int] = {}
         for atp, tp in as_aiokafka.items():
@@ -102,8 +102,6 @@ async def start_positions(client_kwargs: Mapping[str, Any], group: str, tps: Ite
             # (never before the log start: retention may have removed what was committed)
             positions[tp] = max(committed if committed is not None else 0, starts[atp])
         return positions
-    finally:
-        await stop_quietly(consumer)
 
 
 async def read_to_end(consumer: AIOKafkaConsumer, tps: Iterable[TopicPartition],

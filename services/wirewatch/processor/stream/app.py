@@ -129,6 +129,13 @@ def _observe_alert(alert: NewClaimAlert | ContradictionAlert) -> None:
             max(0.0, (now - alert.claim.fetched_at).total_seconds()))
 
 
+def _record(msg: Any, value: Any) -> Record:
+    """A stage runner's input from a faust message or an aiokafka record (topic, partition,
+    offset and key alike) and its value."""
+    key = cast(bytes, msg.key) if isinstance(msg.key, bytes | bytearray) else None
+    return Record(value, msg.topic, msg.partition, msg.offset, key)
+
+
 class WirewatchApp:
     """A faust app wired to a :class:`Pipeline` through three stage runners.
 
@@ -321,14 +328,14 @@ class WirewatchApp:
         """
         stage = runner.stage.name
         handled = metrics.STAGE_MESSAGES.labels(stage=stage)
-        see = self.continuity.see
+        see, knows = self.continuity.see, self.continuity.knows
         take = cast(faust.Stream, stream).take_events  # (StreamT does not declare it)
         async for events in take(runner.stage.batch_size, within=within):
             self.watchdog.started()  # a long batch (NLP) is work, not a stall
             try:
                 records: list[Record] = []
                 recovered: list[tuple[Any, Skip]] = []
-                if new := {e.message.tp for e in events if not self.continuity.knows(e.message.tp)}:
+                if new := {e.message.tp for e in events if not knows(e.message.tp)}:
                     await self._baselines(new)
                 for event in events:
                     msg = event.message
@@ -336,8 +343,7 @@ class WirewatchApp:
                     if skip is not None and (held := await self._recover(msg.tp, skip)):
                         records += held  # ahead of the record that showed the hole: offset order
                         recovered.append((msg.tp, skip))
-                    key = msg.key if isinstance(msg.key, bytes | bytearray) else None
-                    records.append(Record(event.value, msg.topic, msg.partition, msg.offset, key))
+                    records.append(_record(msg, event.value))
                 await runner.run(records)
                 # Counted once done (their messages acknowledged), and per batch: in a burst of
                 # duplicates per-event metric look-ups cost as much as a tenth of dedup's check.
@@ -464,8 +470,7 @@ class WirewatchApp:
             return []  # transaction markers or compaction: nothing to handle there
         metrics.PROCESSOR_SKIPS.labels(topic=tp.topic).inc(len(held))
         log.warning("%s; read %d of them from the broker, handled now", skip.describe(), len(held))
-        return [Record(r.value, r.topic, r.partition, r.offset, r.key if isinstance(r.key, bytes) else None)
-                for r in held]
+        return [_record(r, r.value) for r in held]
 
     def log_progress(self) -> None:
         """One INFO line when anything moved since the last one, so a log shows a live worker."""
